@@ -1,0 +1,31 @@
+"""seqtasks: small, exactly defined, scalable sequence-prediction problems as IterableDatasets.
+
+>>> import seqtasks
+>>> ds = seqtasks.make("classify", batch_size=32)
+>>> X, Y = next(iter(ds))  # X: (32, 10, 1) float32, Y: (32, 10) int64
+"""
+
+from seqtasks.base import FRAMINGS, SPLITS, SequenceTask, TaskSpec
+from seqtasks.classify import Classify
+from seqtasks.echo import Echo
+from seqtasks.memorize import Memorize
+from seqtasks.ramp import Ramp
+from seqtasks.registry import available, make, options, register
+from seqtasks.subsequence import Subsequence
+
+__all__ = [
+    "FRAMINGS",
+    "SPLITS",
+    "Classify",
+    "Echo",
+    "Memorize",
+    "Ramp",
+    "SequenceTask",
+    "Subsequence",
+    "TaskSpec",
+    "available",
+    "make",
+    "options",
+    "register",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""Sequence learning: predict the next value of a ramp."""
+
+from __future__ import annotations
+
+import torch
+
+from seqtasks._random import integers
+from seqtasks._validate import check_int
+from seqtasks.base import SequenceTask
+
+
+class Ramp(SequenceTask):
+    """Predict the next value of the ramp ``0, 1/length, 2/length, ..., (length-1)/length``.
+
+    Each sample is a contiguous window of ``window`` values starting at a random position, and the
+    values that follow it. Worked example, ``length=10`` (ramp ``0.0 0.1 ... 0.9``):
+
+    ====================  =====================  ==========================
+    framing, window       x                      y
+    ====================  =====================  ==========================
+    many_to_one, 1        ``0.3``                ``0.4``
+    many_to_one, 4        ``0.4 0.5 0.6 0.7``    ``0.8``
+    one_to_one, 9         ``0.0 0.1 ... 0.8``    ``0.1 0.2 ... 0.9``
+    ====================  =====================  ==========================
+
+    ``window`` defaults to 1 for ``many_to_one`` (previous value -> next value) and to
+    ``length - 1`` for ``one_to_one`` (the whole ramp, next value at every step). Targets are
+    reals; the problem is solved when the test MSE is at most ``(0.25 / length) ** 2``, a root mean
+    squared error of a quarter of the ramp's step.
+    """
+
+    name = "ramp"
+    framings = ("many_to_one", "one_to_one")
+    encodings = ("real",)
+    target = "reals"
+
+    def __init__(
+        self,
+        *,
+        length: int = 10,
+        window: int | None = None,
+        framing: str | None = None,
+        encoding: str | None = None,
+        split: str = "train",
+        seed: int = 0,
+        num_samples: int | None = None,
+        batch_size: int | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        super().__init__(
+            framing=framing, encoding=encoding, split=split, seed=seed,
+            num_samples=num_samples, batch_size=batch_size, device=device,
+        )  # fmt: skip
+        self.length = check_int("length", length, 2)
+        if window is None:
+            window = 1 if self.framing == "many_to_one" else self.length - 1
+        self.window = check_int("window", window, 1, self.length - 1)
+        per_step = self.framing == "one_to_one"
+        self.spec = self._build_spec(
+            input_length=self.window,
+            num_classes=None,
+            target_layout="per_step" if per_step else "last",
+            target_length=self.window if per_step else 1,
+            metric="mse",
+            solved_threshold=(0.25 / self.length) ** 2,
+        )
+
+    def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = integers(keys, 0, 1, self.length - self.window)  # (B, 1)
+        offsets = torch.arange(self.window + 1, device=keys.device)  # (W+1,)
+        values = (starts + offsets).to(torch.float32) / self.length  # (B, W+1)
+        targets = values[:, 1:] if self.framing == "one_to_one" else values[:, -1]
+        return values[:, :-1], targets  # (B, W), (B, W) or (B,)
+
+    def _chance(self) -> float:
+        # every start is equally likely: the MSE of predicting the mean of all target values
+        starts = torch.arange(self.length - self.window, dtype=torch.float64)[:, None]
+        if self.framing == "one_to_one":
+            targets = (starts + torch.arange(1, self.window + 1)) / self.length
+        else:
+            targets = (starts + self.window) / self.length
+        return float(targets.var(correction=0))

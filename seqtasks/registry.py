@@ -1,0 +1,57 @@
+"""The explicit name -> problem registry behind :func:`make`."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from seqtasks.base import SequenceTask
+from seqtasks.classify import Classify
+from seqtasks.echo import Echo
+from seqtasks.memorize import Memorize
+from seqtasks.ramp import Ramp
+from seqtasks.subsequence import Subsequence
+
+PROBLEMS: dict[str, type[SequenceTask]] = {
+    "ramp": Ramp,
+    "memorize": Memorize,
+    "echo": Echo,
+    "subsequence": Subsequence,
+    "classify": Classify,
+}
+
+
+def register(problem: type[SequenceTask]) -> type[SequenceTask]:
+    """Add a problem class under its ``name``; a name that is taken is refused."""
+    if not (isinstance(problem, type) and issubclass(problem, SequenceTask)):
+        raise TypeError(f"register needs a SequenceTask subclass, got {problem!r}")
+    if problem.name in PROBLEMS:
+        raise ValueError(f"a problem named {problem.name!r} is already registered")
+    PROBLEMS[problem.name] = problem
+    return problem
+
+
+def available() -> list[str]:
+    """Names of the registered problems, in registration order."""
+    return list(PROBLEMS)
+
+
+def options(name: str) -> dict[str, Any]:
+    """The options problem ``name`` takes, with their defaults."""
+    parameters = inspect.signature(_problem(name).__init__).parameters
+    return {key: p.default for key, p in parameters.items() if key != "self"}
+
+
+def make(name: str, **kwargs: Any) -> SequenceTask:
+    """The dataset of problem ``name`` built with ``kwargs``; see each problem class for options."""
+    allowed = options(name)
+    for key in kwargs:
+        if key not in allowed:
+            raise TypeError(f"{name} has no option {key!r}: allowed options are {list(allowed)}")
+    return _problem(name)(**kwargs)
+
+
+def _problem(name: str) -> type[SequenceTask]:
+    if name not in PROBLEMS:
+        raise ValueError(f"unknown problem {name!r}: choose one of {available()}")
+    return PROBLEMS[name]
