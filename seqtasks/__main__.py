@@ -50,7 +50,8 @@ def render(dataset: SequenceTask, count: int) -> str:
     ]
     symbols = spec.encoding in ("onehot", "index")
     rows = [
-        (_cells(x, symbols), _cells(y, spec.target == "classes")) for x, y in zip(inputs, targets)
+        (_cells(x, symbols), _cells(y, spec.target == "classes"))
+        for x, y in zip(inputs, targets, strict=True)
     ]
     width = max(len("x"), *(len(x) for x, _ in rows))
     lines.append(f"{'x':<{width}}  ->  y")

@@ -65,7 +65,7 @@ def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
 
 
 def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
-    """Float32 values in [0, 1) on a grid of 2**-24 (exact in float32): ``(B,)`` -> ``(B, count)``."""
+    """Float32 values in [0, 1) on a grid of 2**-24: ``(B,)`` -> ``(B, count)``."""
     return _shr(bits(keys, draw, count), 40).to(torch.float32) * 2.0**-24
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """Return ``value`` if it is an int in ``[low, high]``; raise TypeError / ValueError otherwise."""
+    """Return ``value`` if it is an int in ``[low, high]``, else raise TypeError/ValueError."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     if (low is not None and value < low) or (high is not None and value > high):

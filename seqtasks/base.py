@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -33,7 +34,8 @@ class TaskSpec:
     - ``per_step``: one target per input step, ``y`` is ``(T,)``;
     - ``last``: targets after the last input step, ``y`` is ``()`` if ``target_length == 1`` else
       ``(target_length,)``;
-    - ``sequence``: a target sequence of its own length for a decoder, ``y`` is ``(target_length,)``.
+    - ``sequence``: a target sequence of its own length (a decoder's), ``y`` is
+      ``(target_length,)``.
 
     A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
     right, or ``mse``) reaches ``solved_threshold`` on the test set (``>=`` for accuracy, ``<=``
@@ -122,7 +124,7 @@ class SequenceTask(IterableDataset):
 
     # ------------------------------------------------------------------ problem interface
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs (symbols ``(B, T)`` int64, or reals ``(B, T)`` float32) and targets for ``keys``."""
+        """Inputs (symbols ``(B, T)`` int64 or reals ``(B, T)`` float32) and targets of ``keys``."""
         raise NotImplementedError
 
     def _chance(self) -> float:
@@ -187,7 +189,7 @@ class SequenceTask(IterableDataset):
         indices = indices[worker::num_workers]
         for chunk in indices.split(SAMPLE_CHUNK):
             inputs, targets = self._generate(chunk)
-            yield from zip(inputs, targets)
+            yield from zip(inputs, targets, strict=True)
 
     def _epoch_bounds(self) -> list[tuple[int, int]]:
         """(start, stop) of every batch of the epoch, in order."""
@@ -200,7 +202,7 @@ class SequenceTask(IterableDataset):
                 f"batch_size={self.batch_size}: allowed num_samples >= {count}"
             )
         edges = [i * self.num_samples // count for i in range(count + 1)]
-        return list(zip(edges[:-1], edges[1:]))
+        return list(itertools.pairwise(edges))
 
     def _generate(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         epoch = self.epoch if self.split == "train" else 0
