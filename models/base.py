@@ -1,0 +1,123 @@
+"""What every model shares: the loss and metrics a problem's spec asks for, steps and optimiser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
+
+from seqtasks import TaskSpec
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
+
+
+class SequenceModel(L.LightningModule):
+    """Base LightningModule: dimensions, loss and metrics come only from the problem's spec.
+
+    Subclasses build their layers from ``self.spec`` and implement :meth:`forward`, which returns
+    logits ``(B, *target_shape, num_classes)`` for class targets or values ``(B, *target_shape)``
+    for real targets. Losses are cross-entropy on raw logits and mean squared error. Logged
+    metrics, per stage ``val`` and ``test``: ``loss``; ``accuracy`` (fraction of target values
+    right, micro-averaged) and ``exact_match`` (fraction of samples with every target value
+    right) for classes; ``mse`` and ``mae`` for reals.
+    """
+
+    framings: tuple[str, ...] = ()  # the framings this model serves
+
+    def __init__(self, spec: TaskSpec | dict[str, Any], lr: float, weight_decay: float) -> None:
+        super().__init__()
+        self.spec = spec if isinstance(spec, TaskSpec) else TaskSpec(**spec)
+        if self.spec.framing not in self.framings:
+            raise ValueError(
+                f"model {type(self).__name__} serves framings {list(self.framings)}, not "
+                f"{self.spec.framing!r} ({self.spec.name})"
+            )
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.metrics = nn.ModuleDict(
+            {stage: self._metric_collection(stage) for stage in ("val", "test")}
+        )
+
+    # ------------------------------------------------------------------ building blocks
+    @property
+    def classes(self) -> bool:
+        return self.spec.target == "classes"
+
+    @property
+    def outputs_per_target(self) -> int:
+        """Output units per target value: the number of classes, or 1 for a real value."""
+        return self.spec.num_classes if self.classes else 1
+
+    def input_layer(self, embedding_size: int) -> tuple[nn.Module, int]:
+        """An embedding for symbol ids (``index`` encoding), else identity; and its output size."""
+        if self.spec.encoding == "index":
+            return nn.Embedding(self.spec.vocab_size, embedding_size), embedding_size
+        return nn.Identity(), self.spec.input_size
+
+    def shape_output(self, flat: torch.Tensor) -> torch.Tensor:
+        """``(B, K * outputs_per_target)`` or ``(B, K, outputs_per_target)`` -> target layout."""
+        batch = flat.shape[0]
+        if self.classes:
+            return flat.reshape(batch, *self.spec.target_shape, self.spec.num_classes)
+        return flat.reshape(batch, *self.spec.target_shape)
+
+    def _metric_collection(self, stage: str) -> MetricCollection:
+        if self.classes:
+            metrics = {
+                "accuracy": MulticlassAccuracy(self.spec.num_classes, average="micro"),
+                "exact_match": MulticlassExactMatch(self.spec.num_classes),
+            }
+        else:
+            metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}
+        return MetricCollection(metrics, prefix=f"{stage}/")
+
+    # ------------------------------------------------------------------ loss and steps
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.classes:
+            return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
+        return F.mse_loss(output, target)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        inputs, targets = batch
+        loss = self.loss(self.forward_train(inputs, targets), targets)
+        if batch_idx % FINITE_CHECK_EVERY == 0 and not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"training diverged: loss is {loss.item()} at step {self.global_step}; "
+                f"lower the learning rate (model.lr={self.lr}) or clip gradients"
+            )
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def forward_train(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The output used for the training loss (teacher-forced decoders override this)."""
+        return self(inputs)
+
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        inputs, targets = batch
+        output = self(inputs)
+        self.log(f"{stage}/loss", self.loss(output, targets), batch_size=len(targets))
+        predictions = self.predict_from_output(output)
+        metrics = self.metrics[stage]
+        if self.classes and predictions.dim() == 1:  # one class per sample: (B,) -> (B, 1)
+            predictions, targets = predictions[:, None], targets[:, None]
+        metrics.update(predictions, targets)
+        self.log_dict(metrics, batch_size=len(targets))
+
+    def predict_from_output(self, output: torch.Tensor) -> torch.Tensor:
+        """Class ids or real values, shaped like the targets."""
+        return output.argmax(dim=-1) if self.classes else output
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

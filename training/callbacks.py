@@ -1,0 +1,59 @@
+"""Callbacks of a training run: stop once solved, count the sequences trained on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+
+from seqtasks import TaskSpec
+
+
+class StopWhenSolved(L.Callback):
+    """Stops training at the first validation that meets the problem's solved criterion.
+
+    Uses :meth:`TaskSpec.is_solved`, the same rule the final summary applies to the test set,
+    and asks the trainer to stop on every rank (the metric is already reduced across ranks).
+    """
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+        self.monitor = f"val/{spec.metric}"
+        self.solved_at_step: int | None = None
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics[self.monitor])
+        if self.spec.is_solved(value):
+            self.solved_at_step = trainer.global_step
+            trainer.should_stop = True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"solved_at_step": self.solved_at_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.solved_at_step = state_dict["solved_at_step"]
+
+
+class SampleCounter(L.Callback):
+    """Counts the training sequences seen by this rank (kept in checkpoints, so resumes add up)."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:  # fmt: skip
+        self.samples += len(batch[1])
+
+    def total(self, trainer: L.Trainer) -> int:
+        """Sequences seen by all ranks together."""
+        count = torch.tensor(self.samples, device=trainer.strategy.root_device)
+        return int(trainer.strategy.reduce(count, reduce_op="sum"))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.samples = state_dict["samples"]

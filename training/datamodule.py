@@ -1,0 +1,131 @@
+"""One LightningDataModule for every seqtasks problem."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+from torch.utils.data import Sampler
+
+import seqtasks
+from seqtasks import SequenceTask, TaskSpec
+
+
+class _EpochSampler(Sampler[None]):
+    """Passes Lightning's per-epoch ``sampler.set_epoch`` call on to the dataset.
+
+    Lightning calls ``set_epoch`` on a DataLoader's sampler at the start of every training epoch,
+    but never on an IterableDataset. An unchanged epoch keeps the dataset's ``start_batch``, which
+    a resumed run sets to skip the batches it already trained on.
+    """
+
+    def __init__(self, dataset: SequenceTask) -> None:
+        self.dataset = dataset
+
+    def __iter__(self) -> Iterator[None]:
+        return itertools.repeat(None)  # an iterable dataset ignores indices, as PyTorch's own
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.dataset.epoch:
+            self.dataset.set_epoch(epoch)
+
+
+def epoch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
+    """``DataLoader(batch_size=None)`` over a batched dataset whose epoch follows Lightning's."""
+    loader = DataLoader(dataset, batch_size=None, num_workers=num_workers)
+    object.__setattr__(loader, "sampler", _EpochSampler(dataset))  # DataLoader guards the name
+    return loader
+
+
+class SequenceDataModule(L.LightningDataModule):
+    """Whole batches of a problem: fresh training data every epoch, fixed val/test sets.
+
+    Args:
+        task: a problem name from ``seqtasks.available()``.
+        options: the problem's options (``length``, ``lag``, ``framing``, ...).
+        batch_size: training batch size; ``train_samples`` sequences make one epoch.
+        eval_batch_size: batch size of the fixed ``val_samples`` / ``test_samples`` sets.
+        seed: seed of the training stream; ``eval_seed`` of the val and test sets, kept apart so
+            that runs with different seeds are scored on the same sequences.
+        num_workers: DataLoader workers (0: generate in the main process, the fastest here).
+        device: where batches are generated: ``cpu``, or ``auto`` for the trainer's device when
+            ``num_workers`` is 0 (a GPU run then needs no host-to-device copies).
+
+    Each rank of a distributed run gets its own shard (from the trainer's rank and world size).
+    """
+
+    def __init__(
+        self,
+        task: str,
+        options: dict[str, Any] | None = None,
+        batch_size: int = 256,
+        train_samples: int = 25_600,
+        val_samples: int = 1_000,
+        test_samples: int = 1_000,
+        eval_batch_size: int = 1_000,
+        seed: int = 0,
+        eval_seed: int = 1234,
+        num_workers: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.task = task
+        self.options = dict(options or {})
+        self.sizes = {"train": train_samples, "val": val_samples, "test": test_samples}
+        self.batch_sizes = {"train": batch_size, "val": eval_batch_size, "test": eval_batch_size}
+        self.seeds = {"train": seed, "val": eval_seed, "test": eval_seed}
+        self.num_workers = num_workers
+        self.device = device
+        self.datasets = {split: self._make(split) for split in ("train", "val", "test")}
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.datasets["train"].spec
+
+    def _make(self, split: str, device: str | torch.device = "cpu") -> SequenceTask:
+        return seqtasks.make(
+            self.task,
+            **self.options,
+            split=split,
+            seed=self.seeds[split],
+            num_samples=self.sizes[split],
+            batch_size=self.batch_sizes[split],
+            device=device,
+        )
+
+    def _generation_device(self) -> torch.device:
+        if self.device != "auto":
+            return torch.device(self.device)
+        if self.trainer is None or self.num_workers > 0:
+            return torch.device("cpu")
+        return self.trainer.strategy.root_device
+
+    def setup(self, stage: str | None = None) -> None:
+        rank, world_size = 0, 1
+        if self.trainer is not None:
+            rank, world_size = self.trainer.global_rank, self.trainer.world_size
+        device = self._generation_device()
+        for split in self.datasets:
+            self.datasets[split] = self._make(split, device).shard(rank, world_size)
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self.datasets["train"]
+        epoch, batches_done = 0, 0
+        if self.trainer is not None:  # a resumed trainer carries on where it stopped
+            epoch = self.trainer.current_epoch
+            batches_done = self.trainer.global_step * self.trainer.accumulate_grad_batches
+        dataset.set_epoch(epoch)
+        batches_done -= epoch * len(dataset)  # every epoch has len(dataset) batches
+        dataset.set_epoch(epoch, start_batch=min(max(batches_done, 0), len(dataset)))
+        return epoch_loader(dataset, self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.datasets["val"], batch_size=None, num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.datasets["test"], batch_size=None, num_workers=self.num_workers)

@@ -1,0 +1,165 @@
+"""``train(cfg)``: build the problem, model and trainer from a config, fit, test and report."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
+from omegaconf import DictConfig, OmegaConf
+
+import models
+from models import SequenceModel
+from seqtasks import TaskSpec
+from training.callbacks import SampleCounter, StopWhenSolved
+from training.datamodule import SequenceDataModule
+from training.report import format_table, plot_learning_curves, plot_predictions, write_summary
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; raised before anything is trained or written."""
+
+
+def model_options(model: type[SequenceModel]) -> list[str]:
+    """The keyword options a model class accepts (besides ``spec``)."""
+    for cls in model.__mro__:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return [p.name for p in parameters if p.name not in ("self", "spec")]
+    return []
+
+
+def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> SequenceModel:
+    """The model named by ``model_cfg.name`` for ``spec``; refuses a model that cannot serve it."""
+    options = dict(model_cfg)
+    name = options.pop("name")
+    try:
+        model_class = models.resolve(name, spec.framing)
+    except ValueError as error:
+        raise ConfigError(f"{error} (problem {spec.name})") from None
+    allowed = model_options(model_class)
+    unknown = [key for key in options if key not in allowed]
+    if unknown:
+        raise ConfigError(
+            f"model={name} has no option {unknown[0]!r} (given {options[unknown[0]]!r}): "
+            f"allowed model options are {allowed}"
+        )
+    return model_class(spec.to_dict(), **options)
+
+
+def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU and none is available here; "
+            "use trainer=cpu (or trainer=ddp trainer.accelerator=cpu for several CPU processes)"
+        )
+    allowed = inspect.signature(L.Trainer.__init__).parameters
+    for key, value in trainer_cfg.items():
+        if key not in allowed:
+            raise ConfigError(
+                f"trainer.{key}={value!r} is not a lightning.Trainer argument; "
+                f"see https://lightning.ai/docs/pytorch/stable/common/trainer.html"
+            )
+
+
+def run_directory(cfg: DictConfig) -> Path:
+    """Hydra's run directory (``hydra.run.dir``), or ``cfg.run_dir`` when composed without it."""
+    if cfg.get("run_dir"):
+        return Path(cfg.run_dir)
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def _checkpoint_path(ckpt_path: str | None, checkpoints: Path) -> str | None:
+    if ckpt_path is None:
+        return None
+    path = checkpoints / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path!r}: no checkpoint file at {path}")
+    return str(path)
+
+
+def _stage_metrics(results: list[dict[str, float]], stage: str) -> dict[str, float]:
+    return {k: float(v) for k, v in results[0].items() if k.startswith(f"{stage}/")}
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train ``cfg.task`` with ``cfg.model`` on ``cfg.trainer``; returns the run's summary.
+
+    Everything that can be checked is checked before training starts: an impossible
+    configuration raises :class:`ConfigError` (or the problem's own ``ValueError``/``TypeError``)
+    and leaves nothing behind. The run directory receives ``config.yaml``, ``checkpoints/``
+    (``best.ckpt`` and ``last.ckpt``), ``metrics.csv``, ``summary.json``,
+    ``learning_curves.png`` and ``predictions.png``.
+    """
+    started = time.perf_counter()
+    task_options = {key: value for key, value in cfg.task.items() if key != "name"}
+    trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
+    _check_trainer(trainer_options)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = SequenceDataModule(cfg.task.name, task_options, seed=cfg.seed, **cfg.data)
+    spec = datamodule.spec
+    model = build_model(cfg.model, spec)
+    run_dir = run_directory(cfg)
+    checkpoints = run_dir / "checkpoints"
+    ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+    monitor = f"val/{spec.metric}"
+    mode = "max" if spec.metric == "accuracy" else "min"
+    stopper, counter = StopWhenSolved(spec), SampleCounter()
+    checkpointing = ModelCheckpoint(
+        dirpath=checkpoints, filename="best", monitor=monitor, mode=mode, save_last=True
+    )
+    trainer = L.Trainer(
+        **trainer_options,
+        max_epochs=-1,
+        default_root_dir=run_dir,
+        logger=CSVLogger(run_dir, name="", version=""),
+        callbacks=[stopper, counter, checkpointing, TQDMProgressBar(refresh_rate=20)],
+    )
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    fit_seconds = time.perf_counter() - started
+    val = _stage_metrics(trainer.validate(model, datamodule=datamodule, ckpt_path="best",
+                                          verbose=False), "val")  # fmt: skip
+    test = {}
+    if cfg.get("test", True):
+        test = _stage_metrics(
+            trainer.test(model, datamodule=datamodule, ckpt_path="best", verbose=False), "test"
+        )
+    scored = test or val
+    summary = {
+        "task": spec.name,
+        "framing": spec.framing,
+        "options": task_options,
+        "model": type(model).__name__,
+        "solved": spec.is_solved(scored[f"{'test' if test else 'val'}/{spec.metric}"]),
+        "metric": spec.metric,
+        "criterion": f"{'>=' if mode == 'max' else '<='} {spec.solved_threshold:.6g}",
+        "chance": spec.chance,
+        "val": val,
+        "test": test,
+        "steps": trainer.global_step,
+        "solved_at_step": stopper.solved_at_step,
+        "samples": counter.total(trainer),
+        "fit_seconds": round(fit_seconds, 3),
+        "seconds": round(time.perf_counter() - started, 3),
+        "run_dir": str(run_dir),
+    }
+    if trainer.is_global_zero:
+        write_summary(run_dir / "summary.json", summary)
+        plot_learning_curves(run_dir / "metrics.csv", spec, run_dir / "learning_curves.png")
+        shown = min(cfg.report.plot_samples, datamodule.sizes["test"])
+        inputs, targets = datamodule.datasets["test"].generate(0, shown)
+        plot_predictions(model, inputs.to(model.device), targets, spec,
+                         run_dir / "predictions.png")  # fmt: skip
+        print(format_table(summary))
+    return summary
