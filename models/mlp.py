@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -14,7 +15,7 @@ from seqtasks import TaskSpec
 def _perceptron(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
     sizes = [inputs] + [hidden] * layers
     blocks: list[nn.Module] = []
-    for size_in, size_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for size_in, size_out in itertools.pairwise(sizes):
         blocks += [nn.Linear(size_in, size_out), nn.ReLU()]
     return nn.Sequential(*blocks, nn.Linear(sizes[-1], outputs))
 
@@ -74,7 +75,9 @@ class WindowMLP(SequenceModel):
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
         outputs = self.outputs_per_target * self.spec.target_length
-        self.mlp = _perceptron(input_size * self.spec.input_length, hidden_size, num_layers, outputs)
+        self.mlp = _perceptron(
+            input_size * self.spec.input_length, hidden_size, num_layers, outputs
+        )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         window = self.embed(inputs).flatten(start_dim=1)  # (B, T*F)

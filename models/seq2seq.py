@@ -38,7 +38,9 @@ class Seq2SeqLSTM(SequenceModel):
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
         dropout = dropout if num_layers > 1 else 0.0
-        self.encoder = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
+        self.encoder = nn.LSTM(
+            input_size, hidden_size, num_layers, batch_first=True, dropout=dropout
+        )
         self.start_symbol = self.spec.num_classes
         self.target_embed = nn.Embedding(self.spec.num_classes + 1, embedding_size)
         self.decoder = nn.LSTM(

@@ -8,8 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
 import seqtasks
 from seqtasks import SequenceTask, TaskSpec

@@ -11,10 +11,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from seqtasks import TaskSpec  # noqa: E402
+from seqtasks import TaskSpec
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

@@ -20,6 +20,8 @@ from training.callbacks import SampleCounter, StopWhenSolved
 from training.datamodule import SequenceDataModule
 from training.report import format_table, plot_learning_curves, plot_predictions, write_summary
 
+PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
+
 
 class ConfigError(ValueError):
     """A configuration that cannot run; raised before anything is trained or written."""
@@ -119,21 +121,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpointing = ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor=monitor, mode=mode, save_last=True
     )
+    callbacks = [stopper, counter, checkpointing]
+    if trainer_options.get("enable_progress_bar", True):
+        callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     trainer = L.Trainer(
         **trainer_options,
         max_epochs=-1,
         default_root_dir=run_dir,
         logger=CSVLogger(run_dir, name="", version=""),
-        callbacks=[stopper, counter, checkpointing, TQDMProgressBar(refresh_rate=20)],
+        callbacks=callbacks,
     )
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     fit_seconds = time.perf_counter() - started
-    val = _stage_metrics(trainer.validate(model, datamodule=datamodule, ckpt_path="best",
-                                          verbose=False), "val")  # fmt: skip
+    # read these now: evaluating the best checkpoint below restores the callbacks' older state
+    steps, samples, solved_at = trainer.global_step, counter.total(trainer), stopper.solved_at_step
+    best = checkpointing.best_model_path or None  # None: no checkpoint (fast_dev_run)
+    val = _stage_metrics(
+        trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False), "val"
+    )
     test = {}
     if cfg.get("test", True):
         test = _stage_metrics(
-            trainer.test(model, datamodule=datamodule, ckpt_path="best", verbose=False), "test"
+            trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False), "test"
         )
     scored = test or val
     summary = {
@@ -147,9 +156,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "chance": spec.chance,
         "val": val,
         "test": test,
-        "steps": trainer.global_step,
-        "solved_at_step": stopper.solved_at_step,
-        "samples": counter.total(trainer),
+        "steps": steps,
+        "solved_at_step": solved_at,
+        "samples": samples,
         "fit_seconds": round(fit_seconds, 3),
         "seconds": round(time.perf_counter() - started, 3),
         "run_dir": str(run_dir),

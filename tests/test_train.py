@@ -1,0 +1,129 @@
+"""train(cfg) end to end: every problem with every model that serves it, refusals, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import models
+import seqtasks
+from training.run import ConfigError, train
+from training.run import build_model as build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FRAMED_TASKS = [
+    (name, framing) for name in seqtasks.available() for framing in seqtasks.make(name).framings
+]
+PAIRS = [
+    (name, framing, model)
+    for name, framing in FRAMED_TASKS
+    for model in ["lstm", *models.MODELS]
+    if model == "lstm" or framing in models.MODELS[model].framings
+]
+REFUSED = [
+    (name, framing, model)
+    for name, framing in FRAMED_TASKS
+    for model in models.MODELS
+    if framing not in models.MODELS[model].framings
+]
+
+
+@pytest.mark.parametrize(("task", "framing", "model"), PAIRS)
+def test_fast_dev_run_every_problem_and_compatible_model(compose_config, task, framing, model):
+    cfg = compose_config(
+        f"task={task}", f"task.framing={framing}", f"model={model}", "+trainer.fast_dev_run=true"
+    )
+    summary = train(cfg)
+    spec = seqtasks.make(task, framing=framing).spec
+    assert summary["task"] == task and summary["framing"] == framing
+    assert summary["steps"] == 1
+    assert f"test/{spec.metric}" in summary["test"]
+    assert isinstance(summary["solved"], bool)
+
+
+@pytest.mark.parametrize(("task", "framing", "model"), REFUSED)
+def test_incompatible_model_is_refused_before_training(compose_config, tmp_path, task, framing,
+                                                       model):  # fmt: skip
+    cfg = compose_config(f"task={task}", f"task.framing={framing}", f"model={model}")
+    with pytest.raises(ConfigError, match=rf"model={model} cannot serve framing='{framing}'.*"):
+        train(cfg)
+    assert not any(tmp_path.iterdir()), "a refused run must leave nothing behind"
+
+
+def test_refusal_names_the_models_that_can(compose_config):
+    cfg = compose_config("task=classify", "model=seq2seq")
+    with pytest.raises(ConfigError, match=r"models for 'one_to_one': \['lstm', 'lstm_one_to_one'"):
+        train(cfg)
+
+
+def test_run_directory_contents_and_checkpoint_reload(compose_config, tmp_path):
+    summary = train(compose_config("task=classify", "trainer.max_steps=20"))
+    for name in ("config.yaml", "metrics.csv", "summary.json", "learning_curves.png",
+                 "predictions.png", "checkpoints/best.ckpt", "checkpoints/last.ckpt"):  # fmt: skip
+        assert (tmp_path / name).is_file(), name
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert summary["steps"] == 20 and summary["samples"] == 20 * 32
+    reloaded = models.OneToOneLSTM.load_from_checkpoint(tmp_path / "checkpoints/last.ckpt")
+    inputs, _ = seqtasks.make("classify", split="test").generate(0, 8)
+    assert reloaded(inputs).shape == (8, 10, 2)
+    state = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    assert all(torch.equal(state[k], v) for k, v in reloaded.state_dict().items())
+
+
+def test_unknown_model_option_is_refused(compose_config):
+    cfg = compose_config("task=echo", "+model.bidirectional=true")  # the seq2seq-safe lstm alias
+    model = build(cfg.model, seqtasks.make("echo").spec)  # many_to_one LSTM has bidirectional
+    assert model.lstm.bidirectional
+    cfg = compose_config("task=subsequence", "task.framing=seq2seq", "+model.bidirectional=true")
+    with pytest.raises(ConfigError, match=r"model=lstm has no option 'bidirectional'"):
+        train(cfg)
+
+
+def test_missing_checkpoint_is_refused(compose_config, tmp_path):
+    cfg = compose_config("task=classify", f"ckpt_path={tmp_path}/nope.ckpt")
+    with pytest.raises(ConfigError, match=r"ckpt_path=.*nope.ckpt.*no checkpoint file"):
+        train(cfg)
+
+
+def test_gpu_preset_without_gpu_is_refused(compose_config):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match=r"trainer.accelerator=gpu needs a CUDA GPU"):
+        train(compose_config("task=classify", "trainer=gpu"))
+
+
+def test_train_py_subprocess_classify(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable, "train.py", "task=classify", "trainer.max_steps=30",
+        "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "solved" in done.stdout and "test/accuracy" in done.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["steps"] == 30
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_train_py_bad_override_exits_nonzero_without_run_dir(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "train.py", "task=classify", "model=seq2seq",
+               f"hydra.run.dir={run_dir}"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "model=seq2seq cannot serve framing='one_to_one'" in done.stderr
+    assert not run_dir.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", seqtasks.available())
+def test_default_solves_its_problem(compose_config, task):
+    summary = train(compose_config(f"task={task}", small=False))
+    assert summary["solved"], summary
