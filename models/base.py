@@ -8,13 +8,30 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
 from seqtasks import TaskSpec
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
+
+
+class WithinTolerance(Metric):
+    """Fraction of real predictions whose absolute error is below ``tolerance``."""
+
+    def __init__(self, tolerance: float) -> None:
+        super().__init__()
+        self.tolerance = tolerance
+        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.right += ((preds - target).abs() < self.tolerance).sum()
+        self.total += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.right.float() / self.total
 
 
 class SequenceModel(L.LightningModule):
@@ -75,6 +92,8 @@ class SequenceModel(L.LightningModule):
             }
         else:
             metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}
+            if self.spec.tolerance is not None:
+                metrics["accuracy"] = WithinTolerance(self.spec.tolerance)
         return MetricCollection(metrics, prefix=f"{stage}/")
 
     # ------------------------------------------------------------------ loss and steps

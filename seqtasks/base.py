@@ -39,7 +39,8 @@ class TaskSpec:
 
     A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
     right, or ``mse``) reaches ``solved_threshold`` on the test set (``>=`` for accuracy, ``<=``
-    for mse). ``chance`` is that metric for the best constant prediction.
+    for mse). ``chance`` is that metric for the best constant prediction. For real targets with a
+    ``tolerance``, a value counts as right when its absolute error is below the tolerance.
     """
 
     name: str
@@ -55,6 +56,7 @@ class TaskSpec:
     metric: str
     solved_threshold: float
     chance: float
+    tolerance: float | None = None
 
     @property
     def target_shape(self) -> tuple[int, ...]:
@@ -171,9 +173,10 @@ class SequenceTask(IterableDataset):
         if self.batch_size is None:
             yield from self._iter_samples(worker, num_workers)
             return
+        epoch = self.epoch  # fixed for the whole pass, whatever set_epoch does meanwhile
         rank_batches = self._epoch_bounds()[self.rank :: self.world_size][self.start_batch :]
         for start, stop in rank_batches[worker::num_workers]:
-            yield self._generate(torch.arange(start, stop, device=self.device))
+            yield self._generate(torch.arange(start, stop, device=self.device), epoch)
 
     def __repr__(self) -> str:
         s = self.spec
@@ -185,10 +188,11 @@ class SequenceTask(IterableDataset):
 
     # ------------------------------------------------------------------ internals
     def _iter_samples(self, worker: int, num_workers: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        epoch = self.epoch
         indices = torch.arange(self.rank, self.num_samples, self.world_size, device=self.device)
         indices = indices[worker::num_workers]
         for chunk in indices.split(SAMPLE_CHUNK):
-            inputs, targets = self._generate(chunk)
+            inputs, targets = self._generate(chunk, epoch)
             yield from zip(inputs, targets, strict=True)
 
     def _epoch_bounds(self) -> list[tuple[int, int]]:
@@ -204,11 +208,13 @@ class SequenceTask(IterableDataset):
         edges = [i * self.num_samples // count for i in range(count + 1)]
         return list(itertools.pairwise(edges))
 
-    def _generate(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch = self.epoch if self.split == "train" else 0
+    def _generate(
+        self, indices: torch.Tensor, epoch: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch = (self.epoch if epoch is None else epoch) if self.split == "train" else 0
         stream = _random.stream_key(self.seed, SPLITS[self.split], epoch)
         inputs, targets = self._make(_random.sample_keys(stream, indices))
-        return self._encode(inputs), targets
+        return self._encode(inputs).contiguous(), targets.contiguous()
 
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """Symbols or reals ``(B, T)`` -> model inputs in this dataset's encoding."""

@@ -165,10 +165,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         write_summary(run_dir / "summary.json", summary)
+        print(format_table(summary))
+    if trainer.is_global_zero and cfg.report.plots:
         plot_learning_curves(run_dir / "metrics.csv", spec, run_dir / "learning_curves.png")
         shown = min(cfg.report.plot_samples, datamodule.sizes["test"])
         inputs, targets = datamodule.datasets["test"].generate(0, shown)
         plot_predictions(model, inputs.to(model.device), targets, spec,
                          run_dir / "predictions.png")  # fmt: skip
-        print(format_table(summary))
     return summary
