@@ -120,7 +120,8 @@ class SequenceModel(L.LightningModule):
     def _evaluate(self, batch: Batch, stage: str) -> None:
         inputs, targets = batch
         output = self(inputs)
-        self.log(f"{stage}/loss", self.loss(output, targets), batch_size=len(targets))
+        loss = self.loss(output, targets)
+        self.log(f"{stage}/loss", loss, batch_size=len(targets), sync_dist=True)  # mean of ranks
         predictions = self.predict_from_output(output)
         metrics = self.metrics[stage]
         if self.classes and predictions.dim() == 1:  # one class per sample: (B,) -> (B, 1)

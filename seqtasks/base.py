@@ -141,18 +141,24 @@ class SequenceTask(IterableDataset):
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         """Select the training epoch; ``start_batch`` skips this rank's first batches (resuming)."""
-        self.epoch = check_int("epoch", epoch, 0)
-        self.start_batch = check_int("start_batch", start_batch, 0)
-        if self.start_batch and self.batch_size is None:
+        epoch = check_int("epoch", epoch, 0)
+        start_batch = check_int("start_batch", start_batch, 0)
+        if start_batch and self.batch_size is None:
             raise ValueError("start_batch needs batch_size set: single samples have no batches")
+        self.epoch, self.start_batch = epoch, start_batch  # only once every check has passed
 
     def shard(self, rank: int, world_size: int) -> SequenceTask:
         """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``."""
         world_size = check_int("world_size", world_size, 1)
-        self.rank = check_int("rank", rank, 0, world_size - 1)
-        self.world_size = world_size
+        rank = check_int("rank", rank, 0, world_size - 1)
+        previous = self.rank, self.world_size
+        self.rank, self.world_size = rank, world_size
         if self.batch_size is not None:
-            self._epoch_bounds()  # raises now if the epoch cannot be split evenly
+            try:
+                self._epoch_bounds()  # raises now if the epoch cannot be split evenly
+            except ValueError:
+                self.rank, self.world_size = previous  # a refused shard changes nothing
+                raise
         return self
 
     def generate(self, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,10 +168,14 @@ class SequenceTask(IterableDataset):
         return self._generate(torch.arange(start, start + count, device=self.device))
 
     def __len__(self) -> int:
-        """Items this rank yields in one epoch: batches, or samples when ``batch_size`` is None."""
+        """Items of one epoch on this rank: batches, or samples when ``batch_size`` is None.
+
+        ``start_batch`` does not change it: a resumed epoch is still that many batches long, the
+        first ``start_batch`` of them already trained on (what Lightning's resumed loop expects).
+        """
         if self.batch_size is None:
             return len(range(self.rank, self.num_samples, self.world_size))
-        return max(0, len(self._epoch_bounds()[self.rank :: self.world_size]) - self.start_batch)
+        return len(self._epoch_bounds()[self.rank :: self.world_size])
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()

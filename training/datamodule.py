@@ -114,13 +114,12 @@ class SequenceDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         dataset = self.datasets["train"]
-        epoch, batches_done = 0, 0
+        batches_done = 0
         if self.trainer is not None:  # a resumed trainer carries on where it stopped
-            epoch = self.trainer.current_epoch
             batches_done = self.trainer.global_step * self.trainer.accumulate_grad_batches
-        dataset.set_epoch(epoch)
-        batches_done -= epoch * len(dataset)  # every epoch has len(dataset) batches
-        dataset.set_epoch(epoch, start_batch=min(max(batches_done, 0), len(dataset)))
+        # every epoch has len(dataset) batches: the next one to train on fixes epoch and offset
+        epoch, start_batch = divmod(batches_done, len(dataset))
+        dataset.set_epoch(epoch, start_batch=start_batch)
         return epoch_loader(dataset, self.num_workers)
 
     def val_dataloader(self) -> DataLoader:

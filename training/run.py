@@ -17,6 +17,7 @@ import models
 from models import SequenceModel
 from seqtasks import TaskSpec
 from training.callbacks import SampleCounter, StopWhenSolved
+from training.checkpoint_io import AtomicCheckpointIO
 from training.datamodule import SequenceDataModule
 from training.report import format_table, plot_learning_curves, plot_predictions, write_summary
 
@@ -70,6 +71,36 @@ def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
             )
 
 
+KNOWN_KEYS = {
+    "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
+         "run_dir"},
+    "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
+    - {"self", "task", "options", "seed"},
+    "checkpoint": {"every_n_steps"},
+    "report": {"plots", "plot_samples"},
+}  # fmt: skip
+
+
+def _check_keys(cfg: DictConfig) -> None:
+    """Refuse keys that nothing reads (e.g. ``+dat.batch_size=8``) instead of ignoring them."""
+    for section, allowed in KNOWN_KEYS.items():
+        node = cfg[section] if section else cfg
+        for key in node:
+            if key not in allowed:
+                name = f"{section}.{key}" if section else key
+                raise ConfigError(
+                    f"{name}={OmegaConf.select(cfg, name)!r} is not a known setting: allowed "
+                    f"{section or 'top-level'} keys are {sorted(allowed)}"
+                )
+    for name in ("seed", "checkpoint.every_n_steps", "report.plot_samples"):
+        value = OmegaConf.select(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name}={value!r} must be an int >= 0")
+    max_steps = cfg.trainer.get("max_steps", -1)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < -1:
+        raise ConfigError(f"trainer.max_steps={max_steps!r} must be an int >= 1 (or -1: no limit)")
+
+
 def run_directory(cfg: DictConfig) -> Path:
     """Hydra's run directory (``hydra.run.dir``), or ``cfg.run_dir`` when composed without it."""
     if cfg.get("run_dir"):
@@ -102,11 +133,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ``learning_curves.png`` and ``predictions.png``.
     """
     started = time.perf_counter()
+    _check_keys(cfg)
     task_options = {key: value for key, value in cfg.task.items() if key != "name"}
     trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
     _check_trainer(trainer_options)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = SequenceDataModule(cfg.task.name, task_options, seed=cfg.seed, **cfg.data)
+    try:
+        datamodule = SequenceDataModule(cfg.task.name, task_options, seed=cfg.seed, **cfg.data)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"task={cfg.task.name}: {error}") from None
     spec = datamodule.spec
     model = build_model(cfg.model, spec)
     run_dir = run_directory(cfg)
@@ -119,9 +154,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     mode = "max" if spec.metric == "accuracy" else "min"
     stopper, counter = StopWhenSolved(spec), SampleCounter()
     checkpointing = ModelCheckpoint(
-        dirpath=checkpoints, filename="best", monitor=monitor, mode=mode, save_last=True
+        dirpath=checkpoints, filename="best", monitor=monitor, mode=mode
     )
-    callbacks = [stopper, counter, checkpointing]
+    keep_last = ModelCheckpoint(  # last.ckpt, for resuming a stopped run (ckpt_path=last)
+        dirpath=checkpoints,
+        save_last=True,
+        save_top_k=0,
+        every_n_train_steps=cfg.checkpoint.every_n_steps or None,
+    )
+    callbacks = [stopper, counter, checkpointing, keep_last]
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     trainer = L.Trainer(
@@ -130,6 +171,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         default_root_dir=run_dir,
         logger=CSVLogger(run_dir, name="", version=""),
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
     )
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     fit_seconds = time.perf_counter() - started
