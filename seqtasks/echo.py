@@ -61,6 +61,11 @@ class Echo(SequenceTask):
         if position is not None:
             self.position = check_int("position", position, 0, self.length - 1)
         else:
+            if lag is None and self.length <= DEFAULT_LAG:
+                raise ValueError(
+                    f"echo's default target, lag={DEFAULT_LAG}, is outside length={self.length}: "
+                    f"pass lag= or position= in 0 .. {self.length - 1}"
+                )
             lag = DEFAULT_LAG if lag is None else lag
             self.position = self.length - 1 - check_int("lag", lag, 0, self.length - 1)
         self.spec = self._build_spec(

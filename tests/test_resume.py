@@ -1,0 +1,81 @@
+"""Exact resume: a stopped run carries on with the very batches an uninterrupted run trains on."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.checkpoint_io import AtomicCheckpointIO
+from training.run import train
+
+ROOT = Path(__file__).resolve().parents[1]
+# 10 batches of 32 per epoch; a last.ckpt every 3 steps
+RUN = ["task=classify", "data.train_samples=320", "trainer.deterministic=true",
+       "checkpoint.every_n_steps=3", "report.plots=false"]  # fmt: skip
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
+
+
+@pytest.mark.parametrize("stop_at", [15, 20], ids=["mid-epoch", "epoch-end"])
+def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at):
+    whole = train(compose_config(*RUN, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
+    train(compose_config(*RUN, f"trainer.max_steps={stop_at}", f"run_dir={tmp_path}/cut"))
+    resumed = train(
+        compose_config(*RUN, "trainer.max_steps=27", "ckpt_path=last", f"run_dir={tmp_path}/cut")
+    )
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
+    for key in ("val", "test", "steps", "samples"):
+        assert resumed[key] == whole[key], key
+
+
+def test_killed_run_resumes_exactly(tmp_path):
+    def command(run_dir: Path, *extra: str) -> list[str]:
+        return [sys.executable, "train.py", *RUN, "data.train_samples=3200",
+                "trainer.max_steps=150", "trainer.enable_progress_bar=false",
+                f"hydra.run.dir={run_dir}", *extra]  # fmt: skip
+
+    whole = subprocess.run(command(tmp_path / "whole"), cwd=ROOT, capture_output=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    victim = subprocess.Popen(command(tmp_path / "cut"), cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    last = tmp_path / "cut/checkpoints/last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.exists() and time.monotonic() < deadline and victim.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it train on a little past its first checkpoint
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert last.exists() and not (tmp_path / "cut/summary.json").exists(), "killed mid-run"
+    stopped_at = torch.load(last, weights_only=False)["global_step"]
+    assert 0 < stopped_at < 150
+    resumed = subprocess.run(
+        command(tmp_path / "cut", "ckpt_path=last"), cwd=ROOT, capture_output=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    io, path = AtomicCheckpointIO(), tmp_path / "last.ckpt"
+    io.save_checkpoint({"step": 1, "weights": torch.ones(1000)}, path)
+
+    def dies_half_way(obj, handle, *args, **kwargs):
+        handle.write(b"partial bytes")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        io.save_checkpoint({"step": 2, "weights": torch.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert torch.load(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"], "no temporary file left"
