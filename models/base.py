@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning as L
@@ -12,9 +13,16 @@ from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricColl
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
 from seqtasks import TaskSpec
+from seqtasks._validate import check_float, check_int
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
+
+
+def check_sizes(**sizes: Any) -> None:
+    """Layer sizes and counts must be ints >= 1."""
+    for name, value in sizes.items():
+        check_int(name, value, 1)
 
 
 class WithinTolerance(Metric):
@@ -55,8 +63,8 @@ class SequenceModel(L.LightningModule):
                 f"model {type(self).__name__} serves framings {list(self.framings)}, not "
                 f"{self.spec.framing!r} ({self.spec.name})"
             )
-        self.lr = lr
-        self.weight_decay = weight_decay
+        self.lr = check_float("lr", lr, 0.0, math.inf)
+        self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
         self.metrics = nn.ModuleDict(
             {stage: self._metric_collection(stage) for stage in ("val", "test")}
         )

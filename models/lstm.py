@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import SequenceModel
+from models.base import SequenceModel, check_sizes
 from seqtasks import TaskSpec
+from seqtasks._validate import check_float
 
 
 class _LSTMModel(SequenceModel):
@@ -29,6 +30,8 @@ class _LSTMModel(SequenceModel):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
+        check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
+        check_float("dropout", dropout, -1e-300, 1.0)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
         self.lstm = nn.LSTM(

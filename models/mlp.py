@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import SequenceModel
+from models.base import SequenceModel, check_sizes
 from seqtasks import TaskSpec
 
 
@@ -40,6 +40,7 @@ class StepMLP(SequenceModel):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
+        check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
         per_step = self.spec.target_layout == "per_step"
@@ -72,6 +73,7 @@ class WindowMLP(SequenceModel):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
+        check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
         outputs = self.outputs_per_target * self.spec.target_length

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import SequenceModel
+from models.base import SequenceModel, check_sizes
 from seqtasks import TaskSpec
 
 
@@ -33,6 +33,7 @@ class Seq2SeqLSTM(SequenceModel):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
+        check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
         if not self.classes:
             raise ValueError(f"Seq2SeqLSTM needs class targets; {self.spec.name} has reals")
         self.save_hyperparameters()

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Sampler
 
 import seqtasks
 from seqtasks import SequenceTask, TaskSpec
+from seqtasks._validate import check_choice, check_int
 
 
 class _EpochSampler(Sampler[None]):
@@ -72,6 +73,12 @@ class SequenceDataModule(L.LightningDataModule):
         device: str = "cpu",
     ) -> None:
         super().__init__()
+        for name, value in (("batch_size", batch_size), ("train_samples", train_samples),
+                            ("val_samples", val_samples), ("test_samples", test_samples),
+                            ("eval_batch_size", eval_batch_size)):  # fmt: skip
+            check_int(name, value, 1)
+        check_int("num_workers", num_workers, 0)
+        check_choice("device", device, ("cpu", "cuda", "auto"))
         self.save_hyperparameters()
         self.task = task
         self.options = dict(options or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,10 @@ def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> Seque
             f"model={name} has no option {unknown[0]!r} (given {options[unknown[0]]!r}): "
             f"allowed model options are {allowed}"
         )
-    return model_class(spec.to_dict(), **options)
+    try:
+        return model_class(spec.to_dict(), **options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"model={name}: {error}") from None
 
 
 def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
@@ -147,9 +151,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = run_directory(cfg)
     checkpoints = run_dir / "checkpoints"
     ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     monitor = f"val/{spec.metric}"
     mode = "max" if spec.metric == "accuracy" else "min"
     stopper, counter = StopWhenSolved(spec), SampleCounter()
@@ -165,14 +166,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks = [stopper, counter, checkpointing, keep_last]
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
-    trainer = L.Trainer(
-        **trainer_options,
-        max_epochs=-1,
-        default_root_dir=run_dir,
-        logger=CSVLogger(run_dir, name="", version=""),
-        callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
-    )
+    try:
+        trainer = L.Trainer(
+            **trainer_options,
+            max_epochs=-1,
+            default_root_dir=run_dir,
+            logger=CSVLogger(run_dir, name="", version=""),
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],
+        )
+    except (TypeError, ValueError) as error:  # e.g. trainer.precision=banana
+        raise ConfigError(f"trainer: {error}") from None
+    # the message is about stateful loaders; ours resumes from the trainer's global step instead
+    warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     fit_seconds = time.perf_counter() - started
     # read these now: evaluating the best checkpoint below restores the callbacks' older state

@@ -1,0 +1,106 @@
+"""Bad input, through seqtasks.make and train.py: a clear message naming key, value and what is
+allowed, raised before anything is trained or written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import seqtasks
+from training.run import ConfigError, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MAKE_CASES = [
+    (("echo",), {"lag": 10}, r"lag=10 is out of range: allowed 0 \.\. 9"),
+    (("echo",), {"position": -1}, r"position=-1 is out of range: allowed 0 \.\. 9"),
+    (("echo",), {"lag": 1, "position": 2}, r"lag or position, not both: got lag=1 and position=2"),
+    (("echo",), {"vocab": 1}, r"vocab=1 is out of range: allowed 2 \.\."),
+    (("ramp",), {"window": 10}, r"window=10 is out of range: allowed 1 \.\. 9"),
+    (("subsequence",), {"framing": "seq2seq", "start": 3, "size": 3},
+     r"size=3 is out of range: allowed 1 \.\. 2"),
+    (("classify",), {"length": 0}, r"length=0 is out of range: allowed >= 1"),
+    (("classify",), {"framing": "seq2seq"}, r"framing='seq2seq' is not available for classify"),
+    (("memorize",), {"encoding": "real"}, r"encoding='real' is not available for memorize: "
+                                          r"choose one of \['onehot', 'index', 'scaled'\]"),
+    (("echo",), {"length": "10"}, r"length must be an int, got '10' \(str\)"),
+    (("echo",), {"lagg": 1}, r"echo has no option 'lagg': allowed options are \['length'"),
+    (("nope",), {}, r"unknown problem 'nope': choose one of \['ramp', 'memorize'"),
+]  # fmt: skip
+
+TRAIN_CASES = [
+    (["task=echo", "task.lag=10"], r"lag=10 is out of range: allowed 0 \.\. 9"),
+    (["task=echo", "task.length=abc"], r"length must be an int, got 'abc'"),
+    (["task=ramp", "task.window=10"], r"window=10 is out of range"),
+    (["task=subsequence", "task.start=1"], r"start=1 applies to framing='seq2seq' only"),
+    (["task=classify", "task.threshold=1.5"], r"threshold=1.5 is out of range"),
+    (["task=classify", "task.encoding=onehot"], r"encoding='onehot' is not available"),
+    (["+task.lagg=3"], r"classify has no option 'lagg': allowed options are"),
+    (["model=seq2seq"], r"model=seq2seq cannot serve framing='one_to_one'.*models for"),
+    (["task=subsequence", "task.framing=seq2seq", "model=mlp"],
+     r"model=mlp cannot serve framing='seq2seq'.*\['lstm', 'seq2seq', 'mlp_window'\]"),
+    (["model.hidden_size=abc"], r"model=lstm: hidden_size must be an int, got 'abc'"),
+    (["model.lr=-1"], r"model=lstm: lr=-1 is out of range"),
+    (["+model.hiden=3"], r"model=lstm has no option 'hiden' \(given 3\): allowed model options"),
+    (["trainer=gpu"], r"trainer.accelerator=gpu needs a CUDA GPU"),
+    (["+trainer.foo=1"], r"trainer.foo=1 is not a lightning.Trainer argument"),
+    (["trainer.max_steps=abc"], r"trainer.max_steps='abc' must be an int"),
+    (["trainer.precision=banana"], r"Precision 'banana' is invalid. Allowed precision values"),
+    (["data.batch_size=0"], r"batch_size=0 is out of range: allowed >= 1"),
+    (["data.train_samples=0"], r"train_samples=0 is out of range: allowed >= 1"),
+    (["data.num_workers=-1"], r"num_workers=-1 is out of range: allowed >= 0"),
+    (["+data.bach=3"], r"data.bach=3 is not a known setting: allowed data keys are"),
+    (["+foo=1"], r"foo=1 is not a known setting: allowed top-level keys are"),
+    (["seed=-1"], r"seed=-1 must be an int >= 0"),
+    (["ckpt_path=/no/such.ckpt"], r"ckpt_path='/no/such.ckpt': no checkpoint file"),
+    (["checkpoint.every_n_steps=-3"], r"checkpoint.every_n_steps=-3 must be an int >= 0"),
+]  # fmt: skip
+
+if torch.cuda.is_available():  # the gpu refusal is only for machines without one
+    TRAIN_CASES = [case for case in TRAIN_CASES if case[0] != ["trainer=gpu"]]
+
+
+def test_at_least_25_bad_inputs_are_walked():
+    assert len(MAKE_CASES) + len(TRAIN_CASES) >= 25
+
+
+@pytest.mark.parametrize(("args", "options", "message"), MAKE_CASES)
+def test_make_refuses(args, options, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        seqtasks.make(*args, **options)
+
+
+@pytest.mark.parametrize(("overrides", "message"), TRAIN_CASES)
+def test_train_refuses_before_writing_anything(compose_config, tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        train(compose_config(*overrides))
+    assert not any(tmp_path.iterdir()), "no half-made run directory"
+
+
+def test_diverging_training_stops_with_a_message(compose_config, tmp_path):
+    cfg = compose_config("task=ramp", "model.lr=1e30", "trainer.gradient_clip_val=null",
+                         "trainer.max_steps=200")  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"training diverged: loss is (nan|inf)"):
+        train(cfg)
+    assert not (tmp_path / "summary.json").exists(), "a diverged run presents no result"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "message"),
+    [
+        (["task=echo", "task.lag=10"], 2, "error: task=echo: lag=10 is out of range"),
+        (["task.lagg=3"], 1, "Key 'lagg' is not in struct"),  # Hydra refuses unknown keys
+        (["task=nope"], 1, "Could not find 'task/nope'"),
+    ],
+)
+def test_train_py_exits_nonzero_and_leaves_no_run_dir(tmp_path, overrides, code, message):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "train.py", *overrides, f"hydra.run.dir={run_dir}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == code
+    assert message in done.stderr
+    assert not run_dir.exists()
