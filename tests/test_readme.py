@@ -1,0 +1,42 @@
+"""The README's front door works: its snippet runs, its gallery is real output, CI runs its tests."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from seqtasks.__main__ import main as seqtasks_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_plain_pytorch_snippet_runs_and_learns(capsys):
+    snippet = README.split("<!-- snippet: plain-pytorch")[1].split("```python\n")[1]
+    snippet = snippet.split("```")[0]
+    exec(compile(snippet, "README.md", "exec"), {"__name__": "readme"})
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", capsys.readouterr().out).group(1))
+    assert accuracy > 0.9, "the README's loop should learn echo at lag 1"
+
+
+GALLERY = re.findall(r"```text\n\$ python -m seqtasks (show [^\n]+)\n(.*?)```", README, re.S)
+
+
+def test_gallery_is_present():
+    assert len(GALLERY) >= 11
+
+
+@pytest.mark.parametrize(("command", "shown"), GALLERY, ids=[c for c, _ in GALLERY])
+def test_gallery_block_is_the_commands_output(capsys, command, shown):
+    assert seqtasks_cli(shlex.split(command)) == 0
+    assert capsys.readouterr().out == shown
+
+
+def test_setup_command_ends_by_training_classify_and_ci_runs_the_test_command():
+    setup = re.search(r"```bash\n(python3 -m venv[^\n]+)\n```", README).group(1)
+    assert setup.endswith("python train.py task=classify")
+    test_command = re.search(r"## Run the tests\n\n```bash\n([^\n]+)\n```", README).group(1)
+    assert test_command in (ROOT / ".ci" / "run").read_text()
