@@ -104,3 +104,12 @@ def test_train_py_exits_nonzero_and_leaves_no_run_dir(tmp_path, overrides, code,
     assert done.returncode == code
     assert message in done.stderr
     assert not run_dir.exists()
+
+
+def test_multirun_with_ddp_is_refused(tmp_path):
+    command = [sys.executable, "train.py", "-m", "trainer=ddp", "trainer.accelerator=cpu",
+               f"hydra.sweep.dir={tmp_path}/sweep"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "under Hydra multirun (-m) is not supported" in done.stderr
+    assert not (tmp_path / "sweep" / "0").exists()

@@ -1,4 +1,4 @@
-"""The README's front door works: its snippet runs, its gallery is real output, CI runs its tests."""
+"""The README's front door: its snippet runs, its gallery is real output, CI runs its tests."""
 
 from __future__ import annotations
 

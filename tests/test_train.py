@@ -127,3 +127,21 @@ def test_train_py_bad_override_exits_nonzero_without_run_dir(tmp_path):
 def test_default_solves_its_problem(compose_config, task):
     summary = train(compose_config(f"task={task}", small=False))
     assert summary["solved"], summary
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_preset_generates_on_the_gpu_with_the_same_bits(compose_config):
+    summary = train(compose_config("task=classify", "trainer=gpu", "+trainer.fast_dev_run=true"))
+    assert summary["steps"] == 1
+    cpu = seqtasks.make("classify", batch_size=64).generate(0, 64)
+    gpu = seqtasks.make("classify", batch_size=64, device="cuda").generate(0, 64)
+    assert all(torch.equal(a, b.cpu()) for a, b in zip(cpu, gpu, strict=True))
+
+
+def test_batches_are_generated_on_the_trainers_device(compose_config):
+    from training.datamodule import SequenceDataModule
+
+    datamodule = SequenceDataModule("classify", device="auto")
+    datamodule.setup("fit")  # no trainer attached: the CPU
+    inputs, _ = next(iter(datamodule.train_dataloader()))
+    assert inputs.device.type == "cpu"

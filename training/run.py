@@ -60,6 +60,16 @@ def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> Seque
 
 
 def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    strategy = str(trainer_cfg.get("strategy", "auto"))
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if "ddp" in strategy and multirun:
+        raise ConfigError(
+            f"trainer.strategy={strategy} under Hydra multirun (-m) is not supported by "
+            "Hydra: launch DDP runs one at a time"
+        )
     accelerator = str(trainer_cfg.get("accelerator", "auto"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
