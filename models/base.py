@@ -87,10 +87,12 @@ class SequenceModel(L.LightningModule):
 
     def shape_output(self, flat: torch.Tensor) -> torch.Tensor:
         """``(B, K * outputs_per_target)`` or ``(B, K, outputs_per_target)`` -> target layout."""
-        batch = flat.shape[0]
+        batch, shape = flat.shape[0], self.spec.target_shape
+        if self.spec.target_layout == "per_step" and flat.dim() == 3:
+            shape = (flat.shape[1],)  # a per-step head serves any length
         if self.classes:
-            return flat.reshape(batch, *self.spec.target_shape, self.spec.num_classes)
-        return flat.reshape(batch, *self.spec.target_shape)
+            return flat.reshape(batch, *shape, self.spec.num_classes)
+        return flat.reshape(batch, *shape)
 
     def _metric_collection(self, stage: str) -> MetricCollection:
         if self.classes:

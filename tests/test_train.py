@@ -145,3 +145,31 @@ def test_batches_are_generated_on_the_trainers_device(compose_config):
     datamodule.setup("fit")  # no trainer attached: the CPU
     inputs, _ = next(iter(datamodule.train_dataloader()))
     assert inputs.device.type == "cpu"
+
+
+def test_eval_lengths_scores_other_lengths(compose_config, tmp_path):
+    summary = train(
+        compose_config(
+            "task=echo", "task.lag=0", "report.eval_lengths=[5,10,40]", "trainer.max_steps=5"
+        )
+    )
+    assert list(summary["lengths"]) == ["5", "10", "40"]
+    test_metrics = {k: v for k, v in summary["test"].items() if k != "test/loss"}
+    assert summary["lengths"]["10"] == pytest.approx(test_metrics), "length 10 is the test set"
+    assert (tmp_path / "length_generalisation.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["task=subsequence"], r"at length=8 subsequence changes \['target_length'\]"),
+        (["task=echo", "model=mlp_window"], r"mlp_window takes one fixed input length"),
+        (["task=echo"], r"length=8: echo's default target, lag=5, is outside|lag=5"),
+    ],
+)
+def test_eval_lengths_refuses_what_cannot_be_scored(compose_config, overrides, message):
+    lengths = (
+        "report.eval_lengths=[3,8]" if overrides == ["task=echo"] else "report.eval_lengths=[8]"
+    )
+    with pytest.raises(ConfigError, match=message):
+        train(compose_config(*overrides, lengths))

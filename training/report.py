@@ -33,6 +33,9 @@ def format_table(summary: dict[str, Any]) -> str:
     for stage in ("val", "test"):
         for name, value in summary[stage].items():
             rows.append((name, f"{value:.4g}"))
+    for length, metrics in summary.get("lengths", {}).items():
+        name = f"test/{summary['metric']}"
+        rows.append((f"{name} @ length {length}", f"{metrics[name]:.4g}"))
     rows += [
         ("steps", str(summary["steps"])),
         ("samples", f"{summary['samples']:,}"),
@@ -108,6 +111,24 @@ def plot_predictions(
         axis.axis("off")
     axes.flat[0].legend(loc="best", fontsize=8)
     figure.suptitle(f"{spec.name} ({spec.framing}): held-out predictions")
+    figure.tight_layout()
+    figure.savefig(out, dpi=100)
+    plt.close(figure)
+
+
+def plot_lengths(results: dict[int, dict[str, float]], spec: TaskSpec, out: Path) -> None:
+    """The solving metric against sequence length, with the training length marked."""
+    name = f"test/{spec.metric}"
+    lengths = sorted(results)
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    axis.plot(lengths, [results[n][name] for n in lengths], marker="o", label=name)
+    axis.axvline(spec.input_length, color="tab:orange", linestyle="-.", label="trained length")
+    axis.axhline(spec.solved_threshold, color="tab:green", linestyle="--", label="solved")
+    axis.axhline(spec.chance, color="tab:gray", linestyle=":", label="chance")
+    axis.set_xscale("log")
+    axis.set_xlabel("sequence length")
+    axis.set_title(f"{spec.name} ({spec.framing}): length generalisation")
+    axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
     figure.savefig(out, dpi=100)
     plt.close(figure)

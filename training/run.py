@@ -15,12 +15,19 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
 import models
-from models import SequenceModel
+from models import SequenceModel, WindowMLP
 from seqtasks import TaskSpec
 from training.callbacks import SampleCounter, StopWhenSolved
 from training.checkpoint_io import AtomicCheckpointIO
 from training.datamodule import SequenceDataModule
-from training.report import format_table, plot_learning_curves, plot_predictions, write_summary
+from training.lengths import evaluate_lengths, length_test_sets
+from training.report import (
+    format_table,
+    plot_learning_curves,
+    plot_lengths,
+    plot_predictions,
+    write_summary,
+)
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
@@ -91,7 +98,7 @@ KNOWN_KEYS = {
     "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
     - {"self", "task", "options", "seed"},
     "checkpoint": {"every_n_steps"},
-    "report": {"plots", "plot_samples"},
+    "report": {"plots", "plot_samples", "eval_lengths"},
 }  # fmt: skip
 
 
@@ -158,6 +165,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"task={cfg.task.name}: {error}") from None
     spec = datamodule.spec
     model = build_model(cfg.model, spec)
+    lengths = list(cfg.report.eval_lengths)
+    if lengths and "length" not in task_options:
+        raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
+    try:
+        length_sets = length_test_sets(
+            cfg.task.name, task_options, lengths, spec, seed=cfg.data.eval_seed,
+            num_samples=cfg.data.test_samples, batch_size=cfg.data.eval_batch_size,
+        )  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if lengths and isinstance(model, WindowMLP):
+        raise ConfigError("report.eval_lengths: model=mlp_window takes one fixed input length")
     run_dir = run_directory(cfg)
     checkpoints = run_dir / "checkpoints"
     ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
@@ -205,6 +224,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         test = _stage_metrics(
             trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False), "test"
         )
+    by_length = evaluate_lengths(model, length_sets) if trainer.is_global_zero else {}
     scored = test or val
     summary = {
         "task": spec.name,
@@ -224,6 +244,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 3),
         "run_dir": str(run_dir),
     }
+    if by_length:
+        summary["lengths"] = {str(n): metrics for n, metrics in by_length.items()}
     if trainer.is_global_zero:
         write_summary(run_dir / "summary.json", summary)
         print(format_table(summary))
@@ -233,4 +255,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         inputs, targets = datamodule.datasets["test"].generate(0, shown)
         plot_predictions(model, inputs.to(model.device), targets, spec,
                          run_dir / "predictions.png")  # fmt: skip
+        if by_length:
+            plot_lengths(by_length, spec, run_dir / "length_generalisation.png")
     return summary

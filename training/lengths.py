@@ -1,0 +1,56 @@
+"""Length generalisation: score a trained model on test sets of other sequence lengths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import seqtasks
+from models import SequenceModel
+from seqtasks import SequenceTask, TaskSpec
+
+# spec fields that must not change with the length for the trained model to apply
+SHAPE_FIELDS = ("input_size", "target", "num_classes", "target_layout", "encoding")
+
+
+def length_test_sets(
+    task: str, options: dict[str, Any], lengths: list[int], trained: TaskSpec, **split: Any
+) -> dict[int, SequenceTask]:
+    """One fixed test set per length; refuses lengths the problem or the model cannot take."""
+    sets = {}
+    for length in lengths:
+        try:
+            dataset = seqtasks.make(task, **{**options, "length": length}, split="test", **split)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"report.eval_lengths: length={length}: {error}") from None
+        spec = dataset.spec
+        changed = [f for f in SHAPE_FIELDS if getattr(spec, f) != getattr(trained, f)]
+        if spec.target_layout != "per_step" and spec.target_length != trained.target_length:
+            changed.append("target_length")
+        if changed:
+            raise ValueError(
+                f"report.eval_lengths: at length={length} {task} changes {changed}, which a model "
+                f"trained at length {trained.input_length} cannot take"
+            )
+        sets[length] = dataset
+    return sets
+
+
+@torch.no_grad()
+def evaluate_lengths(
+    model: SequenceModel, sets: dict[int, SequenceTask]
+) -> dict[int, dict[str, float]]:
+    """The model's test metrics on each length's set (computed here, on one process)."""
+    model.eval()
+    results = {}
+    for length, dataset in sets.items():
+        metrics = model._metric_collection("test").to(model.device)
+        for inputs, targets in dataset:
+            predictions = model.predict_from_output(model(inputs.to(model.device)))
+            targets = targets.to(model.device)
+            if model.classes and predictions.dim() == 1:  # (B,) -> (B, 1)
+                predictions, targets = predictions[:, None], targets[:, None]
+            metrics.update(predictions, targets)
+        results[length] = {name: float(value) for name, value in metrics.compute().items()}
+    return results
