@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 
 from models import OneToOneLSTM
@@ -70,6 +71,7 @@ def test_ddp_spawn_shards_are_disjoint_complete_and_metrics_identical(tmp_path):
     assert set(ranks[0]["metrics"]) >= {"val/accuracy", "val/loss"}
 
 
+@pytest.mark.slow  # a DDP launch of train.py; .ci/run runs the slow tests too
 def test_train_py_trainer_ddp_on_two_cpu_processes(tmp_path):
     run_dir = tmp_path / "run"
     command = [

@@ -37,6 +37,7 @@ def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at)
         assert resumed[key] == whole[key], key
 
 
+@pytest.mark.slow  # three train.py processes; .ci/run runs the slow tests too
 def test_killed_run_resumes_exactly(tmp_path):
     def command(run_dir: Path, *extra: str) -> list[str]:
         return [sys.executable, "train.py", *RUN, "data.train_samples=3200",
