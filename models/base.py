@@ -66,7 +66,7 @@ class SequenceModel(L.LightningModule):
         self.lr = check_float("lr", lr, 0.0, math.inf)
         self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
         self.metrics = nn.ModuleDict(
-            {stage: self._metric_collection(stage) for stage in ("val", "test")}
+            {stage: self.metric_collection(stage) for stage in ("val", "test")}
         )
 
     # ------------------------------------------------------------------ building blocks
@@ -94,7 +94,8 @@ class SequenceModel(L.LightningModule):
             return flat.reshape(batch, *shape, self.spec.num_classes)
         return flat.reshape(batch, *shape)
 
-    def _metric_collection(self, stage: str) -> MetricCollection:
+    def metric_collection(self, stage: str) -> MetricCollection:
+        """Fresh metrics for this problem, logged as ``{stage}/accuracy`` and so on."""
         if self.classes:
             metrics = {
                 "accuracy": MulticlassAccuracy(self.spec.num_classes, average="micro"),

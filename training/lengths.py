@@ -45,7 +45,7 @@ def evaluate_lengths(
     model.eval()
     results = {}
     for length, dataset in sets.items():
-        metrics = model._metric_collection("test").to(model.device)
+        metrics = model.metric_collection("test").to(model.device)
         for inputs, targets in dataset:
             predictions = model.predict_from_output(model(inputs.to(model.device)))
             targets = targets.to(model.device)
