@@ -47,7 +47,7 @@ def render(dataset: SequenceTask, count: int) -> str:
     lines = [
         f"{spec.name}: framing={spec.framing} encoding={spec.encoding} input_length="
         f"{spec.input_length} target={kind} {spec.target_layout} shape={shape}",
-        f"solved when test {spec.metric} {'>=' if spec.metric == 'accuracy' else '<='} "
+        f"solved when test {spec.metric} {'<=' if spec.metric == 'mse' else '>='} "
         f"{spec.solved_threshold:.6g}; chance {spec.chance:.4g}",
     ]
     symbols = spec.encoding in ("onehot", "index")

@@ -38,8 +38,8 @@ class TaskSpec:
       ``(target_length,)``.
 
     A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
-    right, or ``mse``) reaches ``solved_threshold`` on the test set (``>=`` for accuracy, ``<=``
-    for mse). ``chance`` is that metric for the best constant prediction. For real targets with a
+    right; ``exact_match``: the fraction of samples with every target value right; or ``mse``)
+    reaches ``solved_threshold`` on the test set (``<=`` for mse, else ``>=``). ``chance`` is that metric for the best constant prediction. For real targets with a
     ``tolerance``, a value counts as right when its absolute error is below the tolerance.
     """
 
@@ -67,9 +67,9 @@ class TaskSpec:
 
     def is_solved(self, value: float) -> bool:
         """Whether a measured ``metric`` value meets the solved criterion."""
-        if self.metric == "accuracy":
-            return value >= self.solved_threshold
-        return value <= self.solved_threshold
+        if self.metric == "mse":
+            return value <= self.solved_threshold
+        return value >= self.solved_threshold
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

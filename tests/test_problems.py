@@ -154,16 +154,20 @@ def test_memorize_markers_never_in_the_middle(
     assert not markers & set(middle)
 
 
-@pytest.mark.parametrize(("framing", "chance"), [("one_to_one", 0.25), ("many_to_one", 0.5)])
-def test_memorize_spec(framing: str, chance: float) -> None:
+@pytest.mark.parametrize(
+    ("framing", "metric", "chance"),
+    [("one_to_one", "exact_match", 0.0), ("many_to_one", "accuracy", 0.5)],
+)
+def test_memorize_spec(framing: str, metric: str, chance: float) -> None:
     spec = seqtasks.make("memorize", framing=framing).spec
     assert (spec.input_size, spec.vocab_size, spec.num_classes) == (5, 5, 5)
-    assert (spec.target, spec.metric, spec.input_length) == ("classes", "accuracy", 4)
+    assert (spec.target, spec.metric, spec.input_length) == ("classes", metric, 4)
     assert spec.target_shape == ((4,) if framing == "one_to_one" else ())
     assert spec.chance == pytest.approx(chance)
     assert seqtasks.make("memorize", encoding="scaled").spec.input_size == 1
-    # with 4 sequences of 6: targets 0 1 2 3 m per sequence, the most common symbol 1/5 of them
-    assert seqtasks.make("memorize", length=6, num_sequences=4).spec.chance == pytest.approx(0.2)
+    # with 4 sequences of 6, one target at the end: each marker is 1/4 of them
+    many = seqtasks.make("memorize", length=6, num_sequences=4, framing="many_to_one")
+    assert many.spec.chance == pytest.approx(0.25)
 
 
 # ---------------------------------------------------------------------------------- echo
@@ -334,7 +338,7 @@ def test_shapes_and_dtypes_match_the_spec(name: str, framing: str, encoding: str
         assert x.shape == (6, spec.input_length) and x.dtype == torch.int64
     else:
         assert x.shape == (6, spec.input_length, spec.input_size) and x.dtype == torch.float32
-    assert 0 < spec.chance <= 1
+    assert 0 <= spec.chance <= 1
     sample_x, sample_y = next(iter(dataset))
     assert sample_x.shape == x.shape[1:] and sample_y.shape == spec.target_shape
 

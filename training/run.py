@@ -181,7 +181,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoints = run_dir / "checkpoints"
     ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
     monitor = f"val/{spec.metric}"
-    mode = "max" if spec.metric == "accuracy" else "min"
+    mode = "min" if spec.metric == "mse" else "max"
     stopper, counter = StopWhenSolved(spec), SampleCounter()
     checkpointing = ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor=monitor, mode=mode
