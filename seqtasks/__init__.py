@@ -5,24 +5,32 @@
 >>> X, Y = next(iter(ds))  # X: (32, 10, 1) float32, Y: (32, 10) int64
 """
 
+from seqtasks.adding import Adding
 from seqtasks.base import FRAMINGS, SPLITS, SequenceTask, TaskSpec
 from seqtasks.classify import Classify
 from seqtasks.echo import Echo
 from seqtasks.memorize import Memorize
+from seqtasks.memorize_long import MemorizeLong
+from seqtasks.multiply import Multiply
 from seqtasks.ramp import Ramp
 from seqtasks.registry import available, make, options, register
 from seqtasks.subsequence import Subsequence
+from seqtasks.temporal_order import TemporalOrder
 
 __all__ = [
     "FRAMINGS",
     "SPLITS",
+    "Adding",
     "Classify",
     "Echo",
     "Memorize",
+    "MemorizeLong",
+    "Multiply",
     "Ramp",
     "SequenceTask",
     "Subsequence",
     "TaskSpec",
+    "TemporalOrder",
     "available",
     "make",
     "options",

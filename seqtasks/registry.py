@@ -5,12 +5,16 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from seqtasks.adding import Adding
 from seqtasks.base import SequenceTask
 from seqtasks.classify import Classify
 from seqtasks.echo import Echo
 from seqtasks.memorize import Memorize
+from seqtasks.memorize_long import MemorizeLong
+from seqtasks.multiply import Multiply
 from seqtasks.ramp import Ramp
 from seqtasks.subsequence import Subsequence
+from seqtasks.temporal_order import TemporalOrder
 
 PROBLEMS: dict[str, type[SequenceTask]] = {
     "ramp": Ramp,
@@ -18,6 +22,11 @@ PROBLEMS: dict[str, type[SequenceTask]] = {
     "echo": Echo,
     "subsequence": Subsequence,
     "classify": Classify,
+    # the long-time-lag experiments of Hochreiter & Schmidhuber (1997)
+    "adding": Adding,
+    "multiply": Multiply,
+    "temporal_order": TemporalOrder,
+    "memorize_long": MemorizeLong,
 }
 
 
