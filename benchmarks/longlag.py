@@ -165,12 +165,7 @@ def forget_bias_model(bias: float) -> str:
     name = f"lstm_forget_bias_{bias:g}"
 
     def __init__(self: ManyToOneLSTM, spec: Any, **kwargs: Any) -> None:
-        ManyToOneLSTM.__init__(self, spec, **kwargs)
-        hidden = self.lstm.hidden_size
-        with torch.no_grad():
-            for layer in range(self.lstm.num_layers):
-                getattr(self.lstm, f"bias_ih_l{layer}")[hidden : 2 * hidden] = bias  # (i, f, g, o)
-                getattr(self.lstm, f"bias_hh_l{layer}")[hidden : 2 * hidden] = 0.0
+        ManyToOneLSTM.__init__(self, spec, forget_bias=bias, **kwargs)
 
     models.MODELS[name] = type(name, (ManyToOneLSTM,), {"__init__": __init__})
     return name

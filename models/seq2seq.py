@@ -8,7 +8,9 @@ import torch
 from torch import nn
 
 from models.base import SequenceModel, check_sizes
+from models.lstm import init_forget_bias
 from seqtasks import TaskSpec
+from seqtasks._validate import check_float
 
 
 class Seq2SeqLSTM(SequenceModel):
@@ -29,6 +31,7 @@ class Seq2SeqLSTM(SequenceModel):
         num_layers: int = 1,
         dropout: float = 0.0,
         embedding_size: int = 32,
+        forget_bias: float | None = None,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:
@@ -48,6 +51,9 @@ class Seq2SeqLSTM(SequenceModel):
             embedding_size, hidden_size, num_layers, batch_first=True, dropout=dropout
         )
         self.head = nn.Linear(hidden_size, self.spec.num_classes)
+        if forget_bias is not None:
+            for lstm in (self.encoder, self.decoder):
+                init_forget_bias(lstm, check_float("forget_bias", forget_bias, -1e9, 1e9))
 
     def _start(self, inputs: torch.Tensor) -> torch.Tensor:
         return torch.full((inputs.shape[0], 1), self.start_symbol, device=inputs.device)  # (B, 1)

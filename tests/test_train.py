@@ -173,3 +173,12 @@ def test_eval_lengths_refuses_what_cannot_be_scored(compose_config, overrides, m
     )
     with pytest.raises(ConfigError, match=message):
         train(compose_config(*overrides, lengths))
+
+
+def test_forget_bias_option_sets_the_forget_gates(compose_config):
+    cfg = compose_config("task=temporal_order", "model.forget_bias=3")
+    model = build(cfg.model, seqtasks.make("temporal_order").spec)
+    hidden = model.lstm.hidden_size
+    assert torch.all(model.lstm.bias_ih_l0[hidden : 2 * hidden] == 3.0)
+    assert torch.all(model.lstm.bias_hh_l0[hidden : 2 * hidden] == 0.0)
+    assert not torch.all(model.lstm.bias_ih_l0[:hidden] == 3.0), "only the forget gates"
