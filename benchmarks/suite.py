@@ -137,45 +137,33 @@ class Claim:
     expect_solved: bool
 
 
-CLAIMS = [
-    Claim("ramp, one step (window 1)",
-          "\"This problem could be solved by a multilayer Perceptron network\"",
-          "ramp/window=1", "mlp", True),
-    Claim("ramp, window (window 4)",
-          "\"This problem could be solved by a multilayer Perceptron network\"",
-          "ramp/window=4", "mlp", True),
-    Claim("memorize, one_to_one",
-          "\"a problem that a multilayer Perceptron and other non-recurrent neural networks "
-          "cannot learn\"", "memorize/one_to_one", "mlp", False),
-    Claim("memorize, one_to_one", "an LSTM can (\"the learned memory capability of LSTMs\")",
+CLAIMS = [  # the specification's claims, in our words
+    Claim("ramp, one step (window 1)", "an MLP can learn it", "ramp/window=1", "mlp", True),
+    Claim("ramp, window (window 4)", "an MLP can learn it", "ramp/window=4", "mlp", True),
+    Claim("memorize, one_to_one", "an MLP (or any network without recurrence) cannot learn it",
+          "memorize/one_to_one", "mlp", False),
+    Claim("memorize, one_to_one", "an LSTM can (it tests learned memory)",
           "memorize/one_to_one", "lstm", True),
-    Claim("memorize, many_to_one",
-          "\"Again, this problem could not be learned by a multilayer Perceptron\"",
+    Claim("memorize, many_to_one", "an MLP cannot learn it either",
           "memorize/many_to_one", "mlp", False),
     Claim("memorize, many_to_one", "an LSTM can", "memorize/many_to_one", "lstm", True),
-    Claim("echo, lag 0", "\"This trivial problem can easily be solved by a multilayer Perceptron\"",
-          "echo/lag=0", "mlp", True),
-    Claim("echo, lag 1", "\"a problem that cannot be solved by a multilayer Perceptron\"",
-          "echo/lag=1", "mlp", False),
-    Claim("echo, lag 1", "an LSTM can (\"the learned temporal dependence capability of LSTMs\")",
+    Claim("echo, lag 0", "trivial: an MLP solves it easily", "echo/lag=0", "mlp", True),
+    Claim("echo, lag 1", "an MLP cannot solve it", "echo/lag=1", "mlp", False),
+    Claim("echo, lag 1", "an LSTM can (it tests learned temporal dependence)",
           "echo/lag=1", "lstm", True),
-    Claim("echo, lag 5", "an MLP cannot (the index \"pushed further back in time\")",
+    Claim("echo, lag 5", "an MLP cannot (the echoed step lies further back)",
           "echo/lag=5", "mlp", False),
-    Claim("echo, lag 5",
-          "an LSTM can (\"putting more demand on the LSTMs memory\")", "echo/lag=5", "lstm", True),
+    Claim("echo, lag 5", "an LSTM can (a harder test of its memory)", "echo/lag=5", "lstm", True),
     Claim("subsequence, whole, many_to_one",
-          "\"could be modeled as a many-to-one sequence prediction problem where the output "
-          "sequence is output directly at the end\": an LSTM solves it",
+          "many-to-one, the whole sequence emitted after the last input: an LSTM solves it",
           "subsequence/many_to_one", "lstm", True),
     Claim("subsequence, whole, one_to_one",
-          "\"can also be modeled as the network outputting one value for each input time step, "
-          "e.g. a one-to-one model\": an LSTM solves it", "subsequence/one_to_one", "lstm", True),
+          "one-to-one, one output per input step: an LSTM solves it",
+          "subsequence/one_to_one", "lstm", True),
     Claim("subsequence, part, seq2seq",
-          "\"A many-to-many model of this problem would require a more advanced architecture "
-          "such as the encoder-decoder LSTM\": the encoder-decoder solves it",
+          "a part of the input as output needs an encoder-decoder LSTM: it solves it",
           "subsequence/seq2seq", "lstm", True),
-    Claim("classify, one_to_one",
-          "\"State is required to interpret past time steps\": a memoryless MLP cannot",
+    Claim("classify, one_to_one", "it needs state over past steps: a memoryless MLP cannot",
           "classify/one_to_one", "mlp", False),
     Claim("classify, one_to_one", "an LSTM (with state) solves it",
           "classify/one_to_one", "lstm", True),
@@ -693,10 +681,10 @@ NOTES = [
     "`model=mlp` cannot serve the seq2seq framing (an output sequence of its own length needs a "
     "decoder or the whole window); `train()` refuses it before training (the n/a row shows its "
     "message). The whole-window MLP does serve it.",
-    "Memorize one_to_one is scored by per-step accuracy: a memoryless model gets every step but "
-    "the last right half of the time, (L - 1.5) / (L - 1) = 0.875 at the default L = 5, which "
-    "passes the 0.99 criterion from L = 52 on. The memorize scaling sweep therefore uses the "
-    "many_to_one framing, where memoryless is chance (0.5) at every length.",
+    "Memorize one_to_one is scored by exact match (every step of a sequence right): a memoryless "
+    "model gets every step but the last right, so its per-step accuracy, (L - 1.5) / (L - 1), "
+    "would pass 0.99 from L = 52 on, while its exact match stays 0.5. The memorize scaling sweep "
+    "uses the many_to_one framing, where memoryless is chance (0.5) at every length.",
 ]
 
 
