@@ -134,12 +134,18 @@ class SequenceModel(L.LightningModule):
         output = self(inputs)
         loss = self.loss(output, targets)
         self.log(f"{stage}/loss", loss, batch_size=len(targets), sync_dist=True)  # mean of ranks
-        predictions = self.predict_from_output(output)
         metrics = self.metrics[stage]
+        self.update_metrics(metrics, output, targets)
+        self.log_dict(metrics, batch_size=len(targets))
+
+    def update_metrics(
+        self, metrics: MetricCollection, output: torch.Tensor, targets: torch.Tensor
+    ) -> None:
+        """Score a batch's ``output`` against ``targets`` in ``metrics``."""
+        predictions = self.predict_from_output(output)
         if self.classes and predictions.dim() == 1:  # one class per sample: (B,) -> (B, 1)
             predictions, targets = predictions[:, None], targets[:, None]
         metrics.update(predictions, targets)
-        self.log_dict(metrics, batch_size=len(targets))
 
     def predict_from_output(self, output: torch.Tensor) -> torch.Tensor:
         """Class ids or real values, shaped like the targets."""

@@ -47,10 +47,6 @@ def evaluate_lengths(
     for length, dataset in sets.items():
         metrics = model.metric_collection("test").to(model.device)
         for inputs, targets in dataset:
-            predictions = model.predict_from_output(model(inputs.to(model.device)))
-            targets = targets.to(model.device)
-            if model.classes and predictions.dim() == 1:  # (B,) -> (B, 1)
-                predictions, targets = predictions[:, None], targets[:, None]
-            metrics.update(predictions, targets)
+            model.update_metrics(metrics, model(inputs.to(model.device)), targets.to(model.device))
         results[length] = {name: float(value) for name, value in metrics.compute().items()}
     return results
