@@ -165,7 +165,7 @@ def forget_bias_model(bias: float) -> str:
     name = f"lstm_forget_bias_{bias:g}"
 
     def __init__(self: ManyToOneLSTM, spec: Any, **kwargs: Any) -> None:
-        ManyToOneLSTM.__init__(self, spec, forget_bias=bias, **kwargs)
+        ManyToOneLSTM.__init__(self, spec, init="forget_bias", forget_bias=bias, **kwargs)
 
     models.MODELS[name] = type(name, (ManyToOneLSTM,), {"__init__": __init__})
     return name

@@ -3,49 +3,71 @@
 from __future__ import annotations
 
 from models.base import SequenceModel
-from models.lstm import ManyToOneLSTM, OneToOneLSTM
+from models.custom import NetModel, wrap
 from models.mlp import StepMLP, WindowMLP
-from models.seq2seq import Seq2SeqLSTM
+from models.recurrent import (
+    ManyToOneGRU,
+    ManyToOneLSTM,
+    ManyToOneRNN,
+    OneToOneGRU,
+    OneToOneLSTM,
+    OneToOneRNN,
+)
+from models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
 
-MODELS: dict[str, type[SequenceModel]] = {
-    "lstm_one_to_one": OneToOneLSTM,
-    "lstm_many_to_one": ManyToOneLSTM,
-    "seq2seq": Seq2SeqLSTM,
-    "mlp": StepMLP,
-    "mlp_window": WindowMLP,
+# config name -> the model of each framing it serves (``model=lstm`` picks by the problem)
+FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {
+    "lstm": {"one_to_one": OneToOneLSTM, "many_to_one": ManyToOneLSTM, "seq2seq": Seq2SeqLSTM},
+    "gru": {"one_to_one": OneToOneGRU, "many_to_one": ManyToOneGRU, "seq2seq": Seq2SeqGRU},
+    "rnn": {"one_to_one": OneToOneRNN, "many_to_one": ManyToOneRNN, "seq2seq": Seq2SeqRNN},
+    "mlp": {"one_to_one": StepMLP, "many_to_one": StepMLP},
+    "mlp_window": {framing: WindowMLP for framing in WindowMLP.framings},
+    # one model for one framing, names kept from before the families
+    "lstm_one_to_one": {"one_to_one": OneToOneLSTM},
+    "lstm_many_to_one": {"many_to_one": ManyToOneLSTM},
+    "seq2seq": {"seq2seq": Seq2SeqLSTM},
 }
-# ``lstm`` names the LSTM of each framing: the default model of every problem
-DEFAULT_FOR_FRAMING = {
-    "one_to_one": "lstm_one_to_one",
-    "many_to_one": "lstm_many_to_one",
-    "seq2seq": "seq2seq",
-}
+CUSTOM = "custom"  # model=custom: a user's nn.Module by `_target_`, wrapped in NetModel
+
+
+def available() -> list[str]:
+    """Every model config name, ``custom`` included."""
+    return [*FAMILIES, CUSTOM]
 
 
 def resolve(name: str, framing: str) -> type[SequenceModel]:
     """The model class called ``name`` for a problem of ``framing``; refuses a mismatch."""
-    if name == "lstm":
-        name = DEFAULT_FOR_FRAMING[framing]
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: choose one of {['lstm', *MODELS]}")
-    model = MODELS[name]
-    if framing not in model.framings:
-        able = ["lstm"] + [key for key, cls in MODELS.items() if framing in cls.framings]
+    if name == CUSTOM:
+        return NetModel
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model {name!r}: choose one of {available()}")
+    family = FAMILIES[name]
+    if framing not in family:
+        able = [key for key, serves in FAMILIES.items() if framing in serves] + [CUSTOM]
         raise ValueError(
-            f"model={name} cannot serve framing={framing!r} (it serves {list(model.framings)}); "
+            f"model={name} cannot serve framing={framing!r} (it serves {list(family)}); "
             f"models for {framing!r}: {able}"
         )
-    return model
+    return family[framing]
 
 
 __all__ = [
-    "DEFAULT_FOR_FRAMING",
-    "MODELS",
+    "CUSTOM",
+    "FAMILIES",
+    "ManyToOneGRU",
     "ManyToOneLSTM",
+    "ManyToOneRNN",
+    "NetModel",
+    "OneToOneGRU",
     "OneToOneLSTM",
+    "OneToOneRNN",
+    "Seq2SeqGRU",
     "Seq2SeqLSTM",
+    "Seq2SeqRNN",
     "SequenceModel",
     "StepMLP",
     "WindowMLP",
+    "available",
     "resolve",
+    "wrap",
 ]

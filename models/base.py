@@ -71,6 +71,11 @@ class SequenceModel(L.LightningModule):
 
     # ------------------------------------------------------------------ building blocks
     @property
+    def display_name(self) -> str:
+        """The model's name in summaries and reports."""
+        return type(self).__name__
+
+    @property
     def classes(self) -> bool:
         return self.spec.target == "classes"
 
@@ -106,6 +111,32 @@ class SequenceModel(L.LightningModule):
             if self.spec.tolerance is not None:
                 metrics["accuracy"] = WithinTolerance(self.spec.tolerance)
         return MetricCollection(metrics, prefix=f"{stage}/")
+
+    def expected_output_shape(self, batch: int) -> tuple[int, ...]:
+        """What ``forward`` must return for ``batch`` samples of the problem's input length."""
+        shape = (batch, *self.spec.target_shape)
+        return (*shape, self.spec.num_classes) if self.classes else shape
+
+    def check_output(self, inputs: torch.Tensor) -> None:
+        """One forward pass on ``inputs`` (no gradients); refuses a wrong output shape or dtype."""
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            output = self(inputs)
+        self.train(was_training)
+        expected = self.expected_output_shape(len(inputs))
+        layout = "(batch, *target_shape, num_classes)" if self.classes else "(batch, *target_shape)"
+        if not isinstance(output, torch.Tensor):
+            raise ValueError(
+                f"{self.display_name} returned a {type(output).__name__}, not a tensor of shape "
+                f"{expected} = {layout}"
+            )
+        if tuple(output.shape) != expected or not output.is_floating_point():
+            raise ValueError(
+                f"{self.display_name} returned shape {tuple(output.shape)} ({output.dtype}) for "
+                f"inputs {tuple(inputs.shape)}; expected floats of shape {expected} = {layout} "
+                f"for {self.spec.name}'s {self.spec.target}"
+            )
 
     # ------------------------------------------------------------------ loss and steps
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

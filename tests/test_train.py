@@ -20,17 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAMED_TASKS = [
     (name, framing) for name in seqtasks.available() for framing in seqtasks.make(name).framings
 ]
+BUILT_IN = list(models.FAMILIES)  # every model config but custom
 PAIRS = [
     (name, framing, model)
     for name, framing in FRAMED_TASKS
-    for model in ["lstm", *models.MODELS]
-    if model == "lstm" or framing in models.MODELS[model].framings
+    for model in BUILT_IN
+    if framing in models.FAMILIES[model]
 ]
 REFUSED = [
     (name, framing, model)
     for name, framing in FRAMED_TASKS
-    for model in models.MODELS
-    if framing not in models.MODELS[model].framings
+    for model in BUILT_IN
+    if framing not in models.FAMILIES[model]
 ]
 
 
@@ -58,7 +59,9 @@ def test_incompatible_model_is_refused_before_training(compose_config, tmp_path,
 
 def test_refusal_names_the_models_that_can(compose_config):
     cfg = compose_config("task=classify", "model=seq2seq")
-    with pytest.raises(ConfigError, match=r"models for 'one_to_one': \['lstm', 'lstm_one_to_one'"):
+    with pytest.raises(
+        ConfigError, match=r"models for 'one_to_one': \['lstm', 'gru', 'rnn'.*'custom'\]"
+    ):
         train(cfg)
 
 
@@ -79,7 +82,7 @@ def test_run_directory_contents_and_checkpoint_reload(compose_config, tmp_path):
 def test_unknown_model_option_is_refused(compose_config):
     cfg = compose_config("task=echo", "+model.bidirectional=true")  # the seq2seq-safe lstm alias
     model = build(cfg.model, seqtasks.make("echo").spec)  # many_to_one LSTM has bidirectional
-    assert model.lstm.bidirectional
+    assert model.rnn.bidirectional
     cfg = compose_config("task=subsequence", "task.framing=seq2seq", "+model.bidirectional=true")
     with pytest.raises(ConfigError, match=r"model=lstm has no option 'bidirectional'"):
         train(cfg)
@@ -173,12 +176,3 @@ def test_eval_lengths_refuses_what_cannot_be_scored(compose_config, overrides, m
     )
     with pytest.raises(ConfigError, match=message):
         train(compose_config(*overrides, lengths))
-
-
-def test_forget_bias_option_sets_the_forget_gates(compose_config):
-    cfg = compose_config("task=temporal_order", "model.forget_bias=3")
-    model = build(cfg.model, seqtasks.make("temporal_order").spec)
-    hidden = model.lstm.hidden_size
-    assert torch.all(model.lstm.bias_ih_l0[hidden : 2 * hidden] == 3.0)
-    assert torch.all(model.lstm.bias_hh_l0[hidden : 2 * hidden] == 0.0)
-    assert not torch.all(model.lstm.bias_ih_l0[:hidden] == 3.0), "only the forget gates"

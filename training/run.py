@@ -46,7 +46,13 @@ def model_options(model: type[SequenceModel]) -> list[str]:
 
 
 def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> SequenceModel:
-    """The model named by ``model_cfg.name`` for ``spec``; refuses a model that cannot serve it."""
+    """The model named by ``model_cfg.name`` for ``spec``; refuses a model that cannot serve it.
+
+    ``name: custom`` builds the user's ``net`` (``_target_`` and its options) with ``spec=`` and
+    wraps it in :class:`models.NetModel`.
+    """
+    if isinstance(model_cfg, DictConfig):
+        model_cfg = OmegaConf.to_container(model_cfg, resolve=True)
     options = dict(model_cfg)
     name = options.pop("name")
     try:
@@ -54,12 +60,16 @@ def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> Seque
     except ValueError as error:
         raise ConfigError(f"{error} (problem {spec.name})") from None
     allowed = model_options(model_class)
+    if name == models.CUSTOM:  # from a config, the net is given as its config: `net`
+        allowed.remove("net_config")
     unknown = [key for key in options if key not in allowed]
     if unknown:
         raise ConfigError(
             f"model={name} has no option {unknown[0]!r} (given {options[unknown[0]]!r}): "
             f"allowed model options are {allowed}"
         )
+    if name == models.CUSTOM:
+        options["net_config"] = options.pop("net", None) or {}
     try:
         return model_class(spec.to_dict(), **options)
     except (TypeError, ValueError) as error:
@@ -165,6 +175,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"task={cfg.task.name}: {error}") from None
     spec = datamodule.spec
     model = build_model(cfg.model, spec)
+    inputs, _ = datamodule.datasets["val"].generate(0, min(8, datamodule.sizes["val"]))
+    try:
+        model.check_output(inputs)  # before any training: a wrong shape ends here
+    except ValueError as error:
+        raise ConfigError(f"model={cfg.model.name}: {error}") from None
     lengths = list(cfg.report.eval_lengths)
     if lengths and "length" not in task_options:
         raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
@@ -230,7 +245,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "task": spec.name,
         "framing": spec.framing,
         "options": task_options,
-        "model": type(model).__name__,
+        "model": model.display_name,
         "solved": spec.is_solved(scored[f"{'test' if test else 'val'}/{spec.metric}"]),
         "metric": spec.metric,
         "criterion": f"{'>=' if mode == 'max' else '<='} {spec.solved_threshold:.6g}",

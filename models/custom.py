@@ -1,0 +1,120 @@
+"""Any ``nn.Module`` as a seqtasks model: the project's loss, metrics, logging and checkpoints.
+
+The contract a network meets, whatever the problem (shapes from the problem's ``TaskSpec``):
+
+- ``forward(inputs)`` receives ``(B, T, F)`` float32 (``onehot``, ``scaled`` and ``real``
+  encodings; ``F = spec.input_size``) or ``(B, T)`` int64 symbol ids below ``spec.vocab_size``
+  (``index`` encoding);
+- it returns logits ``(B, *spec.target_shape, spec.num_classes)`` for class targets, or values
+  ``(B, *spec.target_shape)`` for real targets: no softmax, the loss is cross-entropy on logits.
+
+Example (from Python)::
+
+    import lightning as L, seqtasks, models
+    from training.datamodule import SequenceDataModule
+
+    data = SequenceDataModule("echo", {"lag": 3})
+    net = MyNet(spec=data.spec, width=64)
+    model = models.wrap(net, data.spec, lr=3e-3)
+    L.Trainer(max_steps=200).fit(model, datamodule=data)
+
+From the command line the harness builds the network itself, passing ``spec=`` and the options:
+``python train.py task=echo model=custom model.net._target_=mypkg.MyNet +model.net.width=64``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from models.base import SequenceModel
+from seqtasks import TaskSpec
+from seqtasks.base import FRAMINGS
+
+
+def class_path(obj: Any) -> str:
+    """``module.Class`` of an object's class."""
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def build_net(net_config: dict[str, Any], spec: TaskSpec) -> nn.Module:
+    """Instantiate ``net_config`` (Hydra's ``_target_`` convention) with ``spec=`` added.
+
+    Raises ``ValueError`` naming the path when ``_target_`` is missing or cannot be imported, and
+    ``TypeError`` when the class refuses its arguments or does not return an ``nn.Module``.
+    """
+    from hydra.utils import get_object, instantiate
+
+    target = net_config.get("_target_")
+    if not isinstance(target, str) or target in ("", "???"):
+        raise ValueError(
+            f"model.net._target_={target!r}: give the dotted path of your nn.Module class, "
+            "e.g. model.net._target_=mypkg.nets.MyNet"
+        )
+    try:
+        get_object(target)
+    except Exception as error:
+        cause = error.__cause__ or error
+        raise ValueError(f"model.net._target_={target!r} cannot be imported: {cause}") from None
+    options = {key: value for key, value in net_config.items() if key != "_target_"}
+    try:
+        # _partial_ first: Hydra would turn a dataclass argument into a config node
+        net = instantiate(net_config, _partial_=True, _convert_="all")(spec=spec)
+    except Exception as error:
+        cause = error.__cause__ or error
+        raise TypeError(
+            f"model.net: {target}(spec=..., **{options}) failed: {cause} (the harness passes "
+            "spec=, the problem's TaskSpec, and the model.net options)"
+        ) from None
+    if not isinstance(net, nn.Module):
+        raise TypeError(
+            f"model.net._target_={target!r} built a {class_path(net)}, not an nn.Module"
+        )
+    return net
+
+
+class NetModel(SequenceModel):
+    """A user's network in the project's LightningModule: loss, metrics, logging, checkpoints.
+
+    Give either ``net`` (a module) or ``net_config`` (a ``{"_target_": "pkg.Class", ...}`` dict,
+    built with ``spec=``). A model built from ``net_config`` reloads with
+    ``NetModel.load_from_checkpoint(path)`` wherever ``pkg.Class`` is importable; one built from a
+    module object needs it again: ``NetModel.load_from_checkpoint(path, net=MyNet(...))``.
+    For ``seq2seq`` problems the network maps inputs to the whole target sequence's logits; there
+    is no teacher forcing.
+    """
+
+    framings = FRAMINGS
+
+    def __init__(
+        self,
+        spec: TaskSpec | dict[str, Any],
+        net: nn.Module | None = None,
+        net_config: dict[str, Any] | None = None,
+        lr: float = 3e-3,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(spec, lr=lr, weight_decay=weight_decay)
+        if (net is None) == (net_config is None):
+            raise ValueError("NetModel needs exactly one of net (an nn.Module) and net_config")
+        if net is None:
+            net = build_net(dict(net_config), self.spec)
+        elif not isinstance(net, nn.Module):
+            raise TypeError(f"net must be a torch.nn.Module, not {class_path(net)}")
+        self.save_hyperparameters(ignore=["net"])
+        self.net = net
+
+    @property
+    def display_name(self) -> str:
+        return class_path(self.net)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
+
+
+def wrap(net: nn.Module, spec: TaskSpec, lr: float = 3e-3, weight_decay: float = 0.0) -> NetModel:
+    """Wrap any ``nn.Module`` that meets the contract above into a trainable LightningModule."""
+    return NetModel(spec, net=net, lr=lr, weight_decay=weight_decay)

@@ -1,0 +1,181 @@
+"""Every model family on every framing and encoding; initialisations checked value by value."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+
+import models
+import seqtasks
+from models.init import effective_bias
+from training.datamodule import SequenceDataModule
+from training.run import ConfigError, train
+from training.run import build_model as build
+
+ROOT = Path(__file__).resolve().parents[1]
+# subsequence serves every framing with integer inputs: each family x framing x encoding
+ENCODED = [
+    (family, framing, encoding)
+    for family, serves in models.FAMILIES.items()
+    for framing in serves
+    for encoding in ("onehot", "index")
+]
+GATED = [
+    ("lstm", "many_to_one"),
+    ("lstm", "one_to_one"),
+    ("lstm", "seq2seq"),
+    ("gru", "many_to_one"),
+    ("gru", "seq2seq"),
+]
+
+
+def recurrent_layers(model: nn.Module) -> list[nn.RNNBase]:
+    return [module for module in model.modules() if isinstance(module, nn.RNNBase)]
+
+
+@pytest.mark.parametrize(("model", "framing", "encoding"), ENCODED)
+def test_fast_dev_run_every_family_framing_and_encoding(compose_config, model, framing, encoding):
+    cfg = compose_config(
+        "task=subsequence", f"task.framing={framing}", f"task.encoding={encoding}",
+        f"model={model}", "+trainer.fast_dev_run=true", "report.plots=false",
+    )  # fmt: skip
+    summary = train(cfg)
+    assert summary["steps"] == 1 and summary["framing"] == framing
+    assert "test/accuracy" in summary["test"]
+
+
+@pytest.mark.parametrize(("family", "framing"), GATED)
+@pytest.mark.parametrize("value", [3.0, -0.5])
+def test_forget_bias_sets_the_effective_keep_gate_bias(compose_config, family, framing, value):
+    cfg = compose_config(f"model={family}", "model.init=forget_bias", f"model.forget_bias={value}")
+    model = build(cfg.model, seqtasks.make("subsequence", framing=framing).spec)
+    for layer in recurrent_layers(model):
+        assert torch.all(effective_bias(layer) == value)
+        hidden = layer.hidden_size
+        assert torch.all(layer.bias_hh_l0[hidden : 2 * hidden] == 0.0)
+        other = (layer.bias_ih_l0 + layer.bias_hh_l0)[2 * hidden :]  # other gates untouched
+        assert not torch.all(other == value)
+
+
+def test_forget_bias_defaults_to_one_like_keras(compose_config):
+    cfg = compose_config("task=echo", "model.init=forget_bias")
+    (layer,) = recurrent_layers(build(cfg.model, seqtasks.make("echo").spec))
+    assert torch.all(effective_bias(layer) == 1.0)
+
+
+@pytest.mark.parametrize(("family", "framing"), GATED)
+def test_chrono_draws_log_uniform_keep_bias_and_opposite_input_bias(compose_config, family,
+                                                                   framing):  # fmt: skip
+    spec = seqtasks.make("echo", length=60, lag=40, framing="many_to_one").spec
+    if framing != "many_to_one":
+        spec = seqtasks.make("subsequence", length=60, framing=framing).spec
+    torch.manual_seed(0)
+    model = build(compose_config(f"model={family}", "model.init=chrono").model, spec)
+    for layer in recurrent_layers(model):
+        keep = effective_bias(layer)  # (H,)
+        u = keep.exp()  # u ~ U[1, T_max - 1] with T_max = 60
+        assert u.min() >= 1 - 1e-5 and u.max() <= 59 + 1e-4
+        assert u.max() - u.min() > 40, "spread over [1, T_max - 1], not a constant"
+        assert abs(u.mean().item() - 30) < 6  # mean of U[1, 59] over 128 units
+        if family == "lstm":
+            assert torch.allclose(effective_bias(layer, gate="input"), -keep)
+
+
+def test_chrono_t_max_option_and_multilayer(compose_config):
+    cfg = compose_config("task=echo", "model.init=chrono", "model.t_max=5", "model.num_layers=2")
+    (layer,) = recurrent_layers(build(cfg.model, seqtasks.make("echo").spec))
+    for index in range(2):
+        u = effective_bias(layer, layer=index).exp()
+        assert u.min() >= 1 - 1e-5 and u.max() <= 4 + 1e-5
+        assert layer.hidden_size == 128
+
+
+def test_pytorch_init_leaves_the_draw(compose_config):
+    cfg = compose_config("task=echo", "model.init=pytorch")
+    (layer,) = recurrent_layers(build(cfg.model, seqtasks.make("echo").spec))
+    bound = 1 / math.sqrt(layer.hidden_size)
+    assert layer.bias_ih_l0.abs().max() <= bound and layer.bias_hh_l0.abs().max() <= bound
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=rnn", "model.init=chrono"], r"init='chrono': a tanh RNN has no gates"),
+        (["model.init=banana"], r"init='banana'.*pytorch.*forget_bias.*chrono"),
+        (["model.forget_bias=3"], r"forget_bias=3 is used only with init='forget_bias'"),
+        (["model.init=pytorch", "model.t_max=9"], r"t_max=9 is used only with init='chrono'"),
+        (["model.t_max=1"], r"t_max"),
+    ],
+)
+def test_bad_initialisation_is_refused(compose_config, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        train(compose_config("task=echo", *overrides))
+
+
+# ---------------------------------------------------------------------------- a user's network
+USER = "tests.user_nets"
+
+
+def test_custom_module_trains_from_the_command_line(tmp_path):
+    command = [
+        sys.executable, "train.py", "task=echo", "task.lag=2", "task.length=4", "task.vocab=5",
+        "model=custom", f"model.net._target_={USER}.TinyGRU", "+model.net.width=24",
+        "trainer.max_steps=300", "trainer.enable_progress_bar=false", "report.plots=false",
+        "data.train_samples=3200", "data.batch_size=32", f"hydra.run.dir={tmp_path}",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = (tmp_path / "summary.json").read_text()
+    assert f'"model": "{USER}.TinyGRU"' in summary
+    assert '"solved": true' in summary
+    reloaded = models.NetModel.load_from_checkpoint(tmp_path / "checkpoints/best.ckpt")
+    assert isinstance(reloaded.net, nn.Module) and reloaded.net.gru.hidden_size == 24
+
+
+def test_custom_module_trains_from_python():
+    from tests.user_nets import TinyGRU
+
+    torch.manual_seed(0)
+    data = SequenceDataModule("memorize", {"length": 4}, batch_size=32, train_samples=1024)
+    model = models.wrap(TinyGRU(spec=data.spec, width=16), data.spec, lr=1e-2)
+    trainer = L.Trainer(max_steps=150, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    (result,) = trainer.test(model, datamodule=data, verbose=False)
+    assert result["test/exact_match"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (f"{USER}.WrongShape", r"returned shape \(8, 1\).*expected floats of shape \(8, 100\)"),
+        ("nowhere.nets.Net", r"model.net._target_='nowhere.nets.Net' cannot be imported"),
+        (f"{USER}.Missing", r"cannot be imported"),
+        (f"{USER}.NoSpec", r"NoSpec\(spec=.*failed.*spec"),
+    ],
+)
+def test_bad_custom_module_is_refused_before_training(tmp_path, target, message):
+    command = [sys.executable, "train.py", "task=echo", "model=custom",
+               f"model.net._target_={target}", f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert __import__("re").search(message, done.stderr), done.stderr[-1500:]
+    assert not (tmp_path / "run").exists(), "a refused run leaves nothing behind"
+
+
+def test_custom_without_target_is_refused(compose_config):
+    with pytest.raises(ConfigError, match=r"model.net._target_"):
+        train(compose_config("task=echo", "model=custom"))
+
+
+def test_wrap_refuses_what_is_not_a_module():
+    spec = seqtasks.make("echo").spec
+    with pytest.raises(TypeError, match=r"net must be a torch\.nn\.Module"):
+        models.wrap(lambda x: x, spec)  # type: ignore[arg-type]
