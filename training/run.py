@@ -11,7 +11,6 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
 import models
@@ -21,6 +20,7 @@ from training.callbacks import SampleCounter, StopWhenSolved
 from training.checkpoint_io import AtomicCheckpointIO
 from training.datamodule import SequenceDataModule
 from training.lengths import evaluate_lengths, length_test_sets
+from training.loggers import build_loggers
 from training.report import (
     format_table,
     plot_learning_curves,
@@ -104,7 +104,7 @@ def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
 
 KNOWN_KEYS = {
     "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
-         "run_dir"},
+         "run_dir", "logger", "optimized_metric"},
     "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
     - {"self", "task", "options", "seed"},
     "checkpoint": {"every_n_steps"},
@@ -211,11 +211,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     try:
+        loggers = build_loggers(cfg.get("logger"), run_dir, spec.name)
+    except ValueError as error:  # e.g. logger=tensorboard without its package
+        raise ConfigError(str(error)) from None
+    try:
         trainer = L.Trainer(
             **trainer_options,
             max_epochs=-1,
             default_root_dir=run_dir,
-            logger=CSVLogger(run_dir, name="", version=""),
+            logger=loggers,
             callbacks=callbacks,
             plugins=[AtomicCheckpointIO()],
         )
@@ -223,6 +227,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"trainer: {error}") from None
     # the message is about stateful loaders; ours resumes from the trainer's global step instead
     warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
+    # each worker and rank takes its own batches (SequenceTask.shard), so __len__ is exact
+    warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
+    # raised by torch inside Lightning's own pytree helper: nothing of ours to change
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
