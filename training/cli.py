@@ -1,28 +1,98 @@
-"""``python train.py task=NAME ...``: a thin Hydra wrapper around :func:`training.run.train`."""
+"""``python train.py task=NAME ...`` and ``seqtasks-train``: a thin Hydra wrapper around ``train``.
+
+The configs ship inside the package (``training/conf``), so the installed command takes the same
+overrides as ``train.py`` from any directory. Under ``hparams_search=optuna`` the run returns
+``cfg.optimized_metric`` to the sweeper.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import re
 import shutil
 import sys
+from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from training.run import run_directory, train
+from training.run import ConfigError, run_directory, train
 
 HYDRA_ONLY = {".hydra", "train.log", "cli.log", "config.yaml"}
+RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*
+
+
+def objective(summary: dict[str, Any], name: str) -> float:
+    """The value of ``name`` (``val/loss``, ``val/accuracy``, ``steps``, ...) in a run summary."""
+    values = {**summary["val"], **{key: summary[key] for key in RUN_FIGURES}}
+    if name not in values:
+        raise ConfigError(
+            f"optimized_metric={name!r} is not a figure of this run: choose one of {list(values)}"
+        )
+    return float(values[name])
+
+
+def check_optimized_metric(name: Any) -> None:
+    """Refuse, before training, an ``optimized_metric`` that is no validation metric or figure."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not (name.startswith("val/") or name in RUN_FIGURES):
+        hint = " (choosing on the test set would leak it)" if str(name).startswith("test/") else ""
+        raise ConfigError(
+            f"optimized_metric={name!r} must be a val/ metric (val/loss, val/accuracy, val/mse, "
+            f"...) or one of {list(RUN_FIGURES)}{hint}"
+        )
+
+
+def _sweep_direction() -> str | None:
+    """``minimize``/``maximize`` of a running Optuna sweep, else None."""
+    if not HydraConfig.initialized():
+        return None
+    direction = HydraConfig.get().sweeper.get("direction")
+    return direction if isinstance(direction, str) else None
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> float | None:
+    """Train ``cfg``; returns its ``optimized_metric`` when one is set (for the sweeper)."""
+    metric = cfg.get("optimized_metric")
     try:
-        train(cfg)
-    except (ValueError, TypeError, FloatingPointError) as error:
-        run_dir = run_directory(cfg)
-        if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_ONLY:
-            shutil.rmtree(run_dir)  # nothing was trained: leave no run directory behind
-        print(f"error: {error}", file=sys.stderr)
+        check_optimized_metric(metric)
+        summary = train(cfg)
+        return None if metric is None else objective(summary, metric)
+    except FloatingPointError as error:
+        direction = _sweep_direction()
+        if metric is None or direction is None:
+            _fail(cfg, error)
+        # one diverged trial is a bad setting, not the end of the search: give it the worst score
+        print(f"error: {error}; trial scored as the worst", file=sys.stderr)
+        return math.inf if direction == "minimize" else -math.inf
+    except (ValueError, TypeError) as error:
+        _fail(cfg, error)
+    return None  # not reached: _fail exits
+
+
+def _fail(cfg: DictConfig, error: Exception) -> None:
+    run_dir = run_directory(cfg)
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_ONLY:
+        shutil.rmtree(run_dir)  # nothing was trained: leave no run directory behind
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main() -> None:
+    """Console entry point; a search whose sweeper plugin is missing ends naming the extra."""
+    sweeps = any(re.match(r"(\+*hparams_search=|hydra/sweeper=optuna)", a) for a in sys.argv[1:])
+    if sweeps and importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None:
+        print(
+            "error: hparams_search needs the Optuna sweeper, which is not installed: "
+            "pip install 'seqtasks[optuna]'",
+            file=sys.stderr,
+        )
         sys.exit(2)
+    hydra_main()
 
 
 if __name__ == "__main__":
