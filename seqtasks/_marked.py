@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 
 from seqtasks._random import integers, uniform
-from seqtasks._validate import check_int
-from seqtasks.base import SequenceTask, TaskSpec
+from seqtasks._validate import check_bool, check_int
+from seqtasks.base import SequenceTask
 
 TOLERANCE = 0.04  # a sequence is processed correctly when its absolute error is below this
 FIRST_WINDOW = 10  # the first mark is one of the first ten pairs
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool, else raise TypeError naming the option."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {value!r} ({type(value).__name__})")
-    return value
 
 
 def draw_lengths(keys: torch.Tensor, draw: int, low: int, high: int) -> torch.Tensor:
@@ -86,10 +78,8 @@ class MarkedPairs(SequenceTask):
             metric="accuracy",
             solved_threshold=self.solved_at,
             tolerance=TOLERANCE,
+            input_size=2,  # value, marker
         )
-
-    def _build_spec(self, **fields: Any) -> TaskSpec:
-        return dataclasses.replace(super()._build_spec(**fields), input_size=2)  # value, marker
 
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs  # already (B, T, 2) float32

@@ -4,19 +4,29 @@ A sample's random numbers depend only on ``(seed, split, epoch, index)`` and on 
 sample is asked for, never on the order in which samples are made. Batch size, DataLoader workers,
 DDP ranks and the device therefore cannot change a single bit of the data.
 
-The mixing function is SplitMix64's finaliser (Steele, Lea & Flood, 2014) written with signed int64
-tensor operations, so it runs vectorised on any torch device. Multiplication wraps modulo 2**64 and
-right shifts are made logical by masking, which gives the same bits as the unsigned reference.
+The mixing function is SplitMix64's finaliser (Steele, Lea & Flood, 2014). It has two
+implementations that give the same bits: on the CPU, NumPy ``uint64`` arrays (native logical
+shifts, in-place updates; about three times faster than the tensor form), and on any other torch
+device, signed int64 tensor operations, where multiplication wraps modulo 2**64 and right shifts
+are made logical by masking. CPU results come back as tensors sharing the arrays' memory.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 _MUL1 = 0xBF58476D1CE4E5B9
 _MUL2 = 0x94D049BB133111EB
+GRID_BITS = 24  # uniform values are multiples of 2**-24
+MAX_HIGH = 2**31 - 1  # integers() draws below at most this many values
+
+_NP = {name: np.uint64(value) for name, value in
+       (("mul1", _MUL1), ("mul2", _MUL2), ("s27", 27), ("s30", 30), ("s31", 31), ("s32", 32),
+        ("grid", 64 - GRID_BITS))}  # fmt: skip
+_GOLDEN_STEPS = np.zeros(0, dtype=np.uint64)  # k * GOLDEN mod 2**64 for k = 0, 1, ...; grows
 
 
 def _signed(value: int) -> int:
@@ -38,11 +48,44 @@ def _shr(z: torch.Tensor, bits: int) -> torch.Tensor:
     return (z >> bits) & ((1 << (64 - bits)) - 1)
 
 
+def _mix_tensor_(z: torch.Tensor) -> torch.Tensor:
+    """SplitMix64's finaliser, in place on an int64 tensor of any device."""
+    z ^= _shr(z, 30)
+    z *= _signed(_MUL1)
+    z ^= _shr(z, 27)
+    z *= _signed(_MUL2)
+    z ^= _shr(z, 31)
+    return z
+
+
+def _mix_array_(a: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, in place on a uint64 array (wrapping multiplication)."""
+    t = a >> _NP["s30"]
+    a ^= t
+    a *= _NP["mul1"]
+    np.right_shift(a, _NP["s27"], out=t)
+    a ^= t
+    a *= _NP["mul2"]
+    np.right_shift(a, _NP["s31"], out=t)
+    a ^= t
+    return a
+
+
+def _array(z: torch.Tensor) -> np.ndarray:
+    """The uint64 view of a CPU int64 tensor's memory."""
+    return z.numpy().view(np.uint64)
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    """A uint64 array as an int64 tensor, sharing its memory."""
+    return torch.from_numpy(a.view(np.int64))
+
+
 def mix64(z: torch.Tensor) -> torch.Tensor:
     """SplitMix64's finaliser, elementwise on an int64 tensor (bit patterns as unsigned)."""
-    z = (z ^ _shr(z, 30)) * _signed(_MUL1)
-    z = (z ^ _shr(z, 27)) * _signed(_MUL2)
-    return z ^ _shr(z, 31)
+    if z.device.type == "cpu":
+        return _tensor(_mix_array_(_array(z.detach()).copy()))
+    return _mix_tensor_(z.clone())
 
 
 def stream_key(seed: int, split: int, epoch: int) -> int:
@@ -55,22 +98,84 @@ def stream_key(seed: int, split: int, epoch: int) -> int:
 
 def sample_keys(stream: int, indices: torch.Tensor) -> torch.Tensor:
     """One key per sample index: ``(B,)`` int64 indices -> ``(B,)`` int64 keys."""
-    return mix64(indices * _signed(GOLDEN) + stream)
+    if indices.device.type == "cpu":
+        words = _array(indices) * np.uint64(GOLDEN) + np.uint64(stream & MASK64)
+        return _tensor(_mix_array_(words))
+    return _mix_tensor_(indices * _signed(GOLDEN) + stream)
+
+
+def _golden_steps(count: int) -> np.ndarray:
+    """``k * GOLDEN mod 2**64`` for ``k < count``, from a table that grows (O(largest batch))."""
+    global _GOLDEN_STEPS
+    if len(_GOLDEN_STEPS) < count:
+        size = max(count, 2 * len(_GOLDEN_STEPS))
+        _GOLDEN_STEPS = np.arange(size, dtype=np.uint64) * np.uint64(GOLDEN)
+    return _GOLDEN_STEPS[:count]
+
+
+def range_keys(
+    stream: int, start: int, count: int, step: int = 1, device: torch.device | None = None
+) -> torch.Tensor:
+    """The keys of samples ``start, start + step, ..., start + (count - 1) * step``: ``(count,)``.
+
+    Equal to ``sample_keys(stream, torch.arange(start, start + count * step, step))``, without
+    building the indices: ``index * GOLDEN + stream`` is an arithmetic progression mod 2**64.
+    """
+    base = (start * GOLDEN + stream) & MASK64
+    increment = (step * GOLDEN) & MASK64
+    if device is None or device.type == "cpu":
+        if step == 1:
+            words = _golden_steps(count) + np.uint64(base)
+        else:
+            words = np.arange(count, dtype=np.uint64) * np.uint64(increment) + np.uint64(base)
+        return _tensor(_mix_array_(words))
+    words = torch.arange(count, device=device) * _signed(increment) + _signed(base)
+    return _mix_tensor_(words)
 
 
 def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """``count`` random 64-bit words per key for the named ``draw``: ``(B,)`` -> ``(B, count)``."""
-    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
-    return mix64(keys[:, None] + offsets[None, :] * _signed(GOLDEN))
+    first = (draw << 32) + 1  # word k of a draw hashes key + (first + k) * GOLDEN
+    if keys.device.type == "cpu":
+        offsets = _golden_steps(count) + np.uint64(first * GOLDEN & MASK64)  # (count,)
+        words = _array(keys)[:, None] + offsets[None, :]  # (B, count), wrapping
+        return _tensor(_mix_array_(words))
+    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + first
+    return _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))
+
+
+def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
+    """Int64 values in ``[0, 2**24)``, the top 24 bits of each word: ``(B,)`` -> ``(B, count)``.
+
+    ``uniform`` is this times ``2**-24``; integer sums of it are exact.
+    """
+    words = bits(keys, draw, count)
+    if words.device.type == "cpu":
+        array = _array(words)
+        array >>= _NP["grid"]
+        return words
+    return _shr(words, 64 - GRID_BITS)
 
 
 def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """Float32 values in [0, 1) on a grid of 2**-24: ``(B,)`` -> ``(B, count)``."""
-    return _shr(bits(keys, draw, count), 40).to(torch.float32) * 2.0**-24
+    values = grid(keys, draw, count)
+    if values.device.type == "cpu":
+        array = _array(values).astype(np.float32)
+        array *= np.float32(2.0**-GRID_BITS)
+        return torch.from_numpy(array)
+    return values.to(torch.float32).mul_(2.0**-GRID_BITS)  # exact: 24 bits, a power of two
 
 
 def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tensor:
     """Int64 values in [0, high) by multiply-high on 32 random bits: ``(B,)`` -> ``(B, count)``."""
-    if not 1 <= high < 1 << 31:
+    if not 1 <= high <= MAX_HIGH:
         raise ValueError(f"high={high} is outside the supported range 1 .. 2**31 - 1")
-    return (_shr(bits(keys, draw, count), 32) * high) >> 32
+    words = bits(keys, draw, count)
+    if words.device.type == "cpu":
+        array = _array(words)
+        array >>= _NP["s32"]
+        array *= np.uint64(high)
+        array >>= _NP["s32"]
+        return words
+    return (_shr(words, 32) * high) >> 32

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` if it is an int in ``[low, high]``, else raise TypeError/ValueError."""
@@ -12,24 +14,85 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name}={value} is out of range: allowed {_range_text(low, high)}")
-    return value
+    return int(value)
 
 
 def check_float(name: str, value: Any, low: float, high: float) -> float:
     """Return ``value`` as float if it is a real number in the open interval ``(low, high)``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    if not low < value < high:
+    if not low < value < high:  # also refuses nan and, for finite bounds, inf
         raise ValueError(f"{name}={value} is out of range: allowed {low} < {name} < {high}")
     return float(value)
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool, else raise TypeError naming the option."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r} ({type(value).__name__})")
+    return value
+
+
 def check_choice(name: str, value: Any, allowed: Sequence[str], owner: str = "") -> str:
     """Return ``value`` if it is one of ``allowed``."""
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         where = f" for {owner}" if owner else ""
         raise ValueError(f"{name}={value!r} is not available{where}: choose one of {list(allowed)}")
     return value
+
+
+def _device_counts() -> dict[str, int]:
+    """How many devices of each type that can hold data this machine has."""
+    counts = {"cpu": 1, "mps": int(torch.backends.mps.is_available())}
+    for kind in ("cuda", "xpu"):
+        module = getattr(torch, kind, None)
+        if module is not None and module.is_available():
+            counts[kind] = module.device_count()
+    return counts
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can generate data on: ``cpu``, then each GPU."""
+    devices = []
+    for kind, count in _device_counts().items():
+        if kind in ("cpu", "mps"):
+            devices += [kind] * count
+        else:
+            devices += [f"{kind}:{index}" for index in range(count)]
+    return devices
+
+
+def check_device(name: str, value: Any) -> torch.device:
+    """Return ``value`` as a torch.device that exists here and holds data, else raise.
+
+    ``cuda`` (the current GPU) and ``cuda:N`` need that GPU; ``meta`` tensors hold no values, so
+    nothing could be generated on them.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, torch.device)):
+        raise TypeError(
+            f"{name} must be a str or torch.device such as 'cpu' or 'cuda:0', got {value!r} "
+            f"({type(value).__name__}); available devices are {available_devices()}"
+        )
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(
+            f"{name}={value!r} is not a torch device ({error}): available devices are "
+            f"{available_devices()}"
+        ) from None
+    count = _device_counts().get(device.type, 0)
+    if count == 0 or (device.index is not None and device.index >= count):
+        if device.type == "meta":
+            reason = "meta tensors hold no values"
+        elif count == 0:
+            reason = f"this machine has no {device.type} device"
+        else:
+            reason = f"{device.type} device indices here are 0 .. {count - 1}"
+        raise ValueError(
+            f"{name}={value!r} cannot hold the generated data ({reason}): available devices are "
+            f"{available_devices()}"
+        )
+    return device
 
 
 def _range_text(low: int | None, high: int | None) -> str:

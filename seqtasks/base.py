@@ -1,79 +1,28 @@
-"""The base class every problem derives from, and the spec that tells a model what it faces."""
+"""The base class every problem derives from: options, size limits, epochs, shards and batches."""
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seqtasks import _random
-from seqtasks._validate import check_choice, check_int
+from seqtasks._validate import check_choice, check_device, check_int
+from seqtasks.spec import TaskSpec
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")
 INTEGER_ENCODINGS = ("onehot", "index", "scaled")
-SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples
+SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most)
 DEFAULT_NUM_SAMPLES = {"train": 10_000, "val": 1_000, "test": 1_000}
 MAX_SEED = 2**63 - 1
+MAX_SAMPLES = 2**63 - 1  # num_samples and batch_size: sample indices are int64
+MAX_STEPS = 2**20  # input or target steps of one sample
+MAX_BATCH_VALUES = 2**28  # values in one batch's inputs (or targets): 1 GiB as float32
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """Everything a model needs to know about a problem, so that it never has to guess.
-
-    Inputs ``x`` are ``(T, input_size)`` float32, or ``(T,)`` int64 symbol ids below ``vocab_size``
-    for the ``index`` encoding. Targets are class ids (``target == "classes"``, ``num_classes``
-    of them) or real values (``target == "reals"``), laid out as:
-
-    - ``per_step``: one target per input step, ``y`` is ``(T,)``;
-    - ``last``: targets after the last input step, ``y`` is ``()`` if ``target_length == 1`` else
-      ``(target_length,)``;
-    - ``sequence``: a target sequence of its own length (a decoder's), ``y`` is
-      ``(target_length,)``.
-
-    A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
-    right; ``exact_match``: the fraction of samples with every target value right; or ``mse``)
-    reaches ``solved_threshold`` on the test set (``<=`` for mse, else ``>=``). ``chance`` is
-    that metric for the best constant prediction. For real targets with a ``tolerance``, a value
-    counts as right when its absolute error is below the tolerance.
-    """
-
-    name: str
-    framing: str
-    encoding: str
-    input_length: int
-    input_size: int
-    vocab_size: int | None
-    target: str
-    num_classes: int | None
-    target_layout: str
-    target_length: int
-    metric: str
-    solved_threshold: float
-    chance: float
-    tolerance: float | None = None
-
-    @property
-    def target_shape(self) -> tuple[int, ...]:
-        """The shape of one sample's ``y``."""
-        if self.target_layout == "last" and self.target_length == 1:
-            return ()
-        return (self.target_length,)
-
-    def is_solved(self, value: float) -> bool:
-        """Whether a measured ``metric`` value meets the solved criterion."""
-        if self.metric == "mse":
-            return value <= self.solved_threshold
-        return value >= self.solved_threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["MAX_BATCH_VALUES", "MAX_STEPS", "SPLITS", "SequenceTask", "TaskSpec"]
 
 
 class SequenceTask(IterableDataset):
@@ -86,13 +35,20 @@ class SequenceTask(IterableDataset):
     ``batch_size`` (``k`` the fewest that fit), whose sizes differ by at most one. Batch ``b`` goes
     to rank ``b % world_size``, so every rank gets ``k`` batches; DataLoader workers of a rank take
     its batches in turn, which keeps the order of ``num_workers=0``. With ``batch_size=None`` the
-    dataset yields single samples and rank ``r`` takes samples ``r, r + world_size, ...``.
+    dataset yields single samples and rank ``r`` takes samples ``r, r + world_size, ...``. Batch
+    bounds and sample indices are computed from the batch number, so memory and set-up time do
+    not grow with ``num_samples``.
+
+    Every option is checked when the dataset is made. A sample has at most ``MAX_STEPS`` steps and
+    a batch at most ``MAX_BATCH_VALUES`` input values (steps x values per step: the vocabulary
+    for one-hot inputs), which bounds ``batch_size`` for large samples.
     """
 
     name: ClassVar[str]
     framings: ClassVar[tuple[str, ...]]
     encodings: ClassVar[tuple[str, ...]] = INTEGER_ENCODINGS
     target: ClassVar[str] = "classes"
+    size_options: ClassVar[tuple[str, ...]] = ("length",)  # named when a sample is too large
 
     def __init__(
         self,
@@ -114,16 +70,16 @@ class SequenceTask(IterableDataset):
         self.seed = check_int("seed", seed, 0, MAX_SEED)
         if num_samples is None:
             num_samples = DEFAULT_NUM_SAMPLES[split]
-        self.num_samples = check_int("num_samples", num_samples, 1)
-        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+        self.num_samples = check_int("num_samples", num_samples, 1, MAX_SAMPLES)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1, MAX_SAMPLES)
+        self.batch_size = batch_size
+        self.device = check_device("device", device)
         self.epoch = 0
         self.rank = 0
         self.world_size = 1
         self.start_batch = 0
+        self.max_batch = SAMPLE_CHUNK  # samples one batch may hold; set by _build_spec
 
     # ------------------------------------------------------------------ problem interface
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,21 +108,21 @@ class SequenceTask(IterableDataset):
         """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``."""
         world_size = check_int("world_size", world_size, 1)
         rank = check_int("rank", rank, 0, world_size - 1)
-        previous = self.rank, self.world_size
-        self.rank, self.world_size = rank, world_size
         if self.batch_size is not None:
-            try:
-                self._epoch_bounds()  # raises now if the epoch cannot be split evenly
-            except ValueError:
-                self.rank, self.world_size = previous  # a refused shard changes nothing
-                raise
+            self._batches_per_rank(world_size)  # raises now if the epoch cannot be split evenly
+        self.rank, self.world_size = rank, world_size
         return self
 
     def generate(self, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Samples ``start .. start+count-1`` of the current epoch as one batch ``(X, Y)``."""
         start = check_int("start", start, 0, self.num_samples - 1)
         count = check_int("count", count, 1, self.num_samples - start)
-        return self._generate(torch.arange(start, start + count, device=self.device))
+        if count > self.max_batch:
+            raise ValueError(
+                f"count={count} is above the limit of {self.max_batch} samples per batch for "
+                f"these options (MAX_BATCH_VALUES = {MAX_BATCH_VALUES} values per batch)"
+            )
+        return self._batch(self._stream(self.epoch), start, count)
 
     def __len__(self) -> int:
         """Items of one epoch on this rank: batches, or samples when ``batch_size`` is None.
@@ -176,18 +132,16 @@ class SequenceTask(IterableDataset):
         """
         if self.batch_size is None:
             return len(range(self.rank, self.num_samples, self.world_size))
-        return len(self._epoch_bounds()[self.rank :: self.world_size])
+        return self._batches_per_rank(self.world_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        stream = self._stream(self.epoch)  # fixed for the whole pass, whatever set_epoch does
         if self.batch_size is None:
-            yield from self._iter_samples(worker, num_workers)
-            return
-        epoch = self.epoch  # fixed for the whole pass, whatever set_epoch does meanwhile
-        rank_batches = self._epoch_bounds()[self.rank :: self.world_size][self.start_batch :]
-        for start, stop in rank_batches[worker::num_workers]:
-            yield self._generate(torch.arange(start, stop, device=self.device), epoch)
+            yield from self._iter_samples(stream, worker, num_workers)
+        else:
+            yield from self._iter_batches(stream, worker, num_workers)
 
     def __repr__(self) -> str:
         s = self.spec
@@ -198,33 +152,53 @@ class SequenceTask(IterableDataset):
         )
 
     # ------------------------------------------------------------------ internals
-    def _iter_samples(self, worker: int, num_workers: int) -> Iterator[tuple[torch.Tensor, ...]]:
-        epoch = self.epoch
-        indices = torch.arange(self.rank, self.num_samples, self.world_size, device=self.device)
-        indices = indices[worker::num_workers]
-        for chunk in indices.split(SAMPLE_CHUNK):
-            inputs, targets = self._generate(chunk, epoch)
+    def _iter_batches(
+        self, stream: int, worker: int, num_workers: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        per_rank = self._batches_per_rank(self.world_size)
+        total, ranks, rank = per_rank * self.world_size, self.world_size, self.rank
+        samples = self.num_samples
+        # batch b of the epoch holds samples b * n // total .. (b + 1) * n // total - 1
+        for local in range(self.start_batch + worker, per_rank, num_workers):
+            batch = rank + local * ranks
+            start = batch * samples // total
+            yield self._batch(stream, start, (batch + 1) * samples // total - start)
+
+    def _iter_samples(
+        self, stream: int, worker: int, num_workers: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        # this worker's samples: first, first + step, ... (rank r, worker w of W: r + R * (w + W k))
+        step = self.world_size * num_workers
+        first = self.rank + self.world_size * worker
+        total = len(range(first, self.num_samples, step))
+        chunk = min(SAMPLE_CHUNK, self.max_batch)
+        for done in range(0, total, chunk):
+            count = min(chunk, total - done)
+            inputs, targets = self._batch(stream, first + done * step, count, step)
             yield from zip(inputs, targets, strict=True)
 
-    def _epoch_bounds(self) -> list[tuple[int, int]]:
-        """(start, stop) of every batch of the epoch, in order."""
-        per_rank = math.ceil(self.num_samples / (self.batch_size * self.world_size))
-        count = per_rank * self.world_size
-        if count > self.num_samples:
+    def _batches_per_rank(self, world_size: int) -> int:
+        """Batches each of ``world_size`` ranks gets; raises if there are too few samples."""
+        per_rank = -(-self.num_samples // (self.batch_size * world_size))  # ceiling, exact
+        if per_rank * world_size > self.num_samples:
             raise ValueError(
                 f"num_samples={self.num_samples} is too small to give each of "
-                f"world_size={self.world_size} ranks {per_rank} non-empty batches of at most "
-                f"batch_size={self.batch_size}: allowed num_samples >= {count}"
+                f"world_size={world_size} ranks {per_rank} non-empty batches of at most "
+                f"batch_size={self.batch_size}: allowed num_samples >= {per_rank * world_size}"
             )
-        edges = [i * self.num_samples // count for i in range(count + 1)]
-        return list(itertools.pairwise(edges))
+        return per_rank
 
-    def _generate(
-        self, indices: torch.Tensor, epoch: int | None = None
+    def _stream(self, epoch: int) -> int:
+        """The key of this dataset's sample stream in ``epoch`` (fixed sets ignore the epoch)."""
+        epoch = epoch if self.split == "train" else 0
+        return _random.stream_key(self.seed, SPLITS[self.split], epoch)
+
+    def _batch(
+        self, stream: int, start: int, count: int, step: int = 1
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch = (self.epoch if epoch is None else epoch) if self.split == "train" else 0
-        stream = _random.stream_key(self.seed, SPLITS[self.split], epoch)
-        inputs, targets = self._make(_random.sample_keys(stream, indices))
+        """Samples ``start, start + step, ...`` (``count`` of them) as one batch ``(X, Y)``."""
+        keys = _random.range_keys(stream, start, count, step, self.device)  # (B,)
+        inputs, targets = self._make(keys)
         return self._encode(inputs).contiguous(), targets.contiguous()
 
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -232,13 +206,19 @@ class SequenceTask(IterableDataset):
         if self.encoding == "index":
             return inputs  # (B, T) int64
         if self.encoding == "onehot":
-            return F.one_hot(inputs, self.vocab_size).to(torch.float32)  # (B, T, V)
+            onehot = inputs.new_zeros((*inputs.shape, self.vocab_size), dtype=torch.float32)
+            return onehot.scatter_(-1, inputs.unsqueeze(-1), 1.0)  # (B, T, V)
         if self.encoding == "scaled":
             return (inputs.to(torch.float32) / (self.vocab_size - 1)).unsqueeze(-1)  # (B, T, 1)
         return inputs.unsqueeze(-1)  # reals: (B, T, 1)
 
     def _build_spec(self, **fields: Any) -> TaskSpec:
-        input_size = self.vocab_size if self.encoding in ("onehot", "index") else 1
+        """The spec from the problem's fields; checks the sizes first (``input_size`` optional)."""
+        input_size = fields.pop("input_size", None)
+        if input_size is None:
+            input_size = self.vocab_size if self.encoding in ("onehot", "index") else 1
+        per_step = 1 if self.encoding in ("index", "scaled") else input_size
+        self._check_sizes(fields["input_length"], per_step, fields["target_length"])
         return TaskSpec(
             name=self.name,
             framing=self.framing,
@@ -249,3 +229,28 @@ class SequenceTask(IterableDataset):
             chance=self._chance(),
             **fields,
         )
+
+    def _check_sizes(self, steps: int, per_step: int, target_steps: int) -> None:
+        """Refuse samples or batches above the limits, naming the options that set their size."""
+        given = [f"{o}={getattr(self, o)!r}" for o in self.size_options
+                 if getattr(self, o, None) is not None]  # fmt: skip
+        options = ", ".join(given) or "these options"
+        if max(steps, target_steps) > MAX_STEPS:
+            raise ValueError(
+                f"{options} give samples of {max(steps, target_steps)} steps, above the limit "
+                f"of MAX_STEPS = {MAX_STEPS} steps per sample"
+            )
+        values = max(steps * per_step, target_steps)
+        if values > MAX_BATCH_VALUES:
+            raise ValueError(
+                f"{options} with encoding={self.encoding!r} give samples of {steps} steps x "
+                f"{per_step} values = {values} values, above the limit of MAX_BATCH_VALUES = "
+                f"{MAX_BATCH_VALUES} values per batch"
+            )
+        self.max_batch = MAX_BATCH_VALUES // values
+        if self.batch_size is not None and min(self.batch_size, self.num_samples) > self.max_batch:
+            raise ValueError(
+                f"batch_size={self.batch_size} is too large for samples of {values} values "
+                f"({options}): a batch holds at most MAX_BATCH_VALUES = {MAX_BATCH_VALUES} "
+                f"values, allowed batch_size <= {self.max_batch}"
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -55,6 +56,8 @@ class Classify(SequenceTask):
         )  # fmt: skip
         self.length = check_int("length", length, 1)
         self.threshold = check_float("threshold", threshold, 0.0, 1.0)
+        # sum >= threshold * length  <=>  sum * 2**24 >= the next integer (sums are on the grid)
+        self.limit = math.ceil(self.threshold * self.length * 2**_random.GRID_BITS)
         self.spec = self._build_spec(
             input_length=self.length,
             num_classes=2,
@@ -65,9 +68,10 @@ class Classify(SequenceTask):
         )
 
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        values = _random.uniform(keys, 0, self.length)  # (B, T)
-        running = values.to(torch.float64).cumsum(dim=1)  # (B, T), exact
-        labels = (running >= self.threshold * self.length).to(torch.int64)  # (B, T)
+        # values are grid / 2**24: integer running sums of the grid are the exact running sums
+        grid = _random.grid(keys, 0, self.length)  # (B, T) int64 in [0, 2**24)
+        values = (grid * 2.0**-_random.GRID_BITS).to(torch.float32)  # (B, T), exact
+        labels = (grid.cumsum(dim=1) >= self.limit).to(torch.int64)  # (B, T)
         return values, labels
 
     def _chance(self) -> float:

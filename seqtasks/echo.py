@@ -31,6 +31,7 @@ class Echo(SequenceTask):
     """
 
     name = "echo"
+    size_options = ("length", "vocab")
     framings = ("many_to_one",)
 
     def __init__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from seqtasks._marked import left_pad
@@ -53,6 +55,7 @@ class MemorizeLong(SequenceTask):
 
     name = "memorize_long"
     framings = ("many_to_one", "one_to_one")
+    size_options = ("p", "q", "max_extra")
 
     def __init__(
         self,
@@ -95,6 +98,7 @@ class MemorizeLong(SequenceTask):
                     )
             self.q, self.max_extra = None, None
             input_length = self.p
+        self._edges: torch.Tensor | None = None  # the k draw's CDF on the device, made once
         per_step = self.framing == "one_to_one"
         self.spec = self._build_spec(
             input_length=input_length,
@@ -140,16 +144,38 @@ class MemorizeLong(SequenceTask):
 
     def _extra_steps(self, keys: torch.Tensor) -> torch.Tensor:
         """``k`` in ``0 .. max_extra`` with P(k) proportional to 0.9**k: ``(B,)`` int64."""
-        weights = [(1 - STOP) ** k for k in range(self.max_extra + 1)]
-        total, running, edges = sum(weights), 0.0, []
-        for weight in weights[:-1]:
-            running += weight
-            edges.append(round(running / total * CDF_SCALE))  # host float64, then integers
-        edges = torch.tensor(edges, dtype=torch.int64, device=keys.device)  # (K,)
+        if self._edges is None or self._edges.device != keys.device:
+            edges = extra_step_edges(self.max_extra)
+            self._edges = torch.tensor(edges, dtype=torch.int64, device=keys.device)  # (K,)
         draws = integers(keys, 1, 1, CDF_SCALE)[:, 0]  # (B,) uniform in [0, CDF_SCALE)
-        return torch.bucketize(draws, edges, right=True)
+        return torch.bucketize(draws, self._edges, right=True)
 
     def _chance(self) -> float:
         if self.framing == "one_to_one":
             return 1.0 / self.p  # every a_i is the target at exactly one of the p steps
         return 0.5  # x or y, equally likely
+
+
+@functools.cache
+def extra_step_edges(max_extra: int) -> list[int]:
+    """The CDF of ``k`` (P(k) proportional to 0.9**k, ``k <= max_extra``) on the integer grid.
+
+    ``k`` is the number of edges at or below a draw in ``[0, CDF_SCALE)``. Weights are summed in
+    host float64 in order of ``k``; once they underflow to 0 nothing changes, and edges that
+    round to ``CDF_SCALE`` are never at or below a draw, so both tails are left out: the work is
+    bounded (about 200 edges) whatever ``max_extra`` is, with the same ``k`` for every draw.
+    """
+    weights = []
+    for k in range(max_extra + 1):
+        weight = (1 - STOP) ** k
+        if weight == 0.0:
+            break
+        weights.append(weight)
+    total, running, edges = sum(weights), 0.0, []
+    for weight in weights[:max_extra]:  # the last weight of max_extra + 1 opens no edge
+        running += weight
+        edge = round(running / total * CDF_SCALE)  # host float64, then integers
+        if edge >= CDF_SCALE:
+            break
+        edges.append(edge)
+    return edges

@@ -33,6 +33,7 @@ class Ramp(SequenceTask):
     framings = ("many_to_one", "one_to_one")
     encodings = ("real",)
     target = "reals"
+    size_options = ("length", "window")
 
     def __init__(
         self,
@@ -73,10 +74,9 @@ class Ramp(SequenceTask):
         return values[:, :-1], targets  # (B, W), (B, W) or (B,)
 
     def _chance(self) -> float:
-        # every start is equally likely: the MSE of predicting the mean of all target values
-        starts = torch.arange(self.length - self.window, dtype=torch.float64)[:, None]
-        if self.framing == "one_to_one":
-            targets = (starts + torch.arange(1, self.window + 1)) / self.length
-        else:
-            targets = (starts + self.window) / self.length
-        return float(targets.var(correction=0))
+        # every start s in [0, n) is equally likely: the MSE of predicting the mean target is the
+        # variance of (s + W) / L, or for one_to_one of (s + j) / L with j uniform in 1 .. W and
+        # independent of s; a uniform integer on k values has variance (k**2 - 1) / 12
+        starts = self.length - self.window
+        spread = starts**2 - 1 + (self.window**2 - 1 if self.framing == "one_to_one" else 0)
+        return spread / 12 / self.length**2

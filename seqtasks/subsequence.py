@@ -28,6 +28,7 @@ class Subsequence(SequenceTask):
     """
 
     name = "subsequence"
+    size_options = ("length", "vocab")
     framings = ("many_to_one", "one_to_one", "seq2seq")
 
     def __init__(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from seqtasks._marked import check_bool, draw_lengths, left_pad
+from seqtasks._marked import draw_lengths, left_pad
 from seqtasks._random import integers
-from seqtasks._validate import check_int
+from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
 SYMBOLS = "abcdXYEB_"  # ids 0..8: distractors a-d, relevant X Y, start E, trigger B, padding _

@@ -170,9 +170,21 @@ BAD_OPTIONS = [
         "echo", ValueError, r"seed=-1 is out of range: allowed 0 \.\. 9223372036854775807", seed=-1
     ),
     case("ramp", ValueError, r"seed=9223372036854775808 is out of range", seed=2**63),
-    case("memorize", ValueError, r"num_samples=0 is out of range: allowed >= 1", num_samples=0),
-    case("echo", ValueError, r"batch_size=0 is out of range: allowed >= 1", batch_size=0),
-    case("subsequence", ValueError, r"batch_size=-4 is out of range: allowed >= 1", batch_size=-4),
+    case(
+        "memorize",
+        ValueError,
+        r"num_samples=0 is out of range: allowed 1 \.\. 9223372036854775807",
+        num_samples=0,
+    ),
+    case(
+        "echo",
+        ValueError,
+        r"batch_size=0 is out of range: allowed 1 \.\. 9223372036854775807",
+        batch_size=0,
+    ),
+    case(
+        "subsequence", ValueError, r"batch_size=-4 is out of range: allowed 1 \.\. ", batch_size=-4
+    ),
     case("echo", ValueError, r"device='toaster' is not a torch device", device="toaster"),
     # classify threshold: a fraction of the length, strictly between 0 and 1
     case(

@@ -1,0 +1,60 @@
+"""The spec that tells a model what a problem asks of it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything a model needs to know about a problem, so that it never has to guess.
+
+    Inputs ``x`` are ``(T, input_size)`` float32, or ``(T,)`` int64 symbol ids below ``vocab_size``
+    for the ``index`` encoding. Targets are class ids (``target == "classes"``, ``num_classes``
+    of them) or real values (``target == "reals"``), laid out as:
+
+    - ``per_step``: one target per input step, ``y`` is ``(T,)``;
+    - ``last``: targets after the last input step, ``y`` is ``()`` if ``target_length == 1`` else
+      ``(target_length,)``;
+    - ``sequence``: a target sequence of its own length (a decoder's), ``y`` is
+      ``(target_length,)``.
+
+    A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
+    right; ``exact_match``: the fraction of samples with every target value right; or ``mse``)
+    reaches ``solved_threshold`` on the test set (``<=`` for mse, else ``>=``). ``chance`` is
+    that metric for the best constant prediction. For real targets with a ``tolerance``, a value
+    counts as right when its absolute error is below the tolerance.
+    """
+
+    name: str
+    framing: str
+    encoding: str
+    input_length: int
+    input_size: int
+    vocab_size: int | None
+    target: str
+    num_classes: int | None
+    target_layout: str
+    target_length: int
+    metric: str
+    solved_threshold: float
+    chance: float
+    tolerance: float | None = None
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        """The shape of one sample's ``y``."""
+        if self.target_layout == "last" and self.target_length == 1:
+            return ()
+        return (self.target_length,)
+
+    def is_solved(self, value: float) -> bool:
+        """Whether a measured ``metric`` value meets the solved criterion."""
+        if self.metric == "mse":
+            return value <= self.solved_threshold
+        return value >= self.solved_threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as a plain dict (for logs and checkpoints)."""
+        return asdict(self)
