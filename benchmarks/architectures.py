@@ -1,0 +1,105 @@
+"""Steps and seconds to solve for every recurrent initialisation and architecture.
+
+    python -m benchmarks.architectures [--seeds 3] [--workers 2] [--seconds 120] [--out results]
+
+Two tables from one set of runs, each through ``python train.py``'s config (the runner composes it):
+
+- **models**: ``model=lstm`` with ``init=pytorch``, ``forget_bias`` (1.0) and ``chrono``,
+  ``model=gru`` (its default init), ``model=rnn`` and ``model=transformer``, on echo at lag 1, 5
+  and 19 (length lag + 1) and the adding problem at T=100;
+- **init**: the LSTM's three initialisations on those problems and on the defaults of the five
+  problems of the specification, which is the table that chose the default initialisation.
+
+Every run uses the ``train.py`` defaults (batch 256, lr 0.01, validation every 100 steps) except
+the adding problem, which uses batch 32, hidden 64 and lr 0.003 with validation every 100 steps
+(a step on 100-110 time steps costs 8x less at batch 32, and it learns in fewer sequences).
+A run stops at the first validation that meets the problem's criterion, or at its time limit.
+Writes ``results/architectures.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from benchmarks.runner import Job, machine, run_jobs
+from benchmarks.tables import grid, write_json
+
+HARDER = {
+    "echo lag 1": ("task=echo", "task.lag=1", "task.length=2"),
+    "echo lag 5": ("task=echo", "task.lag=5", "task.length=6"),
+    "echo lag 19": ("task=echo", "task.lag=19", "task.length=20"),
+    "adding T=100": ("task=adding", "task.length=100", "data.batch_size=32",
+                     "data.train_samples=3200", "model.hidden_size=64", "model.lr=0.003"),
+}  # fmt: skip
+DEFAULTS = {f"{name} (default)": (f"task={name}",) for name in
+            ("ramp", "memorize", "echo", "subsequence", "classify")}  # fmt: skip
+INITS = ("pytorch", "forget_bias", "chrono")
+OTHER_MODELS = {"gru": ("model=gru",), "rnn": ("model=rnn",), "transformer": ("model=transformer",)}
+FAMILIES = ["lstm", *OTHER_MODELS]
+
+
+def jobs(seeds: int, families: list[str]) -> list[Job]:
+    """LSTM x inits on every problem; the other models on the harder sizes."""
+    planned = []
+    problems = {**HARDER, **DEFAULTS}
+    for seed in range(seeds):
+        for init in INITS if "lstm" in families else ():
+            for problem, overrides in problems.items():
+                label = {"model": f"lstm init={init}", "problem": problem}
+                planned.append(Job(label, (*overrides, "model=lstm", f"model.init={init}"), seed))
+        for model, model_overrides in OTHER_MODELS.items():
+            if model not in families:
+                continue
+            for problem, overrides in HARDER.items():
+                label = {"model": model, "problem": problem}
+                planned.append(Job(label, (*model_overrides, *overrides), seed))
+    return planned
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.architectures")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
+    parser.add_argument("--seconds", type=float, default=120, help="time limit of one run")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--models", nargs="+", default=FAMILIES, choices=FAMILIES,
+        help="run only these; the other models' rows are kept from --out/architectures.json",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = run_jobs(jobs(args.seeds, args.models), seconds=args.seconds, workers=args.workers)
+    wall = time.perf_counter() - started
+    previous = args.out / "architectures.json"
+    if set(args.models) != set(FAMILIES) and previous.is_file():
+        kept = json.loads(previous.read_text())["runs"]
+        rows = [row for row in kept if row["model"].split()[0] not in args.models] + rows
+    models_table = grid(
+        [row for row in rows if row["problem"] in HARDER],
+        lambda row: row["model"], lambda row: row["problem"], "model",
+    )  # fmt: skip
+    init_table = grid(
+        [row for row in rows if row["model"].startswith("lstm")],
+        lambda row: row["problem"], lambda row: row["model"], "problem",
+    )  # fmt: skip
+    header = (
+        f"`python -m benchmarks.architectures --seeds {args.seeds} --workers {args.workers} "
+        f"--seconds {args.seconds:g}`: {len(rows)} runs, the last {wall / 60:.0f} min of them on "
+        f"{machine()['cpu_count']} shared CPU cores, {args.workers} runs at once, 1 torch thread "
+        "each. A cell: seeds solved, then the median steps and wall seconds of the solved seeds "
+        "(steps are machine-independent; seconds include validation and the final test)."
+    )
+    text = (f"# Architectures and initialisations\n\n{header}\n\n## Models\n\n{models_table}\n\n"
+            f"## LSTM initialisations\n\n{init_table}\n")  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "architectures.md").write_text(text)
+    write_json(args.out / "architectures.json", {"machine": machine(), "seeds": args.seeds,
+               "seconds": args.seconds, "wall_seconds": round(wall), "runs": rows})  # fmt: skip
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

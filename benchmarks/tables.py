@@ -1,0 +1,65 @@
+"""Tables of runner rows: seeds solved, median steps and seconds, as markdown."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def group(rows: Iterable[Row], key: Callable[[Row], Any]) -> dict[Any, list[Row]]:
+    """Rows by ``key(row)``, in first-seen order."""
+    groups: dict[Any, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return groups
+
+
+def outcome(runs: list[Row]) -> dict[str, Any]:
+    """Seeds solved and medians over the solved seeds (steps, sequences, seconds)."""
+    solved = [run for run in runs if run["solved"]]
+    median = (lambda name: statistics.median(run[name] for run in solved)) if solved else None
+    return {
+        "solved": len(solved),
+        "runs": len(runs),
+        "steps": median("steps") if median else None,
+        "sequences": median("sequences") if median else None,
+        "seconds": median("seconds") if median else None,
+        "max_steps_unsolved": max(
+            (run["steps"] for run in runs if not run["solved"]), default=None
+        ),
+    }
+
+
+def cell(runs: list[Row]) -> str:
+    """``2/3: 150 steps, 12 s`` (medians of the solved seeds), or ``0/3 (>= 700 steps)``."""
+    o = outcome(runs)
+    head = f"{o['solved']}/{o['runs']}"
+    if not o["solved"]:
+        return f"{head} (unsolved at {o['max_steps_unsolved']:,} steps)"
+    return f"{head}: {o['steps']:,.0f} steps, {o['seconds']:.0f} s"
+
+
+def grid(rows: list[Row], row_key: Callable[[Row], str], column_key: Callable[[Row], str],
+         corner: str) -> str:  # fmt: skip
+    """Markdown table: one line per ``row_key``, one column per ``column_key``, runs in cells."""
+    columns = list(group(rows, column_key))
+    lines = [f"| {corner} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, runs in group(rows, row_key).items():
+        by_column = group(runs, column_key)
+        cells = [cell(by_column[column]) if column in by_column else "-" for column in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """``payload`` as indented JSON, without each row's full summary."""
+    slim = dict(payload)
+    if "runs" in slim:
+        slim["runs"] = [{k: v for k, v in row.items() if k != "summary"} for row in slim["runs"]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(slim, indent=1) + "\n")
