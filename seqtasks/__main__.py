@@ -1,4 +1,9 @@
-"""Command line: ``python -m seqtasks show NAME [key=value ...] [-n COUNT]``."""
+"""Command line (``seqtasks`` once installed, or ``python -m seqtasks``).
+
+``seqtasks list [NAME ...]``: the problems, their framings, encodings, options and defaults.
+``seqtasks show NAME [key=value ...] [-n COUNT]``: a few samples of a problem as a table.
+``seqtasks train [hydra overrides]``: the same as ``python train.py`` (needs ``seqtasks[train]``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from typing import Any
 import torch
 
 from seqtasks.base import SequenceTask
-from seqtasks.registry import available, make
+from seqtasks.registry import PROBLEMS, available, make, options
+
+# options every problem takes (SequenceTask's), listed once rather than under each problem
+COMMON = ("framing", "encoding", "split", "seed", "num_samples", "batch_size", "device")
 
 
 def parse_option(text: str) -> tuple[str, Any]:
@@ -61,17 +69,81 @@ def render(dataset: SequenceTask, count: int) -> str:
     return "\n".join(lines)
 
 
+def describe(name: str) -> str:
+    """The ``seqtasks list`` entry of problem ``name``: summary, framings, encodings, options."""
+    problem = PROBLEMS[name]
+    summary = (problem.__doc__ or "").strip().splitlines()[0].replace("``", "")
+    framings = ", ".join(
+        f"{framing} (default)" if i == 0 else framing for i, framing in enumerate(problem.framings)
+    )
+    encodings = ", ".join(
+        f"{encoding} (default)" if i == 0 and len(problem.encodings) > 1 else encoding
+        for i, encoding in enumerate(problem.encodings)
+    )
+    own = " ".join(f"{key}={value!r}" for key, value in options(name).items() if key not in COMMON)
+    target = "classes" if problem.target == "classes" else "real values"
+    return "\n".join([
+        f"{name}: {summary}",
+        f"  framings   {framings}",
+        f"  encodings  {encodings}",
+        f"  targets    {target}",
+        f"  options    {own or '(none)'}",
+    ])  # fmt: skip
+
+
+def list_problems(names: list[str]) -> str:
+    """The ``seqtasks list`` output for ``names`` (all problems when empty)."""
+    for name in names:
+        if name not in PROBLEMS:
+            raise ValueError(f"unknown problem {name!r}: choose one of {available()}")
+    blocks = [describe(name) for name in names or available()]
+    common = ", ".join(
+        f"{key}={value!r}" if value is not None else key
+        for key, value in options(available()[0]).items()
+        if key in COMMON
+    )
+    blocks.append(
+        f"every problem also takes: {common} (None: the problem's default)\n"
+        "see one: seqtasks show NAME [option=value ...]; train one: seqtasks train task=NAME "
+        "[task.option=value ...]"
+    )
+    return "\n\n".join(blocks)
+
+
+def train(overrides: list[str]) -> int:
+    """``seqtasks train ...``: run ``train.py``'s Hydra entry point with these overrides."""
+    try:
+        from training.cli import main as train_main
+    except ImportError as error:
+        print(f"error: seqtasks train needs the training extra ({error}): "
+              "pip install 'seqtasks[train]'", file=sys.stderr)  # fmt: skip
+        return 2
+    sys.argv = ["seqtasks train", *overrides]  # Hydra reads its overrides from sys.argv
+    train_main()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m seqtasks")
+    """Entry point of the ``seqtasks`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # Hydra parses the rest itself (-m, --cfg job, key=value, ...)
+        return train(argv[1:])
+    parser = argparse.ArgumentParser(prog="seqtasks")
     commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="the problems, framings, options and defaults")
+    listing.add_argument("names", nargs="*", help="problems to describe (default: all)")
+    commands.add_parser("train", help="train a problem: seqtasks train task=NAME [key=value ...]")
     show = commands.add_parser("show", help="print a few samples of a problem")
     show.add_argument("name", help=f"one of {available()}")
     show.add_argument("options", nargs="*", help="problem options as key=value")
     show.add_argument("-n", "--count", type=int, default=4, help="samples to print")
     args = parser.parse_args(argv)
     try:
-        options = dict(parse_option(text) for text in args.options)
-        print(render(make(args.name, **options), args.count))
+        if args.command == "list":
+            print(list_problems(args.names))
+            return 0
+        chosen = dict(parse_option(text) for text in args.options)
+        print(render(make(args.name, **chosen), args.count))
     except (TypeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,115 @@
+"""Console commands (``seqtasks list|show|train``, ``seqtasks-train``), the wheel, quiet runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import seqtasks
+from seqtasks.__main__ import main
+from seqtasks.registry import PROBLEMS, options
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WARNING_LINE = re.compile(r"^\S+\.py:\d+: ", re.M)  # how Python and Lightning print a warning
+
+
+def entries(text: str) -> dict[str, dict[str, str]]:
+    """``seqtasks list`` output as {problem: {field: value}}."""
+    found = {}
+    for block in text.split("\n\n"):
+        head, *fields = block.splitlines()
+        name = head.split(":")[0]
+        if name in PROBLEMS:
+            found[name] = dict(line.strip().split(None, 1) for line in fields)
+    return found
+
+
+def test_list_shows_every_problem_with_framings_encodings_and_option_defaults(capsys):
+    assert main(["list"]) == 0
+    listed = entries(capsys.readouterr().out)
+    assert list(listed) == seqtasks.available()
+    for name, fields in listed.items():
+        problem = PROBLEMS[name]
+        framings = fields["framings"].replace(" (default)", "").split(", ")
+        assert framings == list(problem.framings)
+        assert fields["framings"].startswith(f"{problem.framings[0]} (default)")
+        assert fields["encodings"].replace(" (default)", "").split(", ") == list(problem.encodings)
+        shown = dict(item.split("=", 1) for item in fields["options"].split())
+        expected = {k: repr(v) for k, v in options(name).items() if k not in ("framing", "encoding",
+                    "split", "seed", "num_samples", "batch_size", "device")}  # fmt: skip
+        assert shown == expected, name
+        assert fields["targets"] == ("classes" if problem.target == "classes" else "real values")
+
+
+def test_list_of_named_problems_and_an_unknown_one(capsys):
+    assert main(["list", "echo", "classify"]) == 0
+    assert list(entries(capsys.readouterr().out)) == ["echo", "classify"]
+    assert main(["list", "nope"]) == 2
+    assert "unknown problem 'nope': choose one of ['ramp'" in capsys.readouterr().err
+
+
+def test_show_is_kept(capsys):
+    assert main(["show", "echo", "lag=1", "-n", "2"]) == 0
+    assert capsys.readouterr().out.startswith("echo: framing=many_to_one")
+
+
+def run_command(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("command", [["seqtasks-train"], ["seqtasks", "train"]])
+def test_installed_train_command_finds_the_configs_from_anywhere(tmp_path, command):
+    if not (BIN / command[0]).exists():
+        pytest.skip(f"{command[0]} is not installed (pip install -e .)")
+    done = run_command(str(BIN / command[0]), *command[1:], "task=echo", "task.lag=2",
+                       "logger=tensorboard", "--cfg", "job", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "name: echo" in done.stdout and "lag: 2" in done.stdout
+    assert "TensorBoardLogger" in done.stdout
+    assert not any(tmp_path.iterdir()), "--cfg job only prints"
+
+
+def test_installed_list_command(tmp_path):
+    if not (BIN / "seqtasks").exists():
+        pytest.skip("seqtasks is not installed (pip install -e .)")
+    done = run_command(str(BIN / "seqtasks"), "list", cwd=tmp_path)
+    assert done.returncode == 0 and list(entries(done.stdout)) == seqtasks.available()
+
+
+def test_wheel_ships_every_config_and_both_commands(tmp_path):
+    pytest.importorskip("setuptools")
+    built = run_command(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                        "-q", str(ROOT), "-w", str(tmp_path), cwd=tmp_path)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("seqtasks-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = {f"training/{p.relative_to(ROOT / 'training').as_posix()}"
+               for p in (ROOT / "training" / "conf").rglob("*.yaml")}  # fmt: skip
+    assert len(configs) >= 30 and configs <= names
+    points = zipfile.ZipFile(wheel).read("seqtasks-0.1.0.dist-info/entry_points.txt").decode()
+    assert "seqtasks = seqtasks.__main__:main" in points
+    assert "seqtasks-train = training.cli:main" in points
+
+
+def test_a_default_run_prints_no_warning(tmp_path):
+    # the default configuration at a smaller budget: 80 batches of 32, one validation
+    done = run_command(sys.executable, "train.py", "task=classify", "data.batch_size=32",
+                       "data.train_samples=2560", "trainer.max_steps=80",
+                       f"hydra.run.dir={tmp_path / 'run'}", cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert WARNING_LINE.findall(done.stderr + done.stdout) == [], done.stderr
+
+
+@pytest.mark.slow
+def test_the_readme_default_command_prints_no_warning(tmp_path):
+    done = run_command(sys.executable, "train.py", "task=classify",
+                       f"hydra.run.dir={tmp_path / 'run'}", cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "solved            yes" in done.stdout
+    assert WARNING_LINE.findall(done.stderr + done.stdout) == [], done.stderr
