@@ -8,6 +8,7 @@
 from seqtasks.adding import Adding
 from seqtasks.base import FRAMINGS, SPLITS, SequenceTask, TaskSpec
 from seqtasks.classify import Classify
+from seqtasks.copy_memory import CopyMemory
 from seqtasks.echo import Echo
 from seqtasks.memorize import Memorize
 from seqtasks.memorize_long import MemorizeLong
@@ -22,6 +23,7 @@ __all__ = [
     "SPLITS",
     "Adding",
     "Classify",
+    "CopyMemory",
     "Echo",
     "Memorize",
     "MemorizeLong",

@@ -8,6 +8,7 @@ from typing import Any
 from seqtasks.adding import Adding
 from seqtasks.base import SequenceTask
 from seqtasks.classify import Classify
+from seqtasks.copy_memory import CopyMemory
 from seqtasks.echo import Echo
 from seqtasks.memorize import Memorize
 from seqtasks.memorize_long import MemorizeLong
@@ -27,6 +28,8 @@ PROBLEMS: dict[str, type[SequenceTask]] = {
     "multiply": Multiply,
     "temporal_order": TemporalOrder,
     "memorize_long": MemorizeLong,
+    # the copy-memory benchmark of Arjovsky et al. (2016) and Bai et al. (2018)
+    "copy_memory": CopyMemory,
 }
 
 
