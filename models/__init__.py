@@ -14,12 +14,18 @@ from models.recurrent import (
     OneToOneRNN,
 )
 from models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
+from models.transformer import CausalTransformer, Seq2SeqTransformer
 
 # config name -> the model of each framing it serves (``model=lstm`` picks by the problem)
 FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {
     "lstm": {"one_to_one": OneToOneLSTM, "many_to_one": ManyToOneLSTM, "seq2seq": Seq2SeqLSTM},
     "gru": {"one_to_one": OneToOneGRU, "many_to_one": ManyToOneGRU, "seq2seq": Seq2SeqGRU},
     "rnn": {"one_to_one": OneToOneRNN, "many_to_one": ManyToOneRNN, "seq2seq": Seq2SeqRNN},
+    "transformer": {
+        "one_to_one": CausalTransformer,
+        "many_to_one": CausalTransformer,
+        "seq2seq": Seq2SeqTransformer,
+    },
     "mlp": {"one_to_one": StepMLP, "many_to_one": StepMLP},
     "mlp_window": {framing: WindowMLP for framing in WindowMLP.framings},
     # one model for one framing, names kept from before the families
@@ -54,6 +60,7 @@ def resolve(name: str, framing: str) -> type[SequenceModel]:
 __all__ = [
     "CUSTOM",
     "FAMILIES",
+    "CausalTransformer",
     "ManyToOneGRU",
     "ManyToOneLSTM",
     "ManyToOneRNN",
@@ -64,6 +71,7 @@ __all__ = [
     "Seq2SeqGRU",
     "Seq2SeqLSTM",
     "Seq2SeqRNN",
+    "Seq2SeqTransformer",
     "SequenceModel",
     "StepMLP",
     "WindowMLP",

@@ -42,7 +42,7 @@ TRAIN_CASES = [
     (["+task.lagg=3"], r"classify has no option 'lagg': allowed options are"),
     (["model=seq2seq"], r"model=seq2seq cannot serve framing='one_to_one'.*models for"),
     (["task=subsequence", "task.framing=seq2seq", "model=mlp"],
-     r"model=mlp cannot serve framing='seq2seq'.*\['lstm', 'gru', 'rnn', 'mlp_window', 'seq2seq'"),
+     r"model=mlp cannot serve framing='seq2seq'.*\['lstm', 'gru', 'rnn', 'transformer', 'mlp_window'"),
     (["model.hidden_size=abc"], r"model=lstm: hidden_size must be an int, got 'abc'"),
     (["model.lr=-1"], r"model=lstm: lr=-1 is out of range"),
     (["+model.hiden=3"], r"model=lstm has no option 'hiden' \(given 3\): allowed model options"),
