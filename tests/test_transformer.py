@@ -92,6 +92,17 @@ def test_sinusoidal_runs_longer_than_trained_and_agrees_on_the_shared_prefix():
         assert torch.allclose(model(long)[:, :6], model(short), atol=1e-5)
 
 
+@pytest.mark.parametrize("position", ["sinusoidal", "learned", "none"])
+def test_positions_tell_equal_steps_apart_unless_none(position):
+    torch.manual_seed(0)
+    spec, inputs, _ = batch("subsequence", framing="one_to_one", encoding="index", length=6)
+    inputs[:] = 3  # the same symbol at every step
+    with torch.no_grad():
+        outputs = model_for(spec, position=position).eval()(inputs)  # (B, T, C)
+    same = torch.allclose(outputs[:, 1:], outputs[:, :1].expand_as(outputs[:, 1:]), atol=1e-5)
+    assert same == (position == "none")  # without positions, causal attention over equal steps
+
+
 def test_many_to_one_reads_every_step_through_the_last():
     torch.manual_seed(0)
     spec, inputs, _ = batch("echo", lag=9, length=10)  # the echoed step is the first
