@@ -1,13 +1,17 @@
-"""Samples per second of the three ways to feed a problem to a model, side by side.
+"""Samples per second of the ways to feed a problem to a model, side by side in one run.
 
-- batch: the dataset makes whole batches (``batch_size=256``), ``DataLoader(batch_size=None)``;
+- batch B: the dataset makes whole batches (``batch_size=B``), ``DataLoader(batch_size=None)``,
+  for B = 1024 and 256;
 - per-sample: the dataset yields single samples, ``DataLoader(batch_size=256)`` collates them;
-- naive: a pure-Python generator in the style of the specification's listings (``random`` calls in
-  list comprehensions, a list turned into a tensor per sample), collated the same way.
+- naive: a per-sample pure-Python reference in the style of the specification's listings
+  (``random`` calls in list comprehensions, a list turned into a tensor per sample, the same
+  shapes and encoding as the dataset's defaults), collated the same way.
 
-All run in the main process (``num_workers=0``) at each problem's default options. Usage::
+Every problem at its default options, all in the main process (``num_workers=0``). Each cell is
+the median rate of ``--repeats`` windows of ``--seconds / --repeats`` each, after a warm-up batch.
+Usage::
 
-    python -m benchmarks.throughput [--seconds 1.5] [--threads N] [--out results/throughput.md]
+    python -m benchmarks.throughput [--seconds 2] [--repeats 5] [--threads 1] [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import os
 import platform
 import random
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,12 +32,17 @@ from torch.utils.data import DataLoader, IterableDataset
 
 import seqtasks
 
-BATCH = 256
-EPOCH = 10_000_000  # far more samples than a measurement reads
+BATCHES = (1024, 256)
+COLLATE = 256  # the DataLoader batch size of the per-sample and naive columns
+EPOCH = 10**12  # far more samples than a measurement reads
 Sample = tuple[torch.Tensor, torch.Tensor]
 
 
 # ------------------------------------------------------------------------------ naive generators
+def onehot(symbols: list[int], vocab: int) -> torch.Tensor:
+    return F.one_hot(torch.tensor(symbols), vocab).to(torch.float32)
+
+
 def naive_ramp(length: int = 10) -> Sample:
     sequence = [i / float(length) for i in range(length)]
     start = random.randint(0, length - 2)
@@ -42,19 +52,17 @@ def naive_ramp(length: int = 10) -> Sample:
 def naive_memorize(length: int = 5) -> Sample:
     marker = random.randint(length - 2, length - 1)
     sequence = [marker, *range(length - 2), marker]
-    x = F.one_hot(torch.tensor(sequence[:-1]), length).to(torch.float32)
-    return x, torch.tensor(sequence[1:])
+    return onehot(sequence[:-1], length), torch.tensor(sequence[1:])
 
 
 def naive_echo(length: int = 10, vocab: int = 100, position: int = 4) -> Sample:
     sequence = [random.randint(0, vocab - 1) for _ in range(length)]
-    x = F.one_hot(torch.tensor(sequence), vocab).to(torch.float32)
-    return x, torch.tensor(sequence[position])
+    return onehot(sequence, vocab), torch.tensor(sequence[position])
 
 
 def naive_subsequence(length: int = 5, vocab: int = 10) -> Sample:
     sequence = [random.randint(0, vocab - 1) for _ in range(length)]
-    return F.one_hot(torch.tensor(sequence), vocab).to(torch.float32), torch.tensor(sequence)
+    return onehot(sequence, vocab), torch.tensor(sequence)
 
 
 def naive_classify(length: int = 10) -> Sample:
@@ -65,12 +73,50 @@ def naive_classify(length: int = 10) -> Sample:
     return x, torch.tensor(labels)
 
 
+def naive_marked(adding: bool, length: int = 100) -> Sample:
+    """The adding (or multiplication) problem: (value, marker) pairs, left-padded."""
+    steps = random.randint(length, length + length // 10)
+    values = [random.uniform(-1, 1) if adding else random.random() for _ in range(steps)]
+    markers = [0.0] * steps
+    markers[0] = markers[-1] = -1.0
+    first = random.randint(0, 9)
+    second = random.choice([i for i in range(length // 2) if i != first])
+    if first == 0:
+        values[0] = 0.0 if adding else 1.0
+    markers[first] = markers[second] = 1.0
+    x1, x2 = values[first], values[second]
+    target = 0.5 + (x1 + x2) / 4 if adding else x1 * x2
+    pad = [(0.0, 0.0)] * (length + length // 10 - steps)
+    pairs = pad + list(zip(values, markers, strict=True))
+    return torch.tensor(pairs, dtype=torch.float32), torch.tensor(target, dtype=torch.float32)
+
+
+def naive_temporal_order(length: int = 100) -> Sample:
+    steps = random.randint(length, length + length // 10)
+    sequence = ["E"] + [random.choice("abcd") for _ in range(steps - 2)] + ["B"]
+    which = [random.choice("XY") for _ in range(2)]
+    sequence[random.randint(10, 20) - 1], sequence[random.randint(50, 60) - 1] = which
+    padded = ["_"] * (length + length // 10 - steps) + sequence
+    label = int("".join("0" if symbol == "X" else "1" for symbol in which), 2)
+    return onehot(["abcdXYEB_".index(s) for s in padded], 9), torch.tensor(label)
+
+
+def naive_memorize_long(p: int = 100) -> Sample:
+    marker = random.randint(p - 1, p)  # x or y
+    sequence = [marker, *range(p - 1), marker]
+    return onehot(sequence[:-1], p + 1), torch.tensor(sequence[-1])
+
+
 NAIVE: dict[str, Callable[[], Sample]] = {
     "ramp": naive_ramp,
     "memorize": naive_memorize,
     "echo": naive_echo,
     "subsequence": naive_subsequence,
     "classify": naive_classify,
+    "adding": lambda: naive_marked(adding=True),
+    "multiply": lambda: naive_marked(adding=False),
+    "temporal_order": naive_temporal_order,
+    "memorize_long": naive_memorize_long,
 }
 
 
@@ -87,62 +133,63 @@ class NaiveDataset(IterableDataset):
 
 
 # ------------------------------------------------------------------------------ measurement
-def samples_per_second(loader: DataLoader, seconds: float, windows: int = 4) -> float:
-    """Best rate over ``windows`` reads of ``seconds / windows`` each, after a warm-up batch.
-
-    The best window rather than the mean: other processes on the machine only ever slow a window
-    down (with 2 cores, a busy neighbour can stall every intra-op parallel call for milliseconds).
-    """
+def samples_per_second(loader: DataLoader, seconds: float, repeats: int) -> float:
+    """Median rate over ``repeats`` reads of ``seconds / repeats`` each, after a warm-up batch."""
     batches = iter(loader)
     next(batches)
-    best = 0.0
-    for _ in range(windows):
+    rates = []
+    for _ in range(repeats):
         count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds / windows:
+        while (elapsed := time.perf_counter() - start) < seconds / repeats:
             _, targets = next(batches)
             count += len(targets)
-        best = max(best, count / elapsed)
-    return best
+        rates.append(count / elapsed)
+    return statistics.median(rates)
 
 
-def measure(name: str, seconds: float) -> dict[str, float]:
-    batched = seqtasks.make(name, batch_size=BATCH, num_samples=EPOCH)
+def measure(name: str, seconds: float, repeats: int) -> dict[str, float]:
     single = seqtasks.make(name, num_samples=EPOCH)
-    # the naive generators reproduce the defaults: check that their shapes agree
-    x, y = NAIVE[name]()
+    x, y = NAIVE[name]()  # the naive generators reproduce the defaults: check their shapes
     assert x.shape == (single.spec.input_length, single.spec.input_size), (name, x.shape)
     assert y.shape == single.spec.target_shape, (name, y.shape)
-    return {
-        "batch": samples_per_second(DataLoader(batched, batch_size=None), seconds),
-        "single": samples_per_second(DataLoader(single, batch_size=BATCH), seconds),
-        "naive": samples_per_second(
-            DataLoader(NaiveDataset(NAIVE[name]), batch_size=BATCH), seconds
-        ),
+    rates = {}
+    for batch in BATCHES:
+        dataset = seqtasks.make(name, batch_size=batch, num_samples=EPOCH)
+        rates[f"batch {batch}"] = samples_per_second(
+            DataLoader(dataset, batch_size=None), seconds, repeats
+        )
+    loaders = {
+        "per-sample": DataLoader(single, batch_size=COLLATE),
+        "naive": DataLoader(NaiveDataset(NAIVE[name]), batch_size=COLLATE),
     }
+    for label, loader in loaders.items():
+        rates[label] = samples_per_second(loader, seconds, repeats)
+    return rates
 
 
 def table(results: dict[str, dict[str, float]]) -> str:
+    columns = [f"batch {b}" for b in BATCHES] + ["per-sample", "naive"]
     lines = [
-        "| problem | batch samples/s | per-sample samples/s | naive samples/s | batch / naive |",
-        "|---|---:|---:|---:|---:|",
-    ]
+        "| problem | " + " | ".join(f"{c} samples/s" for c in columns)
+        + f" | batch {BATCHES[0]} / naive |",
+        "|---|" + "---:|" * (len(columns) + 1),
+    ]  # fmt: skip
     for name, rates in results.items():
-        lines.append(
-            f"| {name} | {rates['batch']:,.0f} | {rates['single']:,.0f} | {rates['naive']:,.0f} "
-            f"| {rates['batch'] / rates['naive']:,.0f}x |"
-        )
+        cells = " | ".join(f"{rates[c]:,.0f}" for c in columns)
+        ratio = rates[f"batch {BATCHES[0]}"] / rates["naive"]
+        lines.append(f"| {name} | {cells} | {ratio:,.0f}x |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput")
-    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per cell")
+    parser.add_argument("--repeats", type=int, default=5, help="windows per cell (median)")
     parser.add_argument(
-        "--threads",
-        type=int,
-        help="torch intra-op threads (default: torch's); 1 resists other processes' load best",
+        "--threads", type=int, help="torch intra-op threads (default: torch's); 1 suits batches"
     )
-    parser.add_argument("--problems", nargs="*", default=list(NAIVE), choices=list(NAIVE))
+    problems = [name for name in seqtasks.available() if name in NAIVE]
+    parser.add_argument("--problems", nargs="*", default=problems, choices=problems)
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
 
@@ -150,13 +197,17 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     random.seed(0)
     load_before = os.getloadavg()[0]
-    results = {name: measure(name, args.seconds) for name in args.problems}
+    results = {name: measure(name, args.seconds, args.repeats) for name in args.problems}
+    command = "python -m benchmarks.throughput" + (
+        f" --threads {args.threads}" if args.threads else ""
+    )
     note = (
-        f"batch size {BATCH}, num_workers=0, default options, best of 4 windows in "
-        f"{args.seconds:g} s per cell; "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()} with {os.cpu_count()} CPUs, load average "
-        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (other processes slow it)"
+        f"`{command}`: default options, num_workers=0, per-sample and naive columns collated "
+        f"by DataLoader(batch_size={COLLATE}); median of {args.repeats} windows in "
+        f"{args.seconds:g} s per cell; torch {torch.__version__}, numpy {np.__version__}, "
+        f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()} "
+        f"with {os.cpu_count()} CPUs shared with other work, load average {load_before:.1f} "
+        f"before and {os.getloadavg()[0]:.1f} after"
     )
     text = f"{table(results)}\n\n{note}\n"
     print(text, end="")

@@ -1,4 +1,4 @@
-"""What the adding and multiplication problems share, and left padding of variable lengths."""
+"""What the adding and multiplication problems share; variable lengths, left-padded."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import ClassVar
 
 import torch
 
-from seqtasks._random import integers, uniform
+from seqtasks._ops import fill_before_, stack_pairs
+from seqtasks._random import integers, shift_keys, uniform
 from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
@@ -17,23 +18,6 @@ FIRST_WINDOW = 10  # the first mark is one of the first ten pairs
 def draw_lengths(keys: torch.Tensor, draw: int, low: int, high: int) -> torch.Tensor:
     """Sequence lengths uniform in ``[low, high]``: ``(B,)`` keys -> ``(B,)`` int64."""
     return low + integers(keys, draw, 1, high - low + 1)[:, 0]
-
-
-def left_pad(steps: torch.Tensor, lengths: torch.Tensor, fill: float | int) -> torch.Tensor:
-    """Move each row's first ``lengths[b]`` steps to the end of the row and ``fill`` before them.
-
-    ``steps`` is ``(B, T, ...)`` with a sequence's step ``j`` at column ``j``; the result has it at
-    column ``T - lengths[b] + j``, so that every sequence ends on the last column.
-    """
-    total = steps.shape[1]
-    columns = torch.arange(total, device=steps.device)  # (T,)
-    source = columns[None, :] - (total - lengths)[:, None]  # (B, T): step shown at each column
-    valid = source >= 0  # (B, T)
-    index = source.clamp(min=0)
-    if steps.dim() == 3:
-        index, valid = index[..., None].expand_as(steps), valid[..., None]  # (B, T, C)
-    moved = steps.gather(1, index)
-    return torch.where(valid, moved, torch.full_like(moved, fill))
 
 
 class MarkedPairs(SequenceTask):
@@ -91,19 +75,23 @@ class MarkedPairs(SequenceTask):
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps = len(keys), self.max_length
         lengths = draw_lengths(keys, 3, self.length, self.max_length)  # (B,)
+        shift = steps - lengths  # (B,) padding: every sequence ends on the last step
+        start = shift[:, None]  # (B, 1): the column of each sequence's first pair
         half = self.length // 2
         first = integers(keys, 1, 1, FIRST_WINDOW)  # (B, 1): one of the first ten pairs
         other = integers(keys, 2, 1, half - 1)  # (B, 1): one of the other first T/2 - 1
         second = other + (other >= first).to(torch.int64)  # (B, 1), skips the first mark
-        values = self.low + (1.0 - self.low) * uniform(keys, 0, steps)  # (B, T), step j at j
-        values[:, 0] = torch.where(first[:, 0] == 0, self.first_pair_value, values[:, 0])
+        # the value of pair j is word j of draw 0: shifted keys put it on column shift + j
+        draws = uniform(shift_keys(keys, shift), 0, steps)  # (B, T)
+        values = self.low + (1.0 - self.low) * draws  # (B, T)
+        first_value = torch.where(first == 0, self.first_pair_value, values.gather(1, start))
+        values.scatter_(1, start, first_value)  # (B, T)
         markers = torch.zeros(batch, steps, device=keys.device)  # (B, T)
-        markers[:, 0] = -1.0
-        markers.scatter_(1, (lengths - 1)[:, None], -1.0)  # the last step of each sequence
-        markers.scatter_(1, first, 1.0).scatter_(1, second, 1.0)
-        marked = values.gather(1, torch.cat([first, second], dim=1)).double()  # (B, 2)
+        markers.scatter_(1, start, -1.0)
+        markers[:, -1] = -1.0  # the last pair of every sequence
+        columns = torch.cat([start + first, start + second], dim=1)  # (B, 2): the marks
+        markers.scatter_(1, columns, 1.0)
+        marked = values.gather(1, columns).double()  # (B, 2)
         targets = self.combine(marked[:, 0], marked[:, 1]).to(torch.float32)  # (B,)
-        pairs = torch.stack([values, markers], dim=-1)  # (B, T, 2)
-        if self.vary_length:
-            pairs = left_pad(pairs, lengths, 0.0)
-        return pairs, targets
+        fill_before_(values, shift, steps - self.length, 0.0)  # padding pairs are (0, 0)
+        return stack_pairs(values, markers), targets  # (B, T, 2), (B,)

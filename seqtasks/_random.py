@@ -13,6 +13,8 @@ are made logical by masking. CPU results come back as tensors sharing the arrays
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -22,11 +24,18 @@ _MUL1 = 0xBF58476D1CE4E5B9
 _MUL2 = 0x94D049BB133111EB
 GRID_BITS = 24  # uniform values are multiples of 2**-24
 MAX_HIGH = 2**31 - 1  # integers() draws below at most this many values
+TILE_LIMIT = 2**16  # words per draw up to which bits() adds cached tiled offsets (512 KiB)
 
 _NP = {name: np.uint64(value) for name, value in
        (("mul1", _MUL1), ("mul2", _MUL2), ("s27", 27), ("s30", 30), ("s31", 31), ("s32", 32),
         ("grid", 64 - GRID_BITS))}  # fmt: skip
+NUMPY_ON_CPU = True  # False: the tensor form everywhere (tests compare the two)
 _GOLDEN_STEPS = np.zeros(0, dtype=np.uint64)  # k * GOLDEN mod 2**64 for k = 0, 1, ...; grows
+
+
+def use_numpy(device: torch.device | None) -> bool:
+    """Whether data on ``device`` is computed with NumPy (the CPU) rather than tensor operations."""
+    return NUMPY_ON_CPU and (device is None or device.type == "cpu")
 
 
 def _signed(value: int) -> int:
@@ -48,26 +57,35 @@ def _shr(z: torch.Tensor, bits: int) -> torch.Tensor:
     return (z >> bits) & ((1 << (64 - bits)) - 1)
 
 
-def _mix_tensor_(z: torch.Tensor) -> torch.Tensor:
-    """SplitMix64's finaliser, in place on an int64 tensor of any device."""
+def _mix_tensor_(z: torch.Tensor, final: bool = True) -> torch.Tensor:
+    """SplitMix64's finaliser, in place on an int64 tensor of any device.
+
+    ``final=False`` leaves out the last xor-shift, which changes no bit above bit 32: callers
+    that keep only the top 24 bits get them exactly.
+    """
     z ^= _shr(z, 30)
     z *= _signed(_MUL1)
     z ^= _shr(z, 27)
     z *= _signed(_MUL2)
-    z ^= _shr(z, 31)
+    if final:
+        z ^= _shr(z, 31)
     return z
 
 
-def _mix_array_(a: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, in place on a uint64 array (wrapping multiplication)."""
+def _mix_array_(a: np.ndarray, final: bool = True) -> np.ndarray:
+    """SplitMix64's finaliser, in place on a uint64 array (wrapping multiplication).
+
+    ``final=False`` as in :func:`_mix_tensor_`.
+    """
     t = a >> _NP["s30"]
     a ^= t
     a *= _NP["mul1"]
     np.right_shift(a, _NP["s27"], out=t)
     a ^= t
     a *= _NP["mul2"]
-    np.right_shift(a, _NP["s31"], out=t)
-    a ^= t
+    if final:
+        np.right_shift(a, _NP["s31"], out=t)
+        a ^= t
     return a
 
 
@@ -83,7 +101,7 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 
 def mix64(z: torch.Tensor) -> torch.Tensor:
     """SplitMix64's finaliser, elementwise on an int64 tensor (bit patterns as unsigned)."""
-    if z.device.type == "cpu":
+    if use_numpy(z.device):
         return _tensor(_mix_array_(_array(z.detach()).copy()))
     return _mix_tensor_(z.clone())
 
@@ -98,7 +116,7 @@ def stream_key(seed: int, split: int, epoch: int) -> int:
 
 def sample_keys(stream: int, indices: torch.Tensor) -> torch.Tensor:
     """One key per sample index: ``(B,)`` int64 indices -> ``(B,)`` int64 keys."""
-    if indices.device.type == "cpu":
+    if use_numpy(indices.device):
         words = _array(indices) * np.uint64(GOLDEN) + np.uint64(stream & MASK64)
         return _tensor(_mix_array_(words))
     return _mix_tensor_(indices * _signed(GOLDEN) + stream)
@@ -113,6 +131,27 @@ def _golden_steps(count: int) -> np.ndarray:
     return _GOLDEN_STEPS[:count]
 
 
+def shift_keys(keys: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """Keys whose word ``k`` (of every draw) is word ``k - steps[b]`` of ``keys``: ``(B,)``.
+
+    Word ``k`` hashes ``key + (first + k) * GOLDEN``, so subtracting ``steps * GOLDEN`` from the
+    key moves every word ``steps`` places to the right: a sequence drawn this way arrives already
+    shifted (left-padded) with the same bits.
+    """
+    if use_numpy(keys.device):
+        return _tensor(_array(keys) - _array(steps) * np.uint64(GOLDEN))
+    return keys - steps * _signed(GOLDEN)
+
+
+@functools.lru_cache(maxsize=64)
+def _tiled_offsets(first: int, count: int, rows: int) -> np.ndarray:
+    """``(first + k) * GOLDEN`` for ``k < count``, repeated ``rows`` times: ``(rows * count,)``."""
+    offsets = _golden_steps(count) + np.uint64(first * GOLDEN & MASK64)
+    tiled = np.tile(offsets, rows)
+    tiled.setflags(write=False)
+    return tiled
+
+
 def range_keys(
     stream: int, start: int, count: int, step: int = 1, device: torch.device | None = None
 ) -> torch.Tensor:
@@ -123,7 +162,7 @@ def range_keys(
     """
     base = (start * GOLDEN + stream) & MASK64
     increment = (step * GOLDEN) & MASK64
-    if device is None or device.type == "cpu":
+    if use_numpy(device):
         if step == 1:
             words = _golden_steps(count) + np.uint64(base)
         else:
@@ -133,14 +172,28 @@ def range_keys(
     return _mix_tensor_(words)
 
 
+def _words(keys: torch.Tensor, draw: int, count: int, final: bool = True) -> np.ndarray:
+    """The words of ``bits`` for CPU keys, flat ``(B * count,)`` uint64, word k of key b at
+    ``b * count + k``; ``final`` as in :func:`_mix_array_`."""
+    first = (draw << 32) + 1
+    rows = len(keys)
+    words = np.repeat(_array(keys), count)
+    if rows * count <= TILE_LIMIT:  # one contiguous add beats a broadcast over short rows
+        capacity = 1 << (rows - 1).bit_length()
+        words += _tiled_offsets(first, count, capacity)[: rows * count]
+    else:
+        words.reshape(rows, count)[:] += _tiled_offsets(first, count, 1)
+    return _mix_array_(words, final)
+
+
 def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
-    """``count`` random 64-bit words per key for the named ``draw``: ``(B,)`` -> ``(B, count)``."""
-    first = (draw << 32) + 1  # word k of a draw hashes key + (first + k) * GOLDEN
-    if keys.device.type == "cpu":
-        offsets = _golden_steps(count) + np.uint64(first * GOLDEN & MASK64)  # (count,)
-        words = _array(keys)[:, None] + offsets[None, :]  # (B, count), wrapping
-        return _tensor(_mix_array_(words))
-    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + first
+    """``count`` random 64-bit words per key for the named ``draw``: ``(B,)`` -> ``(B, count)``.
+
+    Word ``k`` of a key is ``mix64(key + ((draw << 32) + 1 + k) * GOLDEN)``.
+    """
+    if use_numpy(keys.device):
+        return _tensor(_words(keys, draw, count)).view(len(keys), count)
+    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
     return _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))
 
 
@@ -149,33 +202,38 @@ def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
 
     ``uniform`` is this times ``2**-24``; integer sums of it are exact.
     """
-    words = bits(keys, draw, count)
-    if words.device.type == "cpu":
-        array = _array(words)
-        array >>= _NP["grid"]
-        return words
-    return _shr(words, 64 - GRID_BITS)
+    shift = 64 - GRID_BITS
+    if use_numpy(keys.device):
+        words = _words(keys, draw, count, final=False)
+        words >>= _NP["grid"]
+        return _tensor(words).view(len(keys), count)
+    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
+    words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN), final=False)
+    return _shr(words, shift)
+
+
+def unit(grid_values: torch.Tensor) -> torch.Tensor:
+    """Grid values (int64 in ``[0, 2**24)``) as float32 in [0, 1): times 2**-24, exact."""
+    if use_numpy(grid_values.device):
+        scaled = np.multiply(_array(grid_values), np.float32(2.0**-GRID_BITS),
+                             dtype=np.float32, casting="unsafe")  # fmt: skip
+        return torch.from_numpy(scaled)
+    return grid_values.to(torch.float32).mul_(2.0**-GRID_BITS)
 
 
 def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """Float32 values in [0, 1) on a grid of 2**-24: ``(B,)`` -> ``(B, count)``."""
-    values = grid(keys, draw, count)
-    if values.device.type == "cpu":
-        array = _array(values).astype(np.float32)
-        array *= np.float32(2.0**-GRID_BITS)
-        return torch.from_numpy(array)
-    return values.to(torch.float32).mul_(2.0**-GRID_BITS)  # exact: 24 bits, a power of two
+    return unit(grid(keys, draw, count))
 
 
 def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tensor:
     """Int64 values in [0, high) by multiply-high on 32 random bits: ``(B,)`` -> ``(B, count)``."""
     if not 1 <= high <= MAX_HIGH:
         raise ValueError(f"high={high} is outside the supported range 1 .. 2**31 - 1")
-    words = bits(keys, draw, count)
-    if words.device.type == "cpu":
-        array = _array(words)
-        array >>= _NP["s32"]
-        array *= np.uint64(high)
-        array >>= _NP["s32"]
-        return words
-    return (_shr(words, 32) * high) >> 32
+    if use_numpy(keys.device):
+        words = _words(keys, draw, count)
+        words >>= _NP["s32"]
+        words *= np.uint64(high)
+        words >>= _NP["s32"]
+        return _tensor(words).view(len(keys), count)
+    return (_shr(bits(keys, draw, count), 32) * high) >> 32

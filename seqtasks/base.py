@@ -9,13 +9,15 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seqtasks import _random
+from seqtasks._ops import onehot
 from seqtasks._validate import check_choice, check_device, check_int
 from seqtasks.spec import TaskSpec
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")
 INTEGER_ENCODINGS = ("onehot", "index", "scaled")
-SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most)
+SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most) ...
+CHUNK_VALUES = 2**20  # ... and fewer when that would exceed this many input values
 DEFAULT_NUM_SAMPLES = {"train": 10_000, "val": 1_000, "test": 1_000}
 MAX_SEED = 2**63 - 1
 MAX_SAMPLES = 2**63 - 1  # num_samples and batch_size: sample indices are int64
@@ -80,6 +82,7 @@ class SequenceTask(IterableDataset):
         self.world_size = 1
         self.start_batch = 0
         self.max_batch = SAMPLE_CHUNK  # samples one batch may hold; set by _build_spec
+        self.sample_values = 1  # input values of one sample; set by _build_spec
 
     # ------------------------------------------------------------------ problem interface
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,7 +174,7 @@ class SequenceTask(IterableDataset):
         step = self.world_size * num_workers
         first = self.rank + self.world_size * worker
         total = len(range(first, self.num_samples, step))
-        chunk = min(SAMPLE_CHUNK, self.max_batch)
+        chunk = max(1, min(SAMPLE_CHUNK, CHUNK_VALUES // self.sample_values))
         for done in range(0, total, chunk):
             count = min(chunk, total - done)
             inputs, targets = self._batch(stream, first + done * step, count, step)
@@ -206,8 +209,7 @@ class SequenceTask(IterableDataset):
         if self.encoding == "index":
             return inputs  # (B, T) int64
         if self.encoding == "onehot":
-            onehot = inputs.new_zeros((*inputs.shape, self.vocab_size), dtype=torch.float32)
-            return onehot.scatter_(-1, inputs.unsqueeze(-1), 1.0)  # (B, T, V)
+            return onehot(inputs, self.vocab_size)  # (B, T, V)
         if self.encoding == "scaled":
             return (inputs.to(torch.float32) / (self.vocab_size - 1)).unsqueeze(-1)  # (B, T, 1)
         return inputs.unsqueeze(-1)  # reals: (B, T, 1)
@@ -247,7 +249,7 @@ class SequenceTask(IterableDataset):
                 f"{per_step} values = {values} values, above the limit of MAX_BATCH_VALUES = "
                 f"{MAX_BATCH_VALUES} values per batch"
             )
-        self.max_batch = MAX_BATCH_VALUES // values
+        self.sample_values, self.max_batch = values, MAX_BATCH_VALUES // values
         if self.batch_size is not None and min(self.batch_size, self.num_samples) > self.max_batch:
             raise ValueError(
                 f"batch_size={self.batch_size} is too large for samples of {values} values "

@@ -8,6 +8,7 @@ import math
 import torch
 
 from seqtasks import _random
+from seqtasks._ops import at_least
 from seqtasks._validate import check_float, check_int
 from seqtasks.base import SequenceTask
 
@@ -70,9 +71,8 @@ class Classify(SequenceTask):
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # values are grid / 2**24: integer running sums of the grid are the exact running sums
         grid = _random.grid(keys, 0, self.length)  # (B, T) int64 in [0, 2**24)
-        values = (grid * 2.0**-_random.GRID_BITS).to(torch.float32)  # (B, T), exact
-        labels = (grid.cumsum(dim=1) >= self.limit).to(torch.int64)  # (B, T)
-        return values, labels
+        labels = at_least(grid.cumsum(dim=1), self.limit)  # (B, T)
+        return _random.unit(grid), labels  # (B, T) float32, (B, T) int64
 
     def _chance(self) -> float:
         return _estimate_chance(self.length, self.threshold)
@@ -80,9 +80,15 @@ class Classify(SequenceTask):
 
 @functools.cache
 def _estimate_chance(length: int, threshold: float) -> float:
-    """Accuracy of always predicting the more frequent label, on a fixed draw of values."""
+    """Accuracy of always predicting the more frequent label, on a fixed draw of values.
+
+    Counted in chunks of about 2**18 values, so that memory stays small whatever the length.
+    """
     count = max(1, CHANCE_ELEMENTS // length)
-    keys = _random.sample_keys(_random.stream_key(0, 3, 0), torch.arange(count))
-    values = _random.uniform(keys, 0, length).to(torch.float64)  # (N, T)
-    ones = (values.cumsum(dim=1) >= threshold * length).to(torch.float64).mean().item()
-    return max(ones, 1.0 - ones)
+    stream, chunk, ones = _random.stream_key(0, 3, 0), max(1, 2**18 // length), 0
+    for start in range(0, count, chunk):
+        keys = _random.range_keys(stream, start, min(chunk, count - start))
+        values = _random.uniform(keys, 0, length).to(torch.float64)  # (N, T)
+        ones += int((values.cumsum(dim=1) >= threshold * length).sum())
+    fraction = ones / (count * length)  # integer counts: the mean of the 0/1 labels, exactly
+    return max(fraction, 1.0 - fraction)

@@ -6,8 +6,8 @@ import functools
 
 import torch
 
-from seqtasks._marked import left_pad
-from seqtasks._random import integers
+from seqtasks._ops import fill_before_
+from seqtasks._random import integers, shift_keys
 from seqtasks._validate import check_choice, check_int
 from seqtasks.base import SequenceTask
 
@@ -130,16 +130,16 @@ class MemorizeLong(SequenceTask):
         return sequences[:, :-1], targets  # (B, p), (B, p) or (B,)
 
     def _make_2c(self, keys: torch.Tensor, which: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        p, q, extra = self.p, self.q, self.max_extra
+        p, steps = self.p, self.spec.input_length
         e, b, x = p, p + 1, p + 2
-        k = self._extra_steps(keys)  # (B,)
-        lengths = q + k + 3  # (B,) input steps: b, x/y, q + k distractors, e
-        distractors = integers(keys, 2, q + extra, p)  # (B, q + K)
-        start = torch.stack([torch.full_like(k, b), x + which[:, 0]], dim=1)  # (B, 2)
-        sequences = torch.cat([start, distractors, torch.full_like(start[:, :1], e)], dim=1)
-        sequences.scatter_(1, (lengths - 1)[:, None], e)  # (B, q + K + 3), step j at j
-        if extra:
-            sequences = left_pad(sequences, lengths, p + 4)
+        lengths = self.q + self._extra_steps(keys) + 3  # (B,) b, x/y, q + k distractors, e
+        shift = steps - lengths  # (B,) padding: every sequence ends on the last step
+        start = shift[:, None]  # (B, 1): the column of each sequence's b
+        # distractor i is word i of draw 2 and step i + 2: shifted keys put it on shift + 2 + i
+        sequences = integers(shift_keys(keys, shift + 2), 2, steps, p)  # (B, T)
+        sequences.scatter_(1, start, b).scatter_(1, start + 1, x + which)
+        sequences[:, -1] = e
+        fill_before_(sequences, shift, self.max_extra, p + 4)
         return sequences, x + which[:, 0]  # (B, T), (B,)
 
     def _extra_steps(self, keys: torch.Tensor) -> torch.Tensor:

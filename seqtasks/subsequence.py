@@ -80,7 +80,10 @@ class Subsequence(SequenceTask):
 
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         symbols = integers(keys, 0, self.length, self.vocab)  # (B, T)
-        return symbols, symbols[:, self.start : self.start + self.size]  # (B, T), (B, K)
+        targets = symbols[:, self.start : self.start + self.size]  # (B, K)
+        if self.spec.target_shape == ():  # many_to_one of a single step: one value, (B,)
+            targets = targets[:, 0]
+        return symbols, targets
 
     def _chance(self) -> float:
         return 1.0 / self.vocab

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from seqtasks._marked import draw_lengths, left_pad
-from seqtasks._random import integers
+from seqtasks._marked import draw_lengths
+from seqtasks._ops import fill_before_
+from seqtasks._random import integers, shift_keys
 from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
@@ -90,20 +91,23 @@ class TemporalOrder(SequenceTask):
         return len(SYMBOLS) if self.vary_length else len(SYMBOLS) - 1
 
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        lengths = draw_lengths(keys, 0, self.length, self.max_length)  # (B,)
-        symbols = integers(keys, 1, self.max_length, 4)  # (B, T) distractors, step j at j
-        symbols[:, 0] = E
+        steps = self.max_length
+        lengths = draw_lengths(keys, 0, self.length, steps)  # (B,)
+        shift = steps - lengths  # (B,) padding: every sequence ends on the last step
+        start = shift[:, None]  # (B, 1): the column of each sequence's E
+        # distractor j is word j of draw 1: shifted keys put it on column shift + j
+        symbols = integers(shift_keys(keys, shift), 1, steps, 4)  # (B, T)
+        symbols.scatter_(1, start, E)
         which = integers(keys, 2, self.num_relevant, 2)  # (B, n): 0 = X, 1 = Y
         positions = torch.cat(
             [low - 1 + integers(keys, 3 + i, 1, high - low + 1)  # (B, 1), 0-based
              for i, (low, high) in enumerate(self.windows)], dim=1,
         )  # fmt: skip
-        symbols.scatter_(1, positions, X + which)
-        symbols.scatter_(1, (lengths - 1)[:, None], B)
+        symbols.scatter_(1, start + positions, X + which)
+        symbols[:, -1] = B  # the trigger ends every sequence
         powers = 2 ** torch.arange(self.num_relevant - 1, -1, -1, device=keys.device)  # (n,)
         classes = (which * powers).sum(dim=1)  # (B,)
-        if self.vary_length:
-            symbols = left_pad(symbols, lengths, PAD)
+        fill_before_(symbols, shift, steps - self.length, PAD)
         return symbols, classes
 
     def _chance(self) -> float:
