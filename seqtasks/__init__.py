@@ -6,7 +6,7 @@
 """
 
 from seqtasks.adding import Adding
-from seqtasks.base import FRAMINGS, SPLITS, SequenceTask, TaskSpec
+from seqtasks.base import FRAMINGS, MAX_BATCH_VALUES, MAX_STEPS, SPLITS, SequenceTask, TaskSpec
 from seqtasks.classify import Classify
 from seqtasks.copy_memory import CopyMemory
 from seqtasks.echo import Echo
@@ -20,6 +20,8 @@ from seqtasks.temporal_order import TemporalOrder
 
 __all__ = [
     "FRAMINGS",
+    "MAX_BATCH_VALUES",
+    "MAX_STEPS",
     "SPLITS",
     "Adding",
     "Classify",

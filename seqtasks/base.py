@@ -24,9 +24,6 @@ MAX_SAMPLES = 2**63 - 1  # num_samples and batch_size: sample indices are int64
 MAX_STEPS = 2**20  # input or target steps of one sample
 MAX_BATCH_VALUES = 2**28  # values in one batch's inputs (or targets): 1 GiB as float32
 
-__all__ = ["MAX_BATCH_VALUES", "MAX_STEPS", "SPLITS", "SequenceTask", "TaskSpec"]
-
-
 class SequenceTask(IterableDataset):
     """A sequence problem as an IterableDataset with a counter-based, shardable sample stream.
 
@@ -239,14 +236,14 @@ class SequenceTask(IterableDataset):
         options = ", ".join(given) or "these options"
         if max(steps, target_steps) > MAX_STEPS:
             raise ValueError(
-                f"{options} give samples of {max(steps, target_steps)} steps, above the limit "
-                f"of MAX_STEPS = {MAX_STEPS} steps per sample"
+                f"{options}: samples of {max(steps, target_steps)} steps are above the limit of "
+                f"MAX_STEPS = {MAX_STEPS} steps per sample"
             )
         values = max(steps * per_step, target_steps)
         if values > MAX_BATCH_VALUES:
             raise ValueError(
-                f"{options} with encoding={self.encoding!r} give samples of {steps} steps x "
-                f"{per_step} values = {values} values, above the limit of MAX_BATCH_VALUES = "
+                f"{options} (encoding={self.encoding!r}): samples of {steps} steps x {per_step} "
+                f"values = {values} values are above the limit of MAX_BATCH_VALUES = "
                 f"{MAX_BATCH_VALUES} values per batch"
             )
         self.sample_values, self.max_batch = values, MAX_BATCH_VALUES // values

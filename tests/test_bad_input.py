@@ -30,7 +30,35 @@ MAKE_CASES = [
     (("echo",), {"length": "10"}, r"length must be an int, got '10' \(str\)"),
     (("echo",), {"lagg": 1}, r"echo has no option 'lagg': allowed options are \['length'"),
     (("nope",), {}, r"unknown problem 'nope': choose one of \['ramp', 'memorize'"),
+    # devices that do not exist or hold no data, and sizes no batch can hold: refused at make
+    (("echo",), {"device": "meta"}, r"device='meta' cannot hold the generated data \(meta "
+                                    r"tensors hold no values\): available devices are \['cpu'"),
+    (("echo",), {"device": "cuda:7"}, r"device='cuda:7' cannot hold the generated data .*"
+                                      r"available devices are \['cpu'"),
+    (("echo",), {"device": 2**63}, r"device must be a str or torch.device such as 'cpu' or "
+                                   r"'cuda:0', got 9223372036854775808 \(int\)"),
+    (("echo",), {"device": "toaster"}, r"device='toaster' is not a torch device"),
+    (("classify",), {"length": 2**31}, r"length=2147483648: samples of 2147483648 steps are "
+                                       r"above the limit of MAX_STEPS = 1048576 steps"),
+    (("multiply",), {"length": 10**12}, r"length=1000000000000: samples of 1100000000000 steps "
+                                        r"are above the limit of MAX_STEPS"),
+    (("echo",), {"vocab": 10**8}, r"length=10, vocab=100000000 \(encoding='onehot'\): samples "
+                                  r"of 10 steps x 100000000 values = 1000000000 values are above "
+                                  r"the limit of MAX_BATCH_VALUES = 268435456 values per batch"),
+    (("memorize_long",), {"variant": "2c", "max_extra": 2**21},
+     r"p=100, q=100, max_extra=2097152: samples of 2097255 steps are above the limit"),
+    (("classify",), {"length": 1000, "batch_size": 2**20, "num_samples": 2**30},
+     r"batch_size=1048576 is too large for samples of 1000 values \(length=1000\): a batch "
+     r"holds at most MAX_BATCH_VALUES = 268435456 values, allowed batch_size <= 268435"),
+    (("echo",), {"num_samples": 2**63}, r"num_samples=9223372036854775808 is out of range: "
+                                        r"allowed 1 \.\. 9223372036854775807"),
+    (("classify",), {"threshold": float("inf")}, r"threshold=inf is out of range"),
 ]  # fmt: skip
+
+if not torch.cuda.is_available():  # without a GPU, 'cuda' names no device
+    MAKE_CASES.append((("echo",), {"device": "cuda"}, r"device='cuda' cannot hold the generated "
+                       r"data \(this machine has no cuda device\): available devices are "
+                       r"\['cpu'\]"))  # fmt: skip
 
 TRAIN_CASES = [
     (["task=echo", "task.lag=10"], r"lag=10 is out of range: allowed 0 \.\. 9"),
@@ -42,7 +70,8 @@ TRAIN_CASES = [
     (["+task.lagg=3"], r"classify has no option 'lagg': allowed options are"),
     (["model=seq2seq"], r"model=seq2seq cannot serve framing='one_to_one'.*models for"),
     (["task=subsequence", "task.framing=seq2seq", "model=mlp"],
-     r"model=mlp cannot serve framing='seq2seq'.*\['lstm', 'gru', 'rnn', 'transformer', 'mlp_window'"),
+     r"model=mlp cannot serve framing='seq2seq'.*"
+     r"\['lstm', 'gru', 'rnn', 'transformer', 'mlp_window'"),
     (["model.hidden_size=abc"], r"model=lstm: hidden_size must be an int, got 'abc'"),
     (["model.lr=-1"], r"model=lstm: lr=-1 is out of range"),
     (["+model.hiden=3"], r"model=lstm has no option 'hiden' \(given 3\): allowed model options"),
@@ -72,6 +101,14 @@ def test_at_least_25_bad_inputs_are_walked():
 def test_make_refuses(args, options, message):
     with pytest.raises((ValueError, TypeError), match=message):
         seqtasks.make(*args, **options)
+
+
+def test_generate_refuses_more_samples_than_a_batch_holds():
+    dataset = seqtasks.make("memorize_long", p=1000, num_samples=10**6)  # 10^6 values a sample
+    with pytest.raises(ValueError, match=r"count=300 is above the limit of 268 samples per batch"):
+        dataset.generate(0, 300)
+    assert dataset.max_batch == seqtasks.MAX_BATCH_VALUES // (1000 * 1001) == 268
+    assert dataset.generate(0, 2)[0].shape == (2, 1000, 1001)
 
 
 @pytest.mark.parametrize(("overrides", "message"), TRAIN_CASES)
