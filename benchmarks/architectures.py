@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.runner import Job, machine, run_jobs
@@ -39,21 +40,25 @@ DEFAULTS = {f"{name} (default)": (f"task={name}",) for name in
 INITS = ("pytorch", "forget_bias", "chrono")
 OTHER_MODELS = {"gru": ("model=gru",), "rnn": ("model=rnn",), "transformer": ("model=transformer",)}
 FAMILIES = ["lstm", *OTHER_MODELS]
+PROBLEMS = [*HARDER, *DEFAULTS]
 
 
-def jobs(seeds: int, families: list[str]) -> list[Job]:
+def jobs(seeds: int, families: list[str], problems: list[str]) -> list[Job]:
     """LSTM x inits on every problem; the other models on the harder sizes."""
     planned = []
-    problems = {**HARDER, **DEFAULTS}
+    chosen = {name: overrides for name, overrides in {**HARDER, **DEFAULTS}.items()
+              if name in problems}  # fmt: skip
     for seed in range(seeds):
         for init in INITS if "lstm" in families else ():
-            for problem, overrides in problems.items():
+            for problem, overrides in chosen.items():
                 label = {"model": f"lstm init={init}", "problem": problem}
                 planned.append(Job(label, (*overrides, "model=lstm", f"model.init={init}"), seed))
         for model, model_overrides in OTHER_MODELS.items():
             if model not in families:
                 continue
             for problem, overrides in HARDER.items():
+                if problem not in chosen:
+                    continue
                 label = {"model": model, "problem": problem}
                 planned.append(Job(label, (*model_overrides, *overrides), seed))
     return planned
@@ -69,14 +74,26 @@ def main(argv: list[str] | None = None) -> None:
         "--models", nargs="+", default=FAMILIES, choices=FAMILIES,
         help="run only these; the other models' rows are kept from --out/architectures.json",
     )  # fmt: skip
+    parser.add_argument(
+        "--problems", nargs="+", default=PROBLEMS, choices=PROBLEMS, metavar="PROBLEM",
+        help=f"run only these, of {PROBLEMS}; other rows are kept from --out/architectures.json",
+    )  # fmt: skip
+    parser.add_argument("--steps", type=int, default=None, help="trainer.max_steps of every run")
     args = parser.parse_args(argv)
+    planned = jobs(args.seeds, args.models, args.problems)
+    if args.steps is not None:
+        planned = [replace(job, overrides=(*job.overrides, f"trainer.max_steps={args.steps}"))
+                   for job in planned]  # fmt: skip
     started = time.perf_counter()
-    rows = run_jobs(jobs(args.seeds, args.models), seconds=args.seconds, workers=args.workers)
+    rows = run_jobs(planned, seconds=args.seconds, workers=args.workers)
     wall = time.perf_counter() - started
     previous = args.out / "architectures.json"
-    if set(args.models) != set(FAMILIES) and previous.is_file():
+    if previous.is_file():  # keep the rows of what was not rerun
+        rerun = {(row["model"], row["problem"]) for row in rows}
         kept = json.loads(previous.read_text())["runs"]
-        rows = [row for row in kept if row["model"].split()[0] not in args.models] + rows
+        rows = [row for row in kept if (row["model"], row["problem"]) not in rerun] + rows
+    order = [*(f"lstm init={init}" for init in INITS), *OTHER_MODELS]
+    rows.sort(key=lambda row: (order.index(row["model"]), PROBLEMS.index(row["problem"])))
     models_table = grid(
         [row for row in rows if row["problem"] in HARDER],
         lambda row: row["model"], lambda row: row["problem"], "model",

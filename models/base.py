@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -68,6 +69,18 @@ class SequenceModel(L.LightningModule):
         self.metrics = nn.ModuleDict(
             {stage: self.metric_collection(stage) for stage in ("val", "test")}
         )
+
+    def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
+        """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict.
+
+        A ``TaskSpec`` (a frozen dataclass) in ``hparams`` breaks Lightning's collection helpers
+        and checkpoints; its dict reloads into the same spec.
+        """
+        kwargs.setdefault("frame", inspect.currentframe().f_back)
+        super().save_hyperparameters(*args, **kwargs)
+        for hparams in (self._hparams, self._hparams_initial):  # the logger saves the initial
+            if isinstance(hparams.get("spec"), TaskSpec):
+                hparams["spec"] = hparams["spec"].to_dict()
 
     # ------------------------------------------------------------------ building blocks
     @property

@@ -40,3 +40,16 @@ def test_setup_command_ends_by_training_classify_and_ci_runs_the_test_command():
     assert setup.endswith("python train.py task=classify")
     test_command = re.search(r"## Run the tests\n\n```bash\n([^\n]+)\n```", README).group(1)
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_own_network_snippets_run_and_learn(monkeypatch, tmp_path):
+    section = README.split("### Your own network")[1].split("\n## ")[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the module and the models.wrap example"
+    monkeypatch.chdir(tmp_path)  # Lightning writes its logs in the working directory
+    namespace: dict = {"__name__": "readme"}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    trainer = namespace["L"].Trainer(logger=False, enable_progress_bar=False)
+    (result,) = trainer.test(namespace["model"], datamodule=namespace["data"], verbose=False)
+    assert result["test/accuracy"] > 0.9, "the README's own network should learn echo at lag 3"
