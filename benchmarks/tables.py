@@ -45,13 +45,14 @@ def cell(runs: list[Row]) -> str:
 
 
 def grid(rows: list[Row], row_key: Callable[[Row], str], column_key: Callable[[Row], str],
-         corner: str) -> str:  # fmt: skip
-    """Markdown table: one line per ``row_key``, one column per ``column_key``, runs in cells."""
+         corner: str, cell_text: Callable[[list[Row]], str] = cell) -> str:  # fmt: skip
+    """Markdown table: one line per ``row_key``, one column per ``column_key``, runs in cells
+    (written by ``cell_text``, :func:`cell` unless given)."""
     columns = list(group(rows, column_key))
     lines = [f"| {corner} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, runs in group(rows, row_key).items():
         by_column = group(runs, column_key)
-        cells = [cell(by_column[column]) if column in by_column else "-" for column in columns]
+        cells = [cell_text(by_column[c]) if c in by_column else "-" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

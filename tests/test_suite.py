@@ -1,15 +1,47 @@
-"""The suite report's machinery on a tiny budget: files, tables, claims and scaling structure."""
+"""``python -m benchmarks.suite --quick`` on a tiny budget: the three files, for a user's module."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+import torch
+from torch import nn
+
 from benchmarks import suite
+from seqtasks import TaskSpec
+
+RUN_KEYS = {"model", "task", "knob", "value", "seed", "solved", "steps", "sequences",
+            "test_metric", "seconds"}  # fmt: skip
+
+
+class LastStepNet(nn.Module):
+    """A user's module: a linear map of the last step (index inputs embedded), for any framing."""
+
+    def __init__(self, spec: TaskSpec, width: int = 8) -> None:
+        super().__init__()
+        self.spec = spec
+        self.embed = nn.Embedding(spec.vocab_size, width) if spec.encoding == "index" else None
+        inputs = width if self.embed is not None else spec.input_size
+        classes = spec.num_classes if spec.target == "classes" else 1
+        self.classes = classes
+        self.per_step = spec.target_layout == "per_step"
+        self.head = nn.Linear(inputs, classes * (1 if self.per_step else spec.target_length))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.embed(inputs) if self.embed is not None else inputs  # (B, T, F)
+        if self.per_step:
+            out = self.head(x)  # (B, T, C)
+            shape = tuple(out.shape[:2])
+        else:
+            out = self.head(x[:, -1])  # (B, K * C)
+            shape = (out.shape[0], *self.spec.target_shape)
+        return out.reshape(*shape, self.classes) if self.spec.target == "classes" else \
+            out.reshape(shape)  # fmt: skip
 
 
 def _tables(markdown: str) -> list[list[str]]:
-    """Markdown tables as lists of their lines."""
     tables, current = [], []
     for line in markdown.splitlines():
         if line.startswith("|"):
@@ -20,49 +52,70 @@ def _tables(markdown: str) -> list[list[str]]:
     return tables + ([current] if current else [])
 
 
-def test_quick_report(tmp_path: Path) -> None:
-    report = suite.main(["--quick", "--out", str(tmp_path)])
+def _check_files(out: Path) -> dict:
+    for name in ("leaderboard.json", "leaderboard.md", "leaderboard.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
+    saved = json.loads((out / "leaderboard.json").read_text())
+    assert list(saved)[:3] == ["budget", "machine", "runs"]
+    for table in _tables((out / "leaderboard.md").read_text()):
+        widths = {line.count("|") for line in table}
+        assert len(widths) == 1, table[0]  # every line of a table has the header's cells
+    return saved
 
-    for name in ("suite.md", "suite.json", "suite.png", "scaling.md", "scaling.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    saved = json.loads((tmp_path / "suite.json").read_text())
-    assert saved["machine"]["torch_threads"] == 1 and saved["machine"]["nproc"] >= 1
-    assert saved["budget"]["max_steps"] == suite.QUICK.max_steps
 
-    # every row of the quick selection, every model it lists, each with one budget
-    expected = [(r.key, m) for r in suite.ROWS if r.key in suite.QUICK_ROWS for m in r.models]
-    assert [(r["row"], r["model"]) for r in saved["rows"]] == expected
-    for record in saved["rows"]:  # the same budget for every row
-        assert set(suite.QUICK.overrides()) <= set(record["overrides"])
-    by_key = {(r["row"], r["model"]): r for r in saved["rows"]}
-    assert by_key[("subsequence/seq2seq", "mlp")]["status"] == "n/a"  # mlp cannot serve seq2seq
-    ran = by_key[("ramp/window=1", "lstm")]
-    assert ran["status"] == "ok" and ran["steps"] <= suite.QUICK.max_steps
-    assert {"solved", "solved_at_step", "samples", "seconds", "test", "chance"} <= set(ran)
+def test_quick_profile_on_a_users_module(tmp_path: Path) -> None:
+    target = f"{__name__}.LastStepNet"
+    results = suite.main(["--quick", "--max-steps", "30", "--workers", "1", "--out",
+                          str(tmp_path), "model=custom", f"model.net._target_={target}",
+                          "+model.net.width=4"])  # fmt: skip
+    saved = _check_files(tmp_path)
+    budget = saved["budget"]
+    assert budget["max_steps"] == 30 and budget["seeds"] == suite.QUICK.seeds
+    assert budget["problems"]["echo"]["max_sequences"] == 30 * budget["problems"]["echo"][
+        "batch_size"]  # fmt: skip
+    runs = saved["runs"]
+    assert runs and all(set(run) >= RUN_KEYS for run in runs)
+    assert {run["model"] for run in runs} == {target}  # the user's class path, not "custom"
+    assert {run["problem"] for run in runs} == set(suite.SIZES)  # every problem was pushed
+    assert all(run["steps"] <= 30 and run["sequences"] <= 30 * 64 for run in runs)
+    for key, values in suite.QUICK.values.items():  # sizes in ladder order, from the first
+        ran = sorted({run["value"] for run in runs if run["problem"] == key})
+        assert ran == list(values[: len(ran)]) and ran
+    assert {entry["model"] for entry in saved["frontier"]} == {target}
+    assert saved["claims"] == []  # the specification's claims are about our models
+    lengths = {entry["case"] for entry in saved["lengths"]}
+    assert lengths == {case.key for case in suite.claims.CASES if case.length}
+    for entry in saved["lengths"]:
+        assert sorted(map(int, entry["by_length"])) == [
+            case.length * f for case in suite.claims.CASES if case.key == entry["case"]
+            for f in (2, 5, 10)]  # fmt: skip
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert f"| problem (knob; what stays fixed) | {target} |" in markdown
+    assert "model=custom" in markdown and "leaderboard.png" in markdown
+    assert results["wall_seconds"] > 0
 
-    # one verdict per claim; claims on rows that were not run say so
-    assert len(saved["claims"]) == len(suite.CLAIMS)
-    assert {c["verdict"] for c in saved["claims"]} <= {"agree", "disagree", "not measured"}
-    assert any(c["verdict"] == "not measured" for c in saved["claims"])
 
-    # scaling: each quick sweep has a point per value, every run of the default LSTM
-    assert set(saved["scaling"]) == {s.problem for s in suite.QUICK_SWEEPS}
-    for sweep in suite.QUICK_SWEEPS:
-        points = saved["scaling"][sweep.problem]
-        assert [p["value"] for p in points] == list(sweep.values)
-        assert points[0]["runs"] and all(r["model"] == "lstm" for r in points[0]["runs"])
+def test_user_model_and_profiles() -> None:
+    assert suite.user_model(["trainer=cpu", "model=gru", "model.hidden_size=8"]) == "gru"
+    assert suite.user_model(["model.hidden_size=8"]) is None
+    for profile in suite.PROFILES.values():
+        assert set(profile.values) == set(suite.SIZES)
+        for values in profile.values.values():
+            assert list(values) == sorted(set(values)) and len(values) >= 3
+    assert suite.FULL.max_steps > suite.DEFAULT.max_steps > suite.QUICK.max_steps
+    echo = next(p for p in suite.problems(suite.DEFAULT) if p.key == "echo")
+    assert echo.options(50)["length"] == 51
 
-    markdown = (tmp_path / "suite.md").read_text()
-    assert "python -m benchmarks.suite" in markdown and "torch threads 1" in markdown
-    tables = _tables(markdown)
-    assert len(tables) == 3  # claims, suite, scaling
-    for table in tables:
-        widths = {line.count(" | ") for line in table[2:]}
-        assert len(widths) == 1 and widths == {table[0].count(" | ")}, table[0]
-    claims, runs, scaling = tables
-    assert len(claims) == 2 + len(suite.CLAIMS)
-    assert len(runs) == 2 + len(expected)
-    assert len(scaling) == 2 + sum(len(s.values) for s in suite.QUICK_SWEEPS)
-    assert "suite.png" in markdown and "scaling.png" in markdown
-    assert _tables((tmp_path / "scaling.md").read_text()) == [scaling]
-    assert report["wall_seconds"] > 0
+
+@pytest.mark.slow
+def test_quick_profile_every_model(tmp_path: Path) -> None:
+    suite.main(["--quick", "--max-steps", "50", "--out", str(tmp_path)])
+    saved = _check_files(tmp_path)
+    assert {run["model"] for run in saved["runs"]} == set(suite.MODELS)
+    assert len(saved["claims"]) == len(suite.claims.CLAIMS)
+    frontier = {(f["problem"], f["model"]): f for f in saved["frontier"]}
+    assert frontier["subsequence/seq2seq", "mlp"]["status"] == "n/a"  # refused, not failed
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert "The specification's claims" in markdown
+    assert all(f"| {model} " in markdown or f" {model} |" in markdown for model in suite.MODELS)

@@ -1,0 +1,187 @@
+"""The leaderboard's files: ``leaderboard.json`` and ``leaderboard.md`` (tables of its runs)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from benchmarks import claims
+from benchmarks.tables import grid, group
+
+Row = dict[str, Any]
+
+
+def budget(profile: Any, problems: list[dict[str, Any]], workers: int) -> dict[str, Any]:
+    """The one budget of every run, in steps and sequences, and each problem's settings."""
+    per_problem = {}
+    for problem in problems:
+        settings = dict(item.split("=", 1) for item in problem["settings"])
+        batch = int(settings["data.batch_size"])
+        per_problem[problem["key"]] = {"batch_size": batch,
+                                       "max_sequences": batch * profile.max_steps,
+                                       "settings": list(problem["settings"]),
+                                       "sizes": list(problem["values"])}  # fmt: skip
+    return {"profile": profile.name, "max_steps": profile.max_steps,
+            "val_every_steps": profile.val_every, "val_samples": profile.eval_samples,
+            "test_samples": profile.eval_samples, "seeds": profile.seeds,
+            "run_seconds_limit": profile.run_seconds, "time_limit_seconds": profile.time_limit,
+            "workers": workers, "problems": per_problem}  # fmt: skip
+
+
+def _slim(row: Row) -> Row:
+    """A row without its run's full summary (its length scores kept)."""
+    slim = {key: value for key, value in row.items() if key != "summary"}
+    lengths = (row.get("summary") or {}).get("lengths")
+    if lengths:
+        metric = f"test/{row['summary']['metric']}"
+        slim["lengths"] = {n: scores[metric] for n, scores in lengths.items()}
+    return slim
+
+
+def write(out: Path, results: dict[str, Any]) -> None:
+    """``leaderboard.json`` (budget, machine, runs first) and ``leaderboard.md`` in ``out``."""
+    payload = {key: results[key] for key in ("budget", "machine", "runs")}
+    payload["runs"] = [_slim(row) for row in results["runs"]]
+    rest = {key: value for key, value in results.items() if key not in payload}
+    payload.update(rest, cases=[_slim(row) for row in results["cases"]])
+    (out / "leaderboard.json").write_text(json.dumps(payload, indent=1, default=_plain) + "\n")
+    (out / "leaderboard.md").write_text(markdown(results) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else str(value)
+
+
+def frontier_cell(entry: dict[str, Any]) -> str:
+    """``**50**: 1,700 steps, breaks at 100``; ``>= 1000`` when the largest size was solved."""
+    if entry["status"] in ("n/a", "error"):
+        return entry["status"]
+    broke = f"{entry['first_unsolved']:,}" if entry["first_unsolved"] is not None else None
+    if entry["value"] is None:
+        return f"none ({broke} unsolved)" if broke else "none"
+    at_cap = entry["status"] == "largest size"
+    text = f"**{'>= ' if at_cap else ''}{entry['value']:,}**: {entry['steps']:,.0f} steps"
+    if broke:
+        text += f", breaks at {broke}"
+    if entry["status"] == "time limit":
+        text += " (stopped by the time limit)"
+    return text
+
+
+def frontier_table(results: dict[str, Any]) -> str:
+    """Problem x model: the frontier cells."""
+    notes = {problem["key"]: (problem["knob"], problem["note"]) for problem in results["problems"]}
+    by_key = {(entry["problem"], entry["model"]): entry for entry in results["frontier"]}
+    models = results["models"]
+    lines = ["| problem (knob; what stays fixed) | " + " | ".join(models) + " |",
+             "|---" * (len(models) + 1) + "|"]  # fmt: skip
+    for key, (knob, note) in notes.items():
+        cells = [frontier_cell(by_key[key, model]) for model in models]
+        lines.append(f"| {key} ({knob}; {note}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def size_cell(runs: list[Row]) -> str:
+    """``2/3: 150 steps`` (median of the solved seeds) or ``0/2``; time-limited runs marked."""
+    ok = [run for run in runs if run.get("stopped") != "error"]
+    if not ok:
+        return "n/a"
+    solved = sorted(run["steps"] for run in ok if run["solved"])
+    text = f"{len(solved)}/{len(ok)}"
+    if solved:
+        middle = len(solved) // 2
+        median = solved[middle] if len(solved) % 2 else (solved[middle - 1] + solved[middle]) / 2
+        text += f": {median:,.0f} steps"
+    if any(run.get("stopped") == "time" for run in ok):
+        text += " (time limit)"
+    return text
+
+
+def size_tables(results: dict[str, Any]) -> str:
+    """One table per problem: size x model, seeds solved and median steps."""
+    order = {model: index for index, model in enumerate(results["models"])}
+    parts = []
+    for key, rows in group(results["runs"], lambda row: row["problem"]).items():
+        rows = sorted(rows, key=lambda row: (row["value"], order.get(row["model"], 0)))
+        parts.append(f"### {key} ({rows[0]['knob']})\n\n" + grid(
+            rows, lambda row: f"{row['value']:,}", lambda row: row["model"], rows[0]["knob"],
+            cell_text=size_cell))  # fmt: skip
+    return "\n\n".join(parts)
+
+
+def lengths_table(entries: list[dict[str, Any]]) -> str:
+    """Case x model: the test metric at the training length and at 2x, 5x, 10x."""
+    head = " | ".join(f"{factor}x" for factor in claims.LENGTH_FACTORS)
+    lines = [f"| case | model | solved | trained length | {head} |",
+             "|---" * (4 + len(claims.LENGTH_FACTORS)) + "|"]  # fmt: skip
+    for entry in entries:
+        scores = " | ".join(f"{score:.3f}" for _, score in sorted(entry["by_length"].items()))
+        lines.append(f"| {entry['label']} | {entry['model']} | {'yes' if entry['solved'] else 'no'}"
+                     f" | {entry['trained']:.3f} | {scores} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def claims_table(verdicts: list[dict[str, Any]]) -> str:
+    lines = ["| # | problem | claim (specification) | expected | measured | verdict |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for number, v in enumerate(verdicts, 1):
+        lines.append(f"| {number} | {v['problem']} | {v['claim']} | {v['expected']} | "
+                     f"{v['measured']} | **{v['verdict']}** |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def budget_text(results: dict[str, Any]) -> str:
+    b = results["budget"]
+    batches = sorted({p["batch_size"] for p in b["problems"].values()})
+    return (
+        f"every run gets at most {b['max_steps']:,} steps (batches of "
+        f"{', '.join(map(str, batches))}: at most {b['max_steps'] * batches[-1]:,} sequences), "
+        f"validation every {b['val_every_steps']} steps on {b['val_samples']:,} fixed sequences "
+        f"(training stops at the first that meets the problem's criterion), then the best "
+        f"checkpoint is scored on {b['test_samples']:,} fixed test sequences: *solved* means "
+        f"both. {b['seeds']} seeds a size; a run also stops after {b['run_seconds_limit']:.0f} "
+        "wall seconds (counted unsolved, marked). Per-problem settings, the same for every model:"
+        " " + "; ".join(f"{key}: {' '.join(p['settings'])}" for key, p in b["problems"].items())
+    )
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The README-ready leaderboard."""
+    m = results["machine"]
+    runs = len(results["runs"]) + len(results["cases"])
+    verdicts = results["claims"]
+    agree = sum(v["verdict"] == "agree" for v in verdicts)
+    parts = [
+        "# The leaderboard: what each architecture remembers, and where it breaks",
+        f"`{results['command']}`: {runs} training runs in {results['wall_seconds'] / 60:.1f} min"
+        f" on {m['cpu_count']} CPU cores ({m['workers']} runs at once, 1 torch thread each; "
+        f"torch {m['torch']}). Budget: {budget_text(results)}.",
+        "## Frontier: the largest size solved in most seeds, and the median steps it took",
+        frontier_table(results),
+        "![steps to solve against difficulty, one line per model](leaderboard.png)",
+        "## Steps to solve at every size (seeds solved / run: median steps of the solved)",
+        size_tables(results),
+        "## Length generalisation (test metric at multiples of the training length)",
+        lengths_table(results["lengths"]),
+    ]
+    if verdicts:
+        parts += [
+            "## The specification's claims, judged on runs at the default sizes",
+            f"{agree} of {len(verdicts)} agree.",
+            claims_table(verdicts),
+            "### Every problem and framing at the default size (seed 0)",
+            grid(
+                results["cases"],
+                lambda row: row["label"],
+                lambda row: row["model"],
+                "problem, framing",
+                cell_text=size_cell,
+            ),
+            "### Notes",
+            "\n".join(
+                f"- {note}" for note in [*claims.NOTES, *claims.measured_notes(results["cases"])]
+            ),
+        ]
+    return "\n\n".join(parts)
