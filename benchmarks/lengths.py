@@ -5,23 +5,22 @@
 For each problem below, ``train.py``'s defaults train at the problem's default length (``echo``
 at lag 0, so that the target exists at every length; ``subsequence`` one-to-one, whose output
 layout does not depend on the length), then ``report.eval_lengths`` scores the best checkpoint on
-fixed test sets of other lengths. Writes ``lengths.md``, ``lengths.json`` and ``lengths.png``.
+fixed test sets of other lengths. Runs go through ``benchmarks.runner``. Writes ``lengths.md``,
+``lengths.json`` and ``lengths.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from hydra import compose, initialize_config_module
 
-from training.run import train
+from benchmarks.runner import Job, run_jobs
 
 LENGTHS = [5, 10, 20, 50, 100, 200]
 RUNS = {  # name -> overrides; each trains at its default length 10 (subsequence: 5)
@@ -31,30 +30,22 @@ RUNS = {  # name -> overrides; each trains at its default length 10 (subsequence
 }
 
 
-def run(overrides: list[str], run_dir: Path) -> dict:
-    with initialize_config_module("training.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[
-            *overrides, f"+run_dir={run_dir}", f"report.eval_lengths={LENGTHS}",
-            "report.plots=false", "trainer.enable_progress_bar=false",
-        ])  # fmt: skip
-    return train(cfg)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    lengths = f"report.eval_lengths=[{','.join(map(str, LENGTHS))}]"
+    jobs = [Job({"problem": name}, (*overrides, lengths)) for name, overrides in RUNS.items()]
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, overrides in RUNS.items():
-            summary = run(overrides, Path(tmp) / name.replace(" ", "_"))
-            metric = f"test/{summary['metric']}"
-            results[name] = {
-                "trained_length": summary["options"]["length"],
-                "solved": summary["solved"],
-                "metric": metric,
-                "by_length": {int(n): m[metric] for n, m in summary["lengths"].items()},
-            }
+    for row in run_jobs(jobs):
+        summary = row["summary"]
+        metric = f"test/{summary['metric']}"
+        results[row["problem"]] = {
+            "trained_length": summary["options"]["length"],
+            "solved": summary["solved"],
+            "metric": metric,
+            "by_length": {int(n): m[metric] for n, m in summary["lengths"].items()},
+        }
     lines = [
         "`python -m benchmarks.lengths`: the default LSTM trained at the default length "
         "(marked *), test accuracy at other lengths (1,000 fixed test sequences each).",

@@ -263,7 +263,7 @@ def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
     root = Path(__file__).resolve().parents[1]
     limit = job.seconds if job.seconds is not None else seconds
     with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
-        command = [sys.executable, "train.py", *job.overrides, f"seed={job.seed}",
+        command = [sys.executable, "train.py", f"seed={job.seed}", *job.overrides,
                    f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false"]  # fmt: skip
         if limit is not None:
             command.append(f"trainer.max_time={max_time(limit)}")

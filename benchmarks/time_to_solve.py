@@ -2,39 +2,29 @@
 
     python -m benchmarks.time_to_solve [--tasks ramp memorize ...] [--out results/time_to_solve.md]
 
-Each problem runs as its own subprocess (as a user would run it) into a temporary run directory;
-the table gives the wall seconds of the whole command and what its summary.json says.
+Each problem runs as its own subprocess (as a user would run it, ``benchmarks.runner.run_command``)
+into a temporary run directory; the table gives the wall seconds of the whole command and what its
+summary.json says.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 import seqtasks
+from benchmarks.runner import Job, run_command
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 
 
-def time_one(task: str, run_dir: Path, overrides: list[str]) -> dict:
-    command = [sys.executable, "train.py", f"task={task}", f"hydra.run.dir={run_dir}",
-               "trainer.enable_progress_bar=false", *overrides]  # fmt: skip
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    return {"task": task, "wall": wall, **summary}
+def time_one(task: str, overrides: list[str]) -> dict:
+    """``python train.py task=TASK *overrides`` in a subprocess: its summary and wall seconds."""
+    row = run_command(Job({"task": task}, (f"task={task}", *overrides)))
+    return {**row["summary"], "task": task, "wall": row["seconds"]}
 
 
 def main() -> None:
@@ -51,17 +41,16 @@ def main() -> None:
         "| wall s (whole command) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        for task in args.tasks:
-            row = time_one(task, Path(tmp) / task, args.overrides)
-            metric = f"test/{row['metric']}"
-            lines.append(
-                f"| {task} | {row['framing']} | {row['model']} | "
-                f"{'yes' if row['solved'] else 'no'} | {metric} = {row['test'][metric]:.4g} | "
-                f"{row['steps']} | {row['samples']:,} | {row['fit_seconds']:.1f} | "
-                f"{row['wall']:.1f} |"
-            )
-            print(lines[-1], flush=True)
+    for task in args.tasks:
+        row = time_one(task, args.overrides)
+        metric = f"test/{row['metric']}"
+        lines.append(
+            f"| {task} | {row['framing']} | {row['model']} | "
+            f"{'yes' if row['solved'] else 'no'} | {metric} = {row['test'][metric]:.4g} | "
+            f"{row['steps']} | {row['samples']:,} | {row['fit_seconds']:.1f} | "
+            f"{row['wall']:.1f} |"
+        )
+        print(lines[-1], flush=True)
     table = "\n".join(lines)
     print("\n" + table)
     if args.out:
