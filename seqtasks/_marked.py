@@ -6,18 +6,13 @@ from typing import ClassVar
 
 import torch
 
-from seqtasks._ops import fill_before_, stack_pairs
-from seqtasks._random import integers, shift_keys, uniform
+from seqtasks._ops import fill_before_, pair_with_zeros
+from seqtasks._random import grid, integers_each, shift_keys, unit
 from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
 TOLERANCE = 0.04  # a sequence is processed correctly when its absolute error is below this
 FIRST_WINDOW = 10  # the first mark is one of the first ten pairs
-
-
-def draw_lengths(keys: torch.Tensor, draw: int, low: int, high: int) -> torch.Tensor:
-    """Sequence lengths uniform in ``[low, high]``: ``(B,)`` keys -> ``(B,)`` int64."""
-    return low + integers(keys, draw, 1, high - low + 1)[:, 0]
 
 
 class MarkedPairs(SequenceTask):
@@ -73,25 +68,29 @@ class MarkedPairs(SequenceTask):
         raise NotImplementedError
 
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, steps = len(keys), self.max_length
-        lengths = draw_lengths(keys, 3, self.length, self.max_length)  # (B,)
+        steps = self.max_length
+        spans = (steps - self.length + 1, FIRST_WINDOW, self.length // 2 - 1)
+        drawn = integers_each(keys, (3, 1, 2), spans)  # (B, 3)
+        lengths = self.length + drawn[:, 0]  # (B,) uniform in length .. max_length
         shift = steps - lengths  # (B,) padding: every sequence ends on the last step
         start = shift[:, None]  # (B, 1): the column of each sequence's first pair
-        half = self.length // 2
-        first = integers(keys, 1, 1, FIRST_WINDOW)  # (B, 1): one of the first ten pairs
-        other = integers(keys, 2, 1, half - 1)  # (B, 1): one of the other first T/2 - 1
+        first = drawn[:, 1:2]  # (B, 1): one of the first ten pairs
+        other = drawn[:, 2:3]  # (B, 1): one of the other first T/2 - 1
         second = other + (other >= first).to(torch.int64)  # (B, 1), skips the first mark
         # the value of pair j is word j of draw 0: shifted keys put it on column shift + j
-        draws = uniform(shift_keys(keys, shift), 0, steps)  # (B, T)
-        values = self.low + (1.0 - self.low) * draws  # (B, T)
+        # low + (1 - low) * u, u uniform in [0, 1); (1 - low) is a power of two: exact product
+        values = unit(grid(shift_keys(keys, shift), 0, steps), 1.0 - self.low)  # (B, T)
+        if self.low:
+            values.add_(self.low)  # the same float32 sum as low + (1 - low) * u
         first_value = torch.where(first == 0, self.first_pair_value, values.gather(1, start))
         values.scatter_(1, start, first_value)  # (B, T)
-        markers = torch.zeros(batch, steps, device=keys.device)  # (B, T)
-        markers.scatter_(1, start, -1.0)
-        markers[:, -1] = -1.0  # the last pair of every sequence
         columns = torch.cat([start + first, start + second], dim=1)  # (B, 2): the marks
-        markers.scatter_(1, columns, 1.0)
         marked = values.gather(1, columns).double()  # (B, 2)
         targets = self.combine(marked[:, 0], marked[:, 1]).to(torch.float32)  # (B,)
         fill_before_(values, shift, steps - self.length, 0.0)  # padding pairs are (0, 0)
-        return stack_pairs(values, markers), targets  # (B, T, 2), (B,)
+        pairs = pair_with_zeros(values)  # (B, T, 2): (value, marker 0)
+        markers = pairs[:, :, 1]  # (B, T) view
+        markers.scatter_(1, start, -1.0)
+        markers[:, -1] = -1.0  # the last pair of every sequence
+        markers.scatter_(1, columns, 1.0)
+        return pairs, targets  # (B, T, 2), (B,)

@@ -34,11 +34,15 @@ def onehot(symbols: torch.Tensor, vocab: int) -> torch.Tensor:
     return vectors.scatter_(-1, symbols.unsqueeze(-1), 1.0)  # (B, T, V)
 
 
-def stack_pairs(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Two ``(B, T)`` tensors -> ``(B, T, 2)``, the pair of step ``t`` at ``[:, t]``."""
-    if use_numpy(first.device):
-        return torch.from_numpy(np.stack([first.numpy(), second.numpy()], axis=-1))
-    return torch.stack([first, second], dim=-1)
+def pair_with_zeros(values: torch.Tensor) -> torch.Tensor:
+    """``(B, T)`` values -> ``(B, T, 2)`` pairs ``(value, 0)`` (fill the second with a view)."""
+    if use_numpy(values.device):
+        pairs = np.zeros((*values.shape, 2), dtype=np.float32)  # (B, T, 2)
+        pairs[..., 0] = values.numpy()
+        return torch.from_numpy(pairs)
+    pairs = values.new_zeros((*values.shape, 2))
+    pairs[..., 0] = values
+    return pairs
 
 
 def fill_before_(rows: torch.Tensor, starts: torch.Tensor, width: int, fill: float) -> None:

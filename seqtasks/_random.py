@@ -14,6 +14,7 @@ are made logical by masking. CPU results come back as tensors sharing the arrays
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -24,7 +25,8 @@ _MUL1 = 0xBF58476D1CE4E5B9
 _MUL2 = 0x94D049BB133111EB
 GRID_BITS = 24  # uniform values are multiples of 2**-24
 MAX_HIGH = 2**31 - 1  # integers() draws below at most this many values
-TILE_LIMIT = 2**16  # words per draw up to which bits() adds cached tiled offsets (512 KiB)
+MIX_CHUNK = 2**15  # words mixed at once: 256 KiB, in cache
+TILE_LIMIT = 2**17  # words per batch up to which bits() adds cached tiled offsets (1 MiB)
 
 _NP = {name: np.uint64(value) for name, value in
        (("mul1", _MUL1), ("mul2", _MUL2), ("s27", 27), ("s30", 30), ("s31", 31), ("s32", 32),
@@ -73,10 +75,14 @@ def _mix_tensor_(z: torch.Tensor, final: bool = True) -> torch.Tensor:
 
 
 def _mix_array_(a: np.ndarray, final: bool = True) -> np.ndarray:
-    """SplitMix64's finaliser, in place on a uint64 array (wrapping multiplication).
+    """SplitMix64's finaliser, in place on a flat uint64 array (wrapping multiplication).
 
-    ``final=False`` as in :func:`_mix_tensor_`.
+    ``final=False`` as in :func:`_mix_tensor_`. Long arrays go in cache-sized pieces.
     """
+    if len(a) > 2 * MIX_CHUNK:
+        for start in range(0, len(a), MIX_CHUNK):
+            _mix_array_(a[start : start + MIX_CHUNK], final)
+        return a
     t = a >> _NP["s30"]
     a ^= t
     a *= _NP["mul1"]
@@ -102,7 +108,7 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 def mix64(z: torch.Tensor) -> torch.Tensor:
     """SplitMix64's finaliser, elementwise on an int64 tensor (bit patterns as unsigned)."""
     if use_numpy(z.device):
-        return _tensor(_mix_array_(_array(z.detach()).copy()))
+        return _tensor(_mix_array_(_array(z.detach()).flatten())).view(z.shape)
     return _mix_tensor_(z.clone())
 
 
@@ -143,11 +149,20 @@ def shift_keys(keys: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
     return keys - steps * _signed(GOLDEN)
 
 
-@functools.lru_cache(maxsize=64)
-def _tiled_offsets(first: int, count: int, rows: int) -> np.ndarray:
-    """``(first + k) * GOLDEN`` for ``k < count``, repeated ``rows`` times: ``(rows * count,)``."""
-    offsets = _golden_steps(count) + np.uint64(first * GOLDEN & MASK64)
-    tiled = np.tile(offsets, rows)
+@functools.lru_cache(maxsize=32)
+def _row_offsets(draws: tuple[int, ...], count: int) -> np.ndarray:
+    """One key's counters: word ``k`` of each draw ``d`` adds ``((d << 32) + 1 + k) * GOLDEN``;
+    ``count`` words of each draw in turn, ``(len(draws) * count,)``."""
+    starts = [np.uint64((((draw << 32) + 1) * GOLDEN) & MASK64) for draw in draws]
+    offsets = np.concatenate([_golden_steps(count) + start for start in starts])
+    offsets.setflags(write=False)
+    return offsets
+
+
+@functools.lru_cache(maxsize=32)
+def _tiled_offsets(draws: tuple[int, ...], count: int, rows: int) -> np.ndarray:
+    """``_row_offsets`` repeated for ``rows`` keys: ``(rows * len(draws) * count,)``."""
+    tiled = np.tile(_row_offsets(draws, count), rows)
     tiled.setflags(write=False)
     return tiled
 
@@ -172,17 +187,18 @@ def range_keys(
     return _mix_tensor_(words)
 
 
-def _words(keys: torch.Tensor, draw: int, count: int, final: bool = True) -> np.ndarray:
-    """The words of ``bits`` for CPU keys, flat ``(B * count,)`` uint64, word k of key b at
-    ``b * count + k``; ``final`` as in :func:`_mix_array_`."""
-    first = (draw << 32) + 1
-    rows = len(keys)
-    words = np.repeat(_array(keys), count)
-    if rows * count <= TILE_LIMIT:  # one contiguous add beats a broadcast over short rows
+def _words(
+    keys: torch.Tensor, draws: tuple[int, ...], count: int, final: bool = True
+) -> np.ndarray:
+    """The words of ``bits`` for CPU keys and each of ``draws``, flat ``(B * width,)`` uint64
+    (``width = len(draws) * count``, key b's at ``b * width``); ``final`` as in ``_mix_array_``."""
+    rows, width = len(keys), len(draws) * count
+    words = np.repeat(_array(keys), width)
+    if rows * width <= TILE_LIMIT:  # one contiguous add beats a broadcast over short rows
         capacity = 1 << (rows - 1).bit_length()
-        words += _tiled_offsets(first, count, capacity)[: rows * count]
+        words += _tiled_offsets(draws, count, capacity)[: rows * width]
     else:
-        words.reshape(rows, count)[:] += _tiled_offsets(first, count, 1)
+        words.reshape(rows, width)[:] += _row_offsets(draws, count)
     return _mix_array_(words, final)
 
 
@@ -192,7 +208,7 @@ def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     Word ``k`` of a key is ``mix64(key + ((draw << 32) + 1 + k) * GOLDEN)``.
     """
     if use_numpy(keys.device):
-        return _tensor(_words(keys, draw, count)).view(len(keys), count)
+        return _tensor(_words(keys, (draw,), count)).view(len(keys), count)
     offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
     return _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))
 
@@ -204,7 +220,7 @@ def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """
     shift = 64 - GRID_BITS
     if use_numpy(keys.device):
-        words = _words(keys, draw, count, final=False)
+        words = _words(keys, (draw,), count, final=False)
         words >>= _NP["grid"]
         return _tensor(words).view(len(keys), count)
     offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
@@ -212,13 +228,20 @@ def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     return _shr(words, shift)
 
 
-def unit(grid_values: torch.Tensor) -> torch.Tensor:
-    """Grid values (int64 in ``[0, 2**24)``) as float32 in [0, 1): times 2**-24, exact."""
+def unit(grid_values: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Grid values (int64 in ``[0, 2**24)``) times ``scale * 2**-24`` as float32, exactly.
+
+    ``scale`` must be a power of two (1.0: values in [0, 1)), so that the product is exact and
+    equals ``scale`` times the unit value.
+    """
+    if math.frexp(scale)[0] != 0.5:
+        raise ValueError(f"scale={scale} is not a power of two: the product would be rounded")
+    factor = scale * 2.0**-GRID_BITS
     if use_numpy(grid_values.device):
-        scaled = np.multiply(_array(grid_values), np.float32(2.0**-GRID_BITS),
+        scaled = np.multiply(_array(grid_values), np.float32(factor),
                              dtype=np.float32, casting="unsafe")  # fmt: skip
         return torch.from_numpy(scaled)
-    return grid_values.to(torch.float32).mul_(2.0**-GRID_BITS)
+    return grid_values.to(torch.float32).mul_(factor)
 
 
 def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
@@ -231,9 +254,30 @@ def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tens
     if not 1 <= high <= MAX_HIGH:
         raise ValueError(f"high={high} is outside the supported range 1 .. 2**31 - 1")
     if use_numpy(keys.device):
-        words = _words(keys, draw, count)
+        words = _words(keys, (draw,), count)
         words >>= _NP["s32"]
         words *= np.uint64(high)
         words >>= _NP["s32"]
         return _tensor(words).view(len(keys), count)
     return (_shr(bits(keys, draw, count), 32) * high) >> 32
+
+
+def integers_each(
+    keys: torch.Tensor, draws: tuple[int, ...], highs: tuple[int, ...]
+) -> torch.Tensor:
+    """One integer in ``[0, highs[i])`` from each of ``draws``: ``(B,)`` -> ``(B, len(draws))``.
+
+    Column ``i`` equals ``integers(keys, draws[i], 1, highs[i])[:, 0]``, in one pass.
+    """
+    if not all(1 <= high <= MAX_HIGH for high in highs):
+        raise ValueError(f"highs={highs} are outside the supported range 1 .. 2**31 - 1")
+    rows, width = len(keys), len(draws)
+    if use_numpy(keys.device):
+        words = _words(keys, tuple(draws), 1).reshape(rows, width)
+        words >>= _NP["s32"]
+        words *= np.array(highs, dtype=np.uint64)
+        words >>= _NP["s32"]
+        return _tensor(words)
+    offsets = torch.tensor([(draw << 32) + 1 for draw in draws], device=keys.device)
+    words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))  # (B, n)
+    return (_shr(words, 32) * torch.tensor(highs, device=keys.device)) >> 32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -18,11 +19,13 @@ FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")
 INTEGER_ENCODINGS = ("onehot", "index", "scaled")
 SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most) ...
 CHUNK_VALUES = 2**20  # ... and fewer when that would exceed this many input values
+GROUP_VALUES = 2**17  # consecutive batches with fewer input values than this are made together
 DEFAULT_NUM_SAMPLES = {"train": 10_000, "val": 1_000, "test": 1_000}
 MAX_SEED = 2**63 - 1
 MAX_SAMPLES = 2**63 - 1  # num_samples and batch_size: sample indices are int64
 MAX_STEPS = 2**20  # input or target steps of one sample
 MAX_BATCH_VALUES = 2**28  # values in one batch's inputs (or targets): 1 GiB as float32
+
 
 class SequenceTask(IterableDataset):
     """A sequence problem as an IterableDataset with a counter-based, shardable sample stream.
@@ -156,13 +159,24 @@ class SequenceTask(IterableDataset):
         self, stream: int, worker: int, num_workers: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         per_rank = self._batches_per_rank(self.world_size)
-        total, ranks, rank = per_rank * self.world_size, self.world_size, self.rank
-        samples = self.num_samples
-        # batch b of the epoch holds samples b * n // total .. (b + 1) * n // total - 1
-        for local in range(self.start_batch + worker, per_rank, num_workers):
-            batch = rank + local * ranks
-            start = batch * samples // total
-            yield self._batch(stream, start, (batch + 1) * samples // total - start)
+        total, samples = per_rank * self.world_size, self.num_samples
+        # this iterator's batches of the epoch: rank r, worker w of W -> r + R * (w + W k), from
+        # the start_batch-th of the rank's on; batch b holds samples b * n // total onwards
+        stride = self.world_size * num_workers
+        first = self.rank + self.world_size * (self.start_batch + worker)
+        # consecutive batches (one rank, one worker) hold consecutive samples: small ones are
+        # made several at once (together at most GROUP_VALUES input values) and handed out as
+        # views, which spreads the fixed cost of every operation over several batches
+        group = max(1, GROUP_VALUES // (self.batch_size * self.sample_values)) if stride == 1 else 1
+        for head in range(first, total, stride * group):
+            edges = [b * samples // total for b in range(head, min(head + group, total) + 1)]
+            inputs, targets = self._batch(stream, edges[0], edges[-1] - edges[0])
+            if len(edges) == 2:
+                yield inputs, targets
+                continue
+            for start, stop in itertools.pairwise(edges):
+                part = slice(start - edges[0], stop - edges[0])
+                yield inputs[part], targets[part]
 
     def _iter_samples(
         self, stream: int, worker: int, num_workers: int

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from seqtasks._marked import draw_lengths
 from seqtasks._ops import fill_before_
-from seqtasks._random import integers, shift_keys
+from seqtasks._random import integers, integers_each, shift_keys
 from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
@@ -92,17 +91,17 @@ class TemporalOrder(SequenceTask):
 
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         steps = self.max_length
-        lengths = draw_lengths(keys, 0, self.length, steps)  # (B,)
+        spans = (steps - self.length + 1, *(high - low + 1 for low, high in self.windows))
+        drawn = integers_each(keys, (0, *range(3, 3 + self.num_relevant)), spans)  # (B, 1 + n)
+        lengths = self.length + drawn[:, 0]  # (B,) uniform in length .. max_length
         shift = steps - lengths  # (B,) padding: every sequence ends on the last step
         start = shift[:, None]  # (B, 1): the column of each sequence's E
         # distractor j is word j of draw 1: shifted keys put it on column shift + j
         symbols = integers(shift_keys(keys, shift), 1, steps, 4)  # (B, T)
         symbols.scatter_(1, start, E)
         which = integers(keys, 2, self.num_relevant, 2)  # (B, n): 0 = X, 1 = Y
-        positions = torch.cat(
-            [low - 1 + integers(keys, 3 + i, 1, high - low + 1)  # (B, 1), 0-based
-             for i, (low, high) in enumerate(self.windows)], dim=1,
-        )  # fmt: skip
+        lows = torch.tensor([low - 1 for low, _ in self.windows], device=keys.device)  # (n,)
+        positions = lows + drawn[:, 1:]  # (B, n), 0-based
         symbols.scatter_(1, start + positions, X + which)
         symbols[:, -1] = B  # the trigger ends every sequence
         powers = 2 ** torch.arange(self.num_relevant - 1, -1, -1, device=keys.device)  # (n,)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import math
 import os
 import re
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -203,20 +203,21 @@ def test_batch_arithmetic_gives_each_rank_and_worker_its_batches(
     multiple of world_size); rank r gets batches r, r + world_size, ...; its workers take them in
     turn after the first start_batch: the split the old list of the epoch made, at any size."""
     dataset = seqtasks.make("classify", num_samples=num_samples, batch_size=batch_size)
-    per_rank = math.ceil(num_samples / (batch_size * world_size))
+    per_rank = -(-num_samples // (batch_size * world_size))  # ceiling, exact at any size
     if per_rank * world_size > num_samples:
         with pytest.raises(ValueError, match=r"num_samples=\d+ is too small"):
             dataset.shard(0, world_size)
         return
     total, sizes = per_rank * world_size, set()
-    dataset._batch = lambda stream, start, count: (start, count)  # record bounds, make nothing
+
+    dataset._batch = lambda stream, start, count: (Span(start, count),) * 2  # record bounds
     for rank in range(world_size):
         dataset.shard(rank, world_size).set_epoch(0, start_batch=start_batch)
         assert len(dataset) == per_rank
         for worker in range(workers):
             info = SimpleNamespace(id=worker, num_workers=workers)
             with mock.patch("seqtasks.base.get_worker_info", return_value=info):
-                got = list(itertools.islice(dataset, 30))
+                got = [(span.start, span.count) for span, _ in itertools.islice(dataset, 30)]
             local = itertools.islice(range(start_batch + worker, per_rank, workers), 30)
             batches = [rank + j * world_size for j in local]
             starts = [(b * num_samples // total, (b + 1) * num_samples // total) for b in batches]
@@ -224,6 +225,18 @@ def test_batch_arithmetic_gives_each_rank_and_worker_its_batches(
             sizes |= {count for _, count in got}
     assert sizes <= {num_samples // total, -(-num_samples // total)}
     assert all(0 < size <= batch_size for size in sizes)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Samples ``start .. start + count - 1`` as a batch stands for them: sliced like one."""
+
+    start: int
+    count: int
+
+    def __getitem__(self, part: slice) -> Span:
+        assert 0 <= part.start < part.stop <= self.count and part.step is None
+        return Span(self.start + part.start, part.stop - part.start)
 
 
 @given(start=st.integers(0, 2**62), count=st.integers(1, 300), step=st.integers(1, 10**6),
