@@ -250,16 +250,29 @@ def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
 
 
 def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tensor:
-    """Int64 values in [0, high) by multiply-high on 32 random bits: ``(B,)`` -> ``(B, count)``."""
+    """Int64 values in [0, high) by multiply-high on 32 random bits: ``(B,)`` -> ``(B, count)``.
+
+    For ``high = 2**k`` that is the top ``k`` bits of each word, which the mixer's last
+    xor-shift never changes: it is left out, with the same result.
+    """
     if not 1 <= high <= MAX_HIGH:
         raise ValueError(f"high={high} is outside the supported range 1 .. 2**31 - 1")
+    power = high > 1 and (high & (high - 1)) == 0  # high = 2**k, 1 <= k <= 30
+    top = 64 - (high.bit_length() - 1)  # for 2**k: the result is word >> (64 - k)
     if use_numpy(keys.device):
-        words = _words(keys, (draw,), count)
-        words >>= _NP["s32"]
-        words *= np.uint64(high)
-        words >>= _NP["s32"]
+        words = _words(keys, (draw,), count, final=not power)
+        if power:
+            words >>= np.uint64(top)
+        else:
+            words >>= _NP["s32"]
+            words *= np.uint64(high)
+            words >>= _NP["s32"]
         return _tensor(words).view(len(keys), count)
-    return (_shr(bits(keys, draw, count), 32) * high) >> 32
+    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
+    words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN), final=not power)
+    if power:
+        return _shr(words, top)
+    return (_shr(words, 32) * high) >> 32
 
 
 def integers_each(

@@ -39,7 +39,9 @@ class SequenceTask(IterableDataset):
     its batches in turn, which keeps the order of ``num_workers=0``. With ``batch_size=None`` the
     dataset yields single samples and rank ``r`` takes samples ``r, r + world_size, ...``. Batch
     bounds and sample indices are computed from the batch number, so memory and set-up time do
-    not grow with ``num_samples``.
+    not grow with ``num_samples``. Consecutive small batches of one rank and worker are made
+    together and handed out as views of one tensor (``GROUP_VALUES`` input values at most), as
+    single samples are views of the chunk they were made in.
 
     Every option is checked when the dataset is made. A sample has at most ``MAX_STEPS`` steps and
     a batch at most ``MAX_BATCH_VALUES`` input values (steps x values per step: the vocabulary

@@ -10,6 +10,7 @@ import torch
 
 import seqtasks
 from seqtasks.base import SequenceTask
+from seqtasks.memorize_long import CDF_SCALE, extra_step_edges
 from training.run import train
 
 NEW_PROBLEMS = ("adding", "multiply", "temporal_order", "memorize_long")
@@ -187,6 +188,20 @@ def test_memorize_long_2c_structure_and_lengths() -> None:
     assert counts[0] / 4000 == pytest.approx(float(weights[0] / weights.sum()), abs=0.02)
     _, x, _ = batch("memorize_long", count=50, variant="2c", p=5, q=8, max_extra=0)
     assert x.shape == (50, 11, 9)  # fixed length q + 3, no padding symbol
+
+
+@pytest.mark.parametrize("max_extra", [0, 1, 50, 219, 220, 400, 8000])
+def test_memorize_long_2c_cdf_edges_are_the_full_sum_cut_where_no_draw_reaches(max_extra) -> None:
+    """The k draw's edges: the running sums of all max_extra + 1 weights, less the tail at or
+    above the grid's top, which no draw reaches (so k is the same for every draw)."""
+    weights = [0.9**k for k in range(max_extra + 1)]
+    total, running, full = sum(weights), 0.0, []
+    for weight in weights[:-1]:
+        running += weight
+        full.append(round(running / total * CDF_SCALE))
+    edges = extra_step_edges(max_extra)
+    assert edges == full[: len(edges)] and all(e >= CDF_SCALE for e in full[len(edges) :])
+    assert len(edges) <= 220  # bounded work, whatever max_extra is
 
 
 # ---------------------------------------------------------------------------------- data contract

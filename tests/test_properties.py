@@ -30,10 +30,8 @@ from hypothesis import strategies as st
 import seqtasks
 from seqtasks import _random
 from seqtasks.base import SequenceTask
-from seqtasks.registry import PROBLEMS as PROBLEM_CLASSES
+from seqtasks.registry import PROBLEMS
 
-COMMON = ("framing", "encoding", "split", "seed", "num_samples", "batch_size", "device")
-PROBLEMS = PROBLEM_CLASSES
 EXAMPLES = {"seqtasks": 120, "thorough": 1200}
 for profile, count in EXAMPLES.items():
     settings.register_profile(
@@ -141,12 +139,8 @@ def build_and_check(name: str, options: dict[str, Any]) -> None:
             event(f"refused: {type(error).__name__}")
             return
         event("built")
-        expected = (
-            len(range(dataset.num_samples))
-            if dataset.batch_size is None
-            else -(-dataset.num_samples // dataset.batch_size)
-        )
-        assert len(dataset) == expected
+        size = dataset.batch_size or 1
+        assert len(dataset) == -(-dataset.num_samples // size)  # batches, or single samples
         first = next(iter(dataset))
         check_batch(dataset, *first)
         count = 1 if dataset.batch_size is None else len(first[1])
@@ -209,7 +203,6 @@ def test_batch_arithmetic_gives_each_rank_and_worker_its_batches(
             dataset.shard(0, world_size)
         return
     total, sizes = per_rank * world_size, set()
-
     dataset._batch = lambda stream, start, count: (Span(start, count),) * 2  # record bounds
     for rank in range(world_size):
         dataset.shard(rank, world_size).set_epoch(0, start_batch=start_batch)
@@ -248,6 +241,36 @@ def test_range_keys_are_the_keys_of_the_indices(start, count, step, stream) -> N
     assert torch.equal(_random.range_keys(stream, start, len(indices), step), expected)
 
 
+@given(high=st.integers(1, 2**31 - 1) | st.sampled_from([2**k for k in range(31)]),
+       draw=st.integers(0, 7), count=st.integers(1, 9), seed=st.integers(0, 2**63 - 1))  # fmt: skip
+def test_integers_are_the_multiply_high_of_the_words(high, draw, count, seed) -> None:
+    """integers() (also its shortcut for powers of two, and integers_each) from bits()."""
+    keys = _random.range_keys(_random.stream_key(seed, 0, 0), 0, 64)
+    words = _random.bits(keys, draw, count)
+    expected = (((words >> 32) & 0xFFFFFFFF) * high) >> 32  # (B, count)
+    assert torch.equal(_random.integers(keys, draw, count, high), expected)
+    each = _random.integers_each(keys, (draw, draw + 1), (high, 3))
+    assert torch.equal(each[:, 0], expected[:, 0])
+    assert torch.equal(each[:, 1], _random.integers(keys, draw + 1, 1, 3)[:, 0])
+
+
+@given(shifts=st.lists(st.integers(0, 50), min_size=1, max_size=20), draw=st.integers(0, 5))
+def test_shifted_keys_move_every_word(shifts, draw) -> None:
+    keys = _random.range_keys(12345, 10**9, len(shifts))
+    steps = torch.tensor(shifts)
+    moved = _random.bits(_random.shift_keys(keys, steps), draw, 60)  # (B, 60)
+    words = _random.bits(keys, draw, 60)
+    for row, shift in enumerate(shifts):
+        assert torch.equal(moved[row, shift:], words[row, : 60 - shift])
+
+
+def test_unit_scales_only_by_powers_of_two() -> None:
+    grid = torch.tensor([[0, 1, 2**24 - 1]])
+    assert _random.unit(grid, 2.0).tolist() == [[0.0, 2.0**-23, 2.0 - 2.0**-23]]
+    with pytest.raises(ValueError, match=r"scale=3.0 is not a power of two"):
+        _random.unit(grid, 3.0)
+
+
 HUGE = """
 import json, resource, sys, time
 import torch, seqtasks
@@ -261,8 +284,7 @@ for _ in range(3):  # the best of three, so that a busy machine does not fail th
         start = time.perf_counter()
         dataset = seqtasks.make("classify", num_samples=10**12, batch_size=batch_size)
         first = next(iter(dataset))
-        seconds = time.perf_counter() - start
-        key = str(batch_size)
+        seconds, key = time.perf_counter() - start, str(batch_size)
         best[key] = min(best.get(key, seconds), seconds)
         assert len(dataset) == (10**12 if batch_size is None else 3906250000)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
