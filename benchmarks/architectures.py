@@ -36,9 +36,10 @@ HARDER = {
     "echo lag 5": ("task=echo", "task.lag=5", "task.length=6", STEPS),
     "echo lag 19": ("task=echo", "task.lag=19", "task.length=20", STEPS),
     "adding T=100": ("task=adding", "task.length=100", "data.batch_size=32",
-                     "data.train_samples=3200", "model.hidden_size=64", "model.lr=0.003",
+                     "data.train_samples=3200", "model.lr=0.003",
                      "trainer.max_steps=3000"),  # 96,000 sequences
 }  # fmt: skip
+SMALL = {"adding T=100": ("model.hidden_size=64",)}  # recurrent models (transformer: d_model 64)
 DEFAULTS = {f"{name} (default)": (f"task={name}", STEPS) for name in
             ("ramp", "memorize", "echo", "subsequence", "classify")}  # fmt: skip
 INITS = ("pytorch", "forget_bias", "chrono")
@@ -56,7 +57,8 @@ def jobs(seeds: int, families: list[str], problems: list[str]) -> list[Job]:
         for init in INITS if "lstm" in families else ():
             for problem, overrides in chosen.items():
                 label = {"model": f"lstm init={init}", "problem": problem}
-                planned.append(Job(label, (*overrides, "model=lstm", f"model.init={init}"), seed))
+                model = ("model=lstm", f"model.init={init}", *SMALL.get(problem, ()))
+                planned.append(Job(label, (*overrides, *model), seed))
         for model, model_overrides in OTHER_MODELS.items():
             if model not in families:
                 continue
@@ -64,7 +66,8 @@ def jobs(seeds: int, families: list[str], problems: list[str]) -> list[Job]:
                 if problem not in chosen:
                     continue
                 label = {"model": model, "problem": problem}
-                planned.append(Job(label, (*model_overrides, *overrides), seed))
+                small = SMALL.get(problem, ()) if model != "transformer" else ()
+                planned.append(Job(label, (*model_overrides, *overrides, *small), seed))
     return planned
 
 
@@ -83,13 +86,30 @@ def main(argv: list[str] | None = None) -> None:
         help=f"run only these, of {PROBLEMS}; other rows are kept from --out/architectures.json",
     )  # fmt: skip
     parser.add_argument("--steps", type=int, default=None, help="trainer.max_steps of every run")
+    parser.add_argument("--resume", action="store_true", help="skip the runs already in "
+                        "--out/architectures.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
     planned = jobs(args.seeds, args.models, args.problems)
     if args.steps is not None:
         planned = [replace(job, overrides=(*job.overrides, f"trainer.max_steps={args.steps}"))
                    for job in planned]  # fmt: skip
+    partial = args.out / "architectures.partial.jsonl"  # each row as it ends, for --resume
+    finished = []
+    if args.resume and partial.is_file():
+        finished = [json.loads(line) for line in partial.read_text().splitlines()]
+        ran = {(row["model"], row["problem"], row["seed"]) for row in finished}
+        planned = [job for job in planned
+                   if (job.label["model"], job.label["problem"], job.seed) not in ran]  # fmt: skip
+    else:
+        partial.unlink(missing_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def save(row: dict) -> None:
+        with partial.open("a") as file:
+            file.write(json.dumps({k: v for k, v in row.items() if k != "summary"}) + "\n")
+
     started = time.perf_counter()
-    rows = run_jobs(planned, seconds=args.seconds, workers=args.workers)
+    rows = finished + run_jobs(planned, seconds=args.seconds, workers=args.workers, on_row=save)
     wall = time.perf_counter() - started
     previous = args.out / "architectures.json"
     if previous.is_file():  # keep the rows of what was not rerun
