@@ -149,8 +149,8 @@ def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
     if row.get("stopped") == "error":
         return f"{words} seed={row['seed']}: error: {row['error']}"
     outcome = "solved" if row["solved"] else "unsolved"
-    if row.get("stopped") == "time":
-        outcome += " (time limit)"
+    if row.get("stopped") in ("time", "solved") and not row["solved"]:
+        outcome += " (time limit)" if row["stopped"] == "time" else " (validation only)"
     return (
         f"{words} seed={row['seed']}: {outcome} after {row['steps']} steps "
         f"({row['sequences']:,} sequences), test {row['test_metric']:.4g}, {row['seconds']:.1f} s"
@@ -163,10 +163,12 @@ def run_jobs(
     threads: int = 1,
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``jobs``, in ``workers`` processes; a progress line per job (stderr unless ``progress``).
 
-    Rows come back in the order of ``jobs`` whatever order the processes finish in.
+    Rows come back in the order of ``jobs`` whatever order the processes finish in; ``on_row``
+    gets each row as soon as its job ends (e.g. to save partial results).
     """
     progress = progress or _stderr
     torch.set_num_threads(threads)
@@ -180,6 +182,8 @@ def run_jobs(
     try:
         for index, row in results:
             done[index] = row
+            if on_row is not None:
+                on_row(row)
             elapsed = time.perf_counter() - started
             line = describe(row, jobs[index].label)
             progress(f"[{len(done)}/{len(jobs)} {elapsed:.0f} s] {line}")
