@@ -5,14 +5,13 @@ A job composes the real ``train.py`` config (``training/conf``) with its overrid
 :func:`training.run.train` in a temporary run directory with no progress bar, no plots and no
 printing, under a wall-clock limit (Lightning's ``max_time``), and returns one row::
 
-    {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped",
-     "summary"}
+    {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped", ...}
 
 ``solved`` is the problem's criterion on the test set; ``steps``/``sequences`` are those trained
 until the first validation that met it (training stops there), or until the run ended unsolved;
-``stopped`` is why it ended. :func:`run_jobs` runs a fixed list of jobs; :func:`run_plan` runs
-jobs that depend on earlier rows (a difficulty pushed until it breaks); :func:`run_command` runs
-one as ``python train.py`` in a subprocess.
+``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_jobs` runs
+a fixed list of jobs; :func:`run_plan` runs jobs that depend on earlier rows (a difficulty pushed
+until it breaks); :func:`run_command` runs one as ``python train.py`` in a subprocess.
 """
 
 from __future__ import annotations
@@ -113,10 +112,8 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise") -> di
             raise
         return error_row(job, f"{type(error).__name__}: {error}", time.perf_counter() - started)
     stopped, max_steps = "max_steps", cfg.trainer.max_steps
-    if summary["solved_at_step"] is not None:
-        stopped = "solved"
-    elif max_steps < 0 or summary["steps"] < max_steps:
-        stopped = "time"
+    if summary["solved_at_step"] is not None or max_steps < 0 or summary["steps"] < max_steps:
+        stopped = "solved" if summary["solved_at_step"] is not None else "time"
     return summary_row(job, summary, time.perf_counter() - started, stopped)
 
 
@@ -128,7 +125,7 @@ def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str)
         "solved": bool(summary["solved"] and summary["solved_at_step"] is not None),
         "steps": summary["steps"],
         "sequences": summary["samples"],
-        "test_metric": summary["test"].get(f"test/{summary['metric']}"),
+        "test_metric": summary["test"].get(f"test/{summary.get('metric')}"),
         "seconds": round(seconds, 2),
         "stopped": stopped,
         **job.extra,
@@ -138,8 +135,7 @@ def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str)
 
 def error_row(job: Job, message: str, seconds: float = 0.0) -> dict[str, Any]:
     """The row of a job that did not train: unsolved, no steps, the error's message."""
-    nothing = {"solved": False, "solved_at_step": None, "steps": 0, "samples": 0, "test": {},
-               "metric": None}  # fmt: skip
+    nothing = {"solved": 0, "solved_at_step": None, "steps": 0, "samples": 0, "test": {}}
     return {**summary_row(job, nothing, seconds, "error"), "error": message, "summary": None}
 
 
@@ -252,8 +248,8 @@ def run_plan(
             running, elapsed = running - 1, time.perf_counter() - started
             rows.append(row)
             plan.record(issued[index], row)
-            line = describe(row, issued[index].label)
-            progress(f"[{len(rows)} done, {running} running, {elapsed:.0f} s] {line}")
+            line = f"{len(rows)} done, {running} running, {elapsed:.0f} s"
+            progress(f"[{line}] {describe(row, issued[index].label)}")
             waiting.extend(plan.next_jobs())
     finally:
         if pool is not None:
