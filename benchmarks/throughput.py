@@ -107,6 +107,12 @@ def naive_memorize_long(p: int = 100) -> Sample:
     return onehot(sequence[:-1], p + 1), torch.tensor(sequence[-1])
 
 
+def naive_copy_memory(delay: int = 100, symbols: int = 10) -> Sample:
+    memory = [random.randint(1, 8) for _ in range(symbols)]
+    sequence = memory + [0] * (delay - 1) + [9] * (symbols + 1)  # blanks, then the marker
+    return onehot(sequence, 10), torch.tensor([0] * (delay + symbols) + memory)
+
+
 NAIVE: dict[str, Callable[[], Sample]] = {
     "ramp": naive_ramp,
     "memorize": naive_memorize,
@@ -117,6 +123,7 @@ NAIVE: dict[str, Callable[[], Sample]] = {
     "multiply": lambda: naive_marked(adding=False),
     "temporal_order": naive_temporal_order,
     "memorize_long": naive_memorize_long,
+    "copy_memory": naive_copy_memory,
 }
 
 

@@ -79,9 +79,7 @@ class MarkedPairs(SequenceTask):
         second = other + (other >= first).to(torch.int64)  # (B, 1), skips the first mark
         # the value of pair j is word j of draw 0: shifted keys put it on column shift + j
         # low + (1 - low) * u, u uniform in [0, 1); (1 - low) is a power of two: exact product
-        values = unit(grid(shift_keys(keys, shift), 0, steps), 1.0 - self.low)  # (B, T)
-        if self.low:
-            values.add_(self.low)  # the same float32 sum as low + (1 - low) * u
+        values = unit(grid(shift_keys(keys, shift), 0, steps), 1.0 - self.low, self.low)  # (B, T)
         first_value = torch.where(first == 0, self.first_pair_value, values.gather(1, start))
         values.scatter_(1, start, first_value)  # (B, T)
         columns = torch.cat([start + first, start + second], dim=1)  # (B, 2): the marks

@@ -228,11 +228,12 @@ def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     return _shr(words, shift)
 
 
-def unit(grid_values: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Grid values (int64 in ``[0, 2**24)``) times ``scale * 2**-24`` as float32, exactly.
+def unit(grid_values: torch.Tensor, scale: float = 1.0, offset: float = 0.0) -> torch.Tensor:
+    """Grid values (int64 in ``[0, 2**24)``) times ``scale * 2**-24``, plus ``offset``: float32.
 
     ``scale`` must be a power of two (1.0: values in [0, 1)), so that the product is exact and
-    equals ``scale`` times the unit value.
+    equals ``scale`` times the unit value; the float32 sum with ``offset`` then rounds as
+    ``offset + scale * u`` does.
     """
     if math.frexp(scale)[0] != 0.5:
         raise ValueError(f"scale={scale} is not a power of two: the product would be rounded")
@@ -240,8 +241,11 @@ def unit(grid_values: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     if use_numpy(grid_values.device):
         scaled = np.multiply(_array(grid_values), np.float32(factor),
                              dtype=np.float32, casting="unsafe")  # fmt: skip
+        if offset:
+            scaled += np.float32(offset)
         return torch.from_numpy(scaled)
-    return grid_values.to(torch.float32).mul_(factor)
+    scaled = grid_values.to(torch.float32).mul_(factor)
+    return scaled.add_(offset) if offset else scaled
 
 
 def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:

@@ -19,7 +19,10 @@ FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")
 INTEGER_ENCODINGS = ("onehot", "index", "scaled")
 SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most) ...
 CHUNK_VALUES = 2**20  # ... and fewer when that would exceed this many input values
-GROUP_VALUES = 2**17  # consecutive batches with fewer input values than this are made together
+# consecutive batches with fewer input values than this in all are made together; torch runs an
+# operation on fewer elements than its grain size (2**15) on one thread, which a busy machine
+# needs: a parallel operation waits for its slowest thread
+GROUP_VALUES = 2**15
 DEFAULT_NUM_SAMPLES = {"train": 10_000, "val": 1_000, "test": 1_000}
 MAX_SEED = 2**63 - 1
 MAX_SAMPLES = 2**63 - 1  # num_samples and batch_size: sample indices are int64
@@ -169,7 +172,8 @@ class SequenceTask(IterableDataset):
         # consecutive batches (one rank, one worker) hold consecutive samples: small ones are
         # made several at once (together at most GROUP_VALUES input values) and handed out as
         # views, which spreads the fixed cost of every operation over several batches
-        group = max(1, GROUP_VALUES // (self.batch_size * self.sample_values)) if stride == 1 else 1
+        size = self.batch_size * self.sample_values
+        group = max(1, (GROUP_VALUES - 1) // size) if stride == 1 else 1
         for head in range(first, total, stride * group):
             edges = [b * samples // total for b in range(head, min(head + group, total) + 1)]
             inputs, targets = self._batch(stream, edges[0], edges[-1] - edges[0])

@@ -82,13 +82,15 @@ class Classify(SequenceTask):
 def _estimate_chance(length: int, threshold: float) -> float:
     """Accuracy of always predicting the more frequent label, on a fixed draw of values.
 
-    Counted in chunks of about 2**18 values, so that memory stays small whatever the length.
+    Counted in chunks of fewer than 2**15 values (small memory, one thread), with the exact
+    integer running sums of :meth:`Classify._make`.
     """
     count = max(1, CHANCE_ELEMENTS // length)
-    stream, chunk, ones = _random.stream_key(0, 3, 0), max(1, 2**18 // length), 0
+    limit = math.ceil(threshold * length * 2**_random.GRID_BITS)
+    stream, chunk, ones = _random.stream_key(0, 3, 0), max(1, (2**15 - 1) // length), 0
     for start in range(0, count, chunk):
         keys = _random.range_keys(stream, start, min(chunk, count - start))
-        values = _random.uniform(keys, 0, length).to(torch.float64)  # (N, T)
-        ones += int((values.cumsum(dim=1) >= threshold * length).sum())
+        grid = _random.grid(keys, 0, length)  # (N, T)
+        ones += int(at_least(grid.cumsum(dim=1), limit).sum())
     fraction = ones / (count * length)  # integer counts: the mean of the 0/1 labels, exactly
     return max(fraction, 1.0 - fraction)
