@@ -1,22 +1,22 @@
-"""The specification's claims, judged on runs at the default sizes, and length generalisation.
+"""The specification's claims, judged on runs at the default sizes; length generalisation.
 
 Every problem and framing at the specification's default size is one :class:`Case`, trained
-with the models it lists under the leaderboard's budget. Each sentence of the specification
-("an MLP can / cannot learn this", "an LSTM can") is a :class:`Claim`, judged on one of those
-runs. Cases whose rule is the same at every length (echo at a fixed lag, the one-to-one copy,
-the first three symbols by seq2seq) are also scored at 2x, 5x and 10x their training length.
+with the models it lists under the leaderboard's budget, seed 0. A case that is the first size
+of a leaderboard ladder (``ladder``) takes that ladder's seed-0 run instead of a run of its own.
+Each sentence of the specification ("an MLP can / cannot learn this", "an LSTM can") is a
+:class:`Claim`, judged on one of those runs. :func:`lengths` reads the length generalisation
+scores (``report.eval_lengths``) of the ladders' first sizes.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from benchmarks.runner import Job
 
 Row = dict[str, Any]
-LENGTH_FACTORS = (2, 5, 10)
-LENGTH_MODELS = ("lstm", "gru", "rnn", "transformer", "mlp")
 MODEL_LABELS = {"lstm": "LSTM (default)", "mlp": "MLP, memoryless", "gru": "GRU", "rnn": "RNN",
                 "mlp_window": "MLP, whole window", "bilstm": "bidirectional LSTM",
                 "transformer": "Transformer"}  # fmt: skip
@@ -33,27 +33,28 @@ class Case:
     options: dict[str, Any]
     label: str
     models: tuple[str, ...] = CLAIM_MODELS
-    length: int | None = None  # the training length, for cases scored at other lengths
+    ladder: tuple[str, int] | None = None  # (problem, size) of the leaderboard run it reuses
 
 
 CASES = [
-    Case("ramp/window=1", "ramp", {"window": 1}, "ramp, one step (many_to_one, window 1)"),
+    Case("ramp/window=1", "ramp", {"window": 1}, "ramp, one step (many_to_one, window 1)",
+         ladder=("ramp", 10)),
     Case("ramp/window=4", "ramp", {"window": 4}, "ramp, window (many_to_one, window 4)"),
     Case("ramp/one_to_one", "ramp", {"framing": "one_to_one"}, "ramp, one_to_one (window 9)"),
     Case("memorize/one_to_one", "memorize", {"framing": "one_to_one"}, "memorize, one_to_one"),
-    Case("memorize/many_to_one", "memorize", {"framing": "many_to_one"}, "memorize, many_to_one"),
+    Case("memorize/many_to_one", "memorize", {"framing": "many_to_one"}, "memorize, many_to_one",
+         ladder=("memorize", 5)),
     Case("echo/lag=0", "echo", {"lag": 0}, "echo, lag 0 (current value)"),
     Case("echo/lag=1", "echo", {"lag": 1}, "echo, lag 1 (previous value)"),
-    Case("echo/lag=5", "echo", {"lag": 5}, "echo, lag 5 (5th of 10, default)",
-         (*LENGTH_MODELS, "mlp_window"), 10),
+    Case("echo/lag=5", "echo", {"lag": 5}, "echo, lag 5 (5th of 10, default)"),
     Case("subsequence/many_to_one", "subsequence", {"framing": "many_to_one"},
-         "subsequence, whole, many_to_one"),
+         "subsequence, whole, many_to_one", ladder=("subsequence/many_to_one", 5)),
     Case("subsequence/one_to_one", "subsequence", {"framing": "one_to_one"},
-         "subsequence, whole, one_to_one", (*LENGTH_MODELS, "mlp_window"), 5),
+         "subsequence, whole, one_to_one", ladder=("subsequence/one_to_one", 5)),
     Case("subsequence/seq2seq", "subsequence", {"framing": "seq2seq"},
-         "subsequence, part 0..2, seq2seq", (*LENGTH_MODELS, "mlp_window"), 5),
-    Case("classify/one_to_one", "classify", {}, "classify, one_to_one",
-         (*CLAIM_MODELS, "bilstm")),
+         "subsequence, part 0..2, seq2seq", ladder=("subsequence/seq2seq", 5)),
+    Case("classify/one_to_one", "classify", {}, "classify, one_to_one", ladder=("classify", 10)),
+    Case("classify/bilstm", "classify", {}, "classify, one_to_one", ("bilstm",)),
 ]  # fmt: skip
 
 
@@ -99,31 +100,36 @@ CLAIMS = [  # the specification's claims, in our words
     Claim("classify, one_to_one", "an LSTM (with state) solves it",
           "classify/one_to_one", "lstm", True),
     Claim("classify, one_to_one", "a bidirectional LSTM solves it",
-          "classify/one_to_one", "bilstm", True),
+          "classify/bilstm", "bilstm", True),
 ]  # fmt: skip
 
 
-def case_jobs(cases: list[Case], settings: dict[str, tuple[str, ...]], overrides: list[str],
-              user_model: str | None = None) -> list[Job]:  # fmt: skip
-    """One seed-0 job per case and model; with ``user_model``, that model alone (its
-    ``model=...`` is in ``overrides``).
-
-    ``settings`` are each task's training overrides (the leaderboard's); ``overrides`` come last.
-    Cases with a training ``length`` are also scored at ``LENGTH_FACTORS`` times it, except by
-    the whole-window MLP, which takes one input length only.
-    """
+def case_jobs(cases: list[Case], settings: dict[str, tuple[str, ...]],
+              overrides: list[str]) -> list[Job]:  # fmt: skip
+    """One seed-0 job per case (not run by a ladder) and model; ``settings`` are each task's
+    training overrides (the leaderboard's), ``overrides`` come last."""
     jobs = []
     for case in cases:
+        if case.ladder is not None:
+            continue
         task = [f"task={case.task}", *(f"task.{k}={v}" for k, v in case.options.items())]
-        for model in [user_model] if user_model else case.models:
-            chosen = () if user_model else MODEL_OVERRIDES.get(model, (f"model={model}",))
-            if case.length and model != "mlp_window":
-                scored = [str(case.length * factor) for factor in LENGTH_FACTORS]
-                chosen = (*chosen, f"report.eval_lengths=[{','.join(scored)}]")
+        for model in case.models:
+            chosen = MODEL_OVERRIDES.get(model, (f"model={model}",))
             label = {"model": model, "case": case.key}
             job_overrides = (*task, *settings.get(case.task, ()), *chosen, *overrides)
             jobs.append(Job(label, job_overrides, 0, extra={"label": case.label}))
     return jobs
+
+
+def ladder_cases(cases: list[Case], runs: list[Row]) -> list[Row]:
+    """The seed-0 ladder runs that stand for cases at the default size, labelled as cases."""
+    rows = []
+    for case in cases:
+        for row in runs:
+            if (row["problem"], row["value"]) == case.ladder and row["seed"] == 0 and \
+                    row["model"] in case.models:  # fmt: skip
+                rows.append({**row, "case": case.key, "label": case.label})
+    return rows
 
 
 def measured(row: Row) -> str:
@@ -154,19 +160,23 @@ def judge(claims: list[Claim], rows: list[Row]) -> list[dict[str, Any]]:
     return verdicts
 
 
-def lengths(rows: list[Row]) -> list[dict[str, Any]]:
-    """Length generalisation: per case and model, the test metric at the training length and
-    at each multiple of it."""
+def lengths(runs: list[Row]) -> list[dict[str, Any]]:
+    """Length generalisation: per problem and model, the median over seeds of the test metric at
+    the trained length and at each length it was also scored at."""
+    scored: dict[tuple[str, str], list[Row]] = {}
+    for row in runs:
+        if (row.get("summary") or {}).get("lengths"):
+            scored.setdefault((row["problem"], row["model"]), []).append(row)
     table = []
-    for row in rows:
-        summary = row.get("summary") or {}
-        if "lengths" not in summary:
-            continue
-        metric = f"test/{summary['metric']}"
-        scores = {int(n): values[metric] for n, values in summary["lengths"].items()}
-        keys = ("case", "label", "model", "solved")
-        table.append({**{key: row[key] for key in keys}, "trained": row["test_metric"],
-                      "by_length": scores})  # fmt: skip
+    for (problem, model), rows in scored.items():
+        metric = f"test/{rows[0]['summary']['metric']}"
+        by_length = {int(n): statistics.median(row["summary"]["lengths"][n][metric] for row in rows)
+                     for n in rows[0]["summary"]["lengths"]}  # fmt: skip
+        table.append({"problem": problem, "model": model, "trained_length":
+                      rows[0]["summary"]["options"]["length"], "seeds": len(rows),
+                      "solved": sum(row["solved"] for row in rows),
+                      "trained": statistics.median(row["test_metric"] for row in rows),
+                      "by_length": by_length})  # fmt: skip
     return table
 
 

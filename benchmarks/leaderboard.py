@@ -8,7 +8,9 @@ settings every model gets on it. A :class:`Ladder` walks one model up one proble
   the ladder moves on; when the first two are unsolved the third is not run, since it could not
   make a majority;
 - it stops after two sizes in a row are unsolved, after its largest size, or when a run fails
-  (e.g. a model that cannot serve the framing: ``n/a``).
+  (e.g. a model that cannot serve the framing: ``n/a``);
+- on problems whose rule is the same at every length, the runs at the first size are also
+  scored at multiples of their length (``Problem.scored_at``): length generalisation.
 
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
 fixed list of other jobs (the claims and length generalisation runs), and :func:`frontier`
@@ -26,6 +28,7 @@ from benchmarks.runner import Job
 
 Row = dict[str, Any]
 MISSES_TO_STOP = 2  # sizes in a row unsolved before a ladder stops
+FIXED_LENGTH = ("mlp_window",)  # models that take one input length: not scored at others
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Problem:
     fixed: dict[str, Any] = field(default_factory=dict)  # task options that do not change
     settings: tuple[str, ...] = ()  # train.py overrides on this problem, the same for every model
     note: str = ""  # what stays fixed, in words
+    scored_at: tuple[
+        int, ...
+    ] = ()  # the first size is also scored at these multiples of its length
 
     def options(self, value: int) -> dict[str, Any]:
         """Task options at ``value`` (echo: ``length = lag + 1``, the lag spans the input)."""
@@ -55,6 +61,12 @@ class Problem:
     @property
     def framing(self) -> str | None:
         return self.fixed.get("framing")
+
+    def lengths(self, value: int) -> list[int]:
+        """The lengths a run at ``value`` is also scored at (the first size only)."""
+        if value != self.values[0]:
+            return []
+        return [self.options(value)["length"] * factor for factor in self.scored_at]
 
 
 def ladder_label(model: str, problem: Problem, value: int) -> dict[str, Any]:
@@ -82,7 +94,9 @@ class Ladder:
 
     def _job(self, value: int, seed: int) -> Job:
         label = ladder_label(self.model, self.problem, value)
-        overrides = (*self.problem.overrides(value), *self.overrides)
+        lengths = self.problem.lengths(value) if self.model not in FIXED_LENGTH else []
+        scored = [f"report.eval_lengths=[{','.join(map(str, lengths))}]"] if lengths else []
+        overrides = (*self.problem.overrides(value), *self.overrides, *scored)
         return Job(label, overrides, seed, extra={"problem": self.problem.key})
 
     def next_jobs(self) -> list[Job]:

@@ -112,14 +112,17 @@ def size_tables(results: dict[str, Any]) -> str:
 
 
 def lengths_table(entries: list[dict[str, Any]]) -> str:
-    """Case x model: the test metric at the training length and at 2x, 5x, 10x."""
-    head = " | ".join(f"{factor}x" for factor in claims.LENGTH_FACTORS)
-    lines = [f"| case | model | solved | trained length | {head} |",
-             "|---" * (4 + len(claims.LENGTH_FACTORS)) + "|"]  # fmt: skip
-    for entry in entries:
-        scores = " | ".join(f"{score:.3f}" for _, score in sorted(entry["by_length"].items()))
-        lines.append(f"| {entry['label']} | {entry['model']} | {'yes' if entry['solved'] else 'no'}"
-                     f" | {entry['trained']:.3f} | {scores} |")  # fmt: skip
+    """Problem x model: the test metric at the trained length and at its multiples (medians)."""
+    if not entries:
+        return "No model was scored at other lengths."
+    factors = sorted(entries[0]["by_length"])
+    head = " | ".join(f"{n // entries[0]['trained_length']}x" for n in factors)
+    lines = [f"| problem (trained length) | model | seeds solved | trained | {head} |",
+             "|---" * (4 + len(factors)) + "|"]  # fmt: skip
+    for e in entries:
+        scores = " | ".join(f"{score:.3f}" for _, score in sorted(e["by_length"].items()))
+        lines.append(f"| {e['problem']} ({e['trained_length']}) | {e['model']} | {e['solved']}/"
+                     f"{e['seeds']} | {e['trained']:.3f} | {scores} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -86,13 +86,13 @@ def _ladder(start: int, stop: int) -> tuple[int, ...]:
 
 RAMP = (10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000)  # a step of sqrt(10): ramps are cheap
 DEFAULT_SIZES = {
-    "ramp": RAMP[:7],
-    "memorize": _ladder(5, 200),
-    "echo": _ladder(5, 200),
-    "subsequence/many_to_one": _ladder(5, 100),
-    "subsequence/one_to_one": _ladder(5, 200),
-    "subsequence/seq2seq": _ladder(5, 200),
-    "classify": _ladder(10, 500),
+    "ramp": RAMP[:6],
+    "memorize": _ladder(5, 100),
+    "echo": _ladder(5, 100),
+    "subsequence/many_to_one": _ladder(5, 50),
+    "subsequence/one_to_one": _ladder(5, 100),
+    "subsequence/seq2seq": _ladder(5, 100),
+    "classify": _ladder(10, 200),
 }
 FULL_SIZES = {
     "ramp": RAMP,
@@ -103,15 +103,20 @@ FULL_SIZES = {
     "subsequence/seq2seq": _ladder(5, 2000),
     "classify": _ladder(10, 5000),
 }
-DEFAULT = Profile("default", 4000, 50, 1000, 3, 120, 1620, DEFAULT_SIZES)
+DEFAULT = Profile("default", 4000, 100, 1000, 3, 120, 1560, DEFAULT_SIZES)
 QUICK = Profile("quick", 300, 25, 500, 1, 20, 240, {k: v[:3] for k, v in DEFAULT_SIZES.items()})
 FULL = Profile("full", 20000, 100, 2000, 3, 1800, 12 * 3600, FULL_SIZES)
 PROFILES = {profile.name: profile for profile in (DEFAULT, QUICK, FULL)}
 
 
+SAME_RULE = ("echo", "subsequence/one_to_one", "subsequence/seq2seq")  # any length, one rule
+LENGTH_FACTORS = (2, 5, 10)  # their first size is also scored at these multiples of its length
+
+
 def problems(profile: Profile) -> list[Problem]:
     """Every problem's ladder at this profile's sizes, with its per-problem settings."""
-    return [Problem(key, task, knob, profile.values[key], fixed, settings(task, profile), note)
+    return [Problem(key, task, knob, profile.values[key], fixed, settings(task, profile), note,
+                    LENGTH_FACTORS if key in SAME_RULE else ())
             for key, (task, knob, fixed, note) in SIZES.items()]  # fmt: skip
 
 
@@ -135,8 +140,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
     models = (only,) if only else MODELS
     extra = [*profile.overrides(), *overrides]
     per_task = {task: settings(task, profile) for task in SETTINGS}
-    cases = [case for case in claims.CASES if case.length] if only else claims.CASES
-    fixed = claims.case_jobs(cases, per_task, extra, only)
+    fixed = [] if only else claims.case_jobs(claims.CASES, per_task, extra)
     ladders = [
         Ladder(model, [*([] if only else [f"model={model}"]), *extra], problem, profile.seeds)
         for problem in problems(profile)
@@ -152,8 +156,10 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
     rename = (lambda name: names.get(name, name)) if names else (lambda name: name)
     order = {key: index for index, key in enumerate(SIZES)}
     rank = {rename(model): index for index, model in enumerate(models)}
-    case_rows = [row for job, row in plan.rows if "case" in job.label]
     ladder_rows = [row for job, row in plan.rows if "problem" in job.extra]
+    case_rows = [row for job, row in plan.rows if "case" in job.label]
+    case_rows += [] if only else claims.ladder_cases(claims.CASES, ladder_rows)
+    case_rows.sort(key=lambda row: [case.key for case in claims.CASES].index(row["case"]))
     for row in (*case_rows, *ladder_rows):
         row["model"] = rename(row["model"])
     frontiers = [{**frontier(ladder), "model": rename(ladder.model)} for ladder in ladders]
@@ -164,7 +170,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems(profile)],
         "claims": [] if only else claims.judge(claims.CLAIMS, case_rows),
-        "lengths": claims.lengths(case_rows),
+        "lengths": claims.lengths(ladder_rows),
         "frontier": frontiers,
         "curves": curves,
         "cases": case_rows,

@@ -125,14 +125,25 @@ def test_claims_are_judged_on_their_runs() -> None:
     assert len(verdicts) == len(claims.CLAIMS)
 
 
-def test_case_jobs_score_other_lengths_except_the_window_mlp() -> None:
+def test_case_jobs_skip_cases_a_ladder_runs() -> None:
     jobs = claims.case_jobs(claims.CASES, {"echo": ("data.batch_size=32",)}, ["x=1"])
     by_key = {(j.label["case"], j.label["model"]): j for j in jobs}
-    echo = by_key["echo/lag=5", "gru"].overrides
-    assert "report.eval_lengths=[20,50,100]" in echo and "data.batch_size=32" in echo
-    assert echo[-1] == "x=1" and "model=gru" in echo
-    assert not any("eval_lengths" in o for o in by_key["echo/lag=5", "mlp_window"].overrides)
-    assert "model.bidirectional=true" in by_key["classify/one_to_one", "bilstm"].overrides
-    custom = claims.case_jobs(claims.CASES, {}, ["model=custom"], user_model="custom")
-    assert {j.label["model"] for j in custom} == {"custom"}
-    assert not any(o.startswith("model=custom") for j in custom for o in j.overrides[:-1])
+    echo = by_key["echo/lag=5", "mlp"].overrides
+    assert echo[:2] == ("task=echo", "task.lag=5") and "data.batch_size=32" in echo
+    assert echo[-1] == "x=1" and "model=mlp" in echo
+    assert "model.bidirectional=true" in by_key["classify/bilstm", "bilstm"].overrides
+    assert not any(case == "memorize/many_to_one" for case, _ in by_key)  # a ladder's first size
+    ladder_run = {"problem": "memorize", "value": 5, "seed": 0, "model": "lstm", "solved": True}
+    rows = claims.ladder_cases(claims.CASES, [ladder_run, {**ladder_run, "seed": 1}])
+    assert rows == [
+        {**ladder_run, "case": "memorize/many_to_one", "label": "memorize, many_to_one"}
+    ]
+
+
+def test_ladder_scores_its_first_size_at_other_lengths() -> None:
+    echo = Problem("echo", "echo", "lag", (5, 10), {}, (), "", (2, 5, 10))
+    first, *_ = Ladder("gru", ["model=gru"], echo).next_jobs()
+    assert first.overrides[-1] == "report.eval_lengths=[12,30,60]"  # lag 5: length 6
+    assert not any("eval_lengths" in o for o in Ladder("mlp_window", [], echo).next_jobs()[0]
+                   .overrides)  # fmt: skip
+    assert echo.lengths(10) == []

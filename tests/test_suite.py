@@ -78,18 +78,17 @@ def test_quick_profile_on_a_users_module(tmp_path: Path) -> None:
     assert runs and all(set(run) >= RUN_KEYS for run in runs)
     assert {run["model"] for run in runs} == {target}  # the user's class path, not "custom"
     assert {run["problem"] for run in runs} == set(suite.SIZES)  # every problem was pushed
-    assert all(run["steps"] <= 30 and run["sequences"] <= 30 * 64 for run in runs)
+    limits = {key: problem["max_sequences"] for key, problem in budget["problems"].items()}
+    assert all(run["steps"] <= 30 and run["sequences"] <= limits[run["problem"]] for run in runs)
     for key, values in suite.QUICK.values.items():  # sizes in ladder order, from the first
         ran = sorted({run["value"] for run in runs if run["problem"] == key})
         assert ran == list(values[: len(ran)]) and ran
     assert {entry["model"] for entry in saved["frontier"]} == {target}
     assert saved["claims"] == []  # the specification's claims are about our models
-    lengths = {entry["case"] for entry in saved["lengths"]}
-    assert lengths == {case.key for case in suite.claims.CASES if case.length}
-    for entry in saved["lengths"]:
-        assert sorted(map(int, entry["by_length"])) == [
-            case.length * f for case in suite.claims.CASES if case.key == entry["case"]
-            for f in (2, 5, 10)]  # fmt: skip
+    lengths = {entry["problem"]: entry for entry in saved["lengths"]}
+    assert set(lengths) == set(suite.SAME_RULE)  # scored at 2x, 5x, 10x the first size's length
+    assert sorted(lengths["echo"]["by_length"]) == ["12", "30", "60"]  # lag 5, length 6
+    assert sorted(map(int, lengths["subsequence/seq2seq"]["by_length"])) == [10, 25, 50]
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert f"| problem (knob; what stays fixed) | {target} |" in markdown
     assert "model=custom" in markdown and "leaderboard.png" in markdown
