@@ -32,8 +32,7 @@ from seqtasks import _random
 from seqtasks.base import SequenceTask
 from seqtasks.registry import PROBLEMS
 
-EXAMPLES = {"seqtasks": 120, "thorough": 1200}
-for profile, count in EXAMPLES.items():
+for profile, count in {"seqtasks": 120, "thorough": 1200}.items():  # examples per test
     settings.register_profile(
         profile, max_examples=count, deadline=timedelta(seconds=5), database=None,
         suppress_health_check=[HealthCheck.too_slow],
@@ -46,6 +45,7 @@ JUNK = [0, -7, 2**31, 2**63, 10**12, 1e12, float("nan"), float("inf"), -0.0, 2.5
 WORDS = ["one_to_one", "many_to_one", "seq2seq", "onehot", "index", "scaled", "real",
          "train", "val", "test", "2a", "2b", "2c"]  # fmt: skip
 SMALL = st.integers(-3, 130)  # bounded so that every dataset that builds generates quickly
+HUGE_OR_NEGATIVE = st.integers(max_value=-1) | st.integers(min_value=2**40)  # cheap to accept
 
 
 @contextlib.contextmanager
@@ -85,7 +85,7 @@ def option_values(problem: str, name: str, default: Any, plausible: bool) -> st.
         good = st.sampled_from([0.05, 0.25, 0.5, 0.9]) if plausible else st.floats(0.01, 0.99)
     else:
         good = st.integers(1, 12) | st.integers(0, 130) if plausible else SMALL
-    return good if plausible else good | st.sampled_from(JUNK) | st.integers()
+    return good if plausible else good | st.sampled_from(JUNK) | HUGE_OR_NEGATIVE
 
 
 @st.composite
