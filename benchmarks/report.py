@@ -83,6 +83,21 @@ def frontier_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def goals_table(results: dict[str, Any], goals: dict[str, int], model: str = "lstm") -> str:
+    """``model``'s frontier against the sizes it is asked to reach."""
+    by_problem = {e["problem"]: e for e in results["frontier"] if e["model"] == model}
+    lines = ["| problem | goal | frontier | reached |", "|---|---|---|---|"]
+    for problem, goal in goals.items():
+        entry = by_problem.get(problem)
+        if entry is None:
+            continue
+        value = entry["value"]
+        reached = "**yes**" if value is not None and value >= goal else "**no**"
+        lines.append(f"| {problem} | {entry['knob']} >= {goal:,} | {frontier_cell(entry)} | "
+                     f"{reached} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def size_cell(runs: list[Row]) -> str:
     """``2/3: 150 steps`` (median of the solved seeds) or ``0/2``; time-limited runs marked."""
     ok = [run for run in runs if run.get("stopped") != "error"]
@@ -164,6 +179,11 @@ def markdown(results: dict[str, Any]) -> str:
         "## Frontier: the largest size solved in most seeds, and the median steps it took",
         frontier_table(results),
         "![steps to solve against difficulty, one line per model](leaderboard.png)",
+        *(
+            ["### The default LSTM against its goals", goals_table(results, results["goals"])]
+            if results.get("goals") and "lstm" in results["models"]
+            else []
+        ),
         "## Steps to solve at every size (seeds solved / run: median steps of the solved)",
         size_tables(results),
         "## Length generalisation (test metric at multiples of the training length)",
