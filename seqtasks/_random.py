@@ -4,11 +4,10 @@ A sample's random numbers depend only on ``(seed, split, epoch, index)`` and on 
 sample is asked for, never on the order in which samples are made. Batch size, DataLoader workers,
 DDP ranks and the device therefore cannot change a single bit of the data.
 
-The mixing function is SplitMix64's finaliser (Steele, Lea & Flood, 2014). It has two
-implementations that give the same bits: on the CPU, NumPy ``uint64`` arrays (native logical
-shifts, in-place updates; about three times faster than the tensor form), and on any other torch
-device, signed int64 tensor operations, where multiplication wraps modulo 2**64 and right shifts
-are made logical by masking. CPU results come back as tensors sharing the arrays' memory.
+The mixing function is SplitMix64's finaliser (Steele, Lea & Flood, 2014), in two forms with the
+same bits: NumPy ``uint64`` arrays on the CPU (native logical shifts, in place; about three times
+faster, results shared with tensors), and signed int64 tensor operations on any other device
+(multiplication wraps modulo 2**64, right shifts are made logical by masking).
 """
 
 from __future__ import annotations
@@ -60,11 +59,8 @@ def _shr(z: torch.Tensor, bits: int) -> torch.Tensor:
 
 
 def _mix_tensor_(z: torch.Tensor, final: bool = True) -> torch.Tensor:
-    """SplitMix64's finaliser, in place on an int64 tensor of any device.
-
-    ``final=False`` leaves out the last xor-shift, which changes no bit above bit 32: callers
-    that keep only the top 24 bits get them exactly.
-    """
+    """SplitMix64's finaliser, in place on an int64 tensor of any device. ``final=False`` leaves
+    out the last xor-shift, which changes no bit above bit 32 (enough for the top 24 bits)."""
     z ^= _shr(z, 30)
     z *= _signed(_MUL1)
     z ^= _shr(z, 27)
@@ -75,10 +71,8 @@ def _mix_tensor_(z: torch.Tensor, final: bool = True) -> torch.Tensor:
 
 
 def _mix_array_(a: np.ndarray, final: bool = True) -> np.ndarray:
-    """SplitMix64's finaliser, in place on a flat uint64 array (wrapping multiplication).
-
-    ``final=False`` as in :func:`_mix_tensor_`. Long arrays go in cache-sized pieces.
-    """
+    """SplitMix64's finaliser, in place on a flat uint64 array (wrapping multiplication);
+    ``final`` as in :func:`_mix_tensor_`. Long arrays go in cache-sized pieces."""
     if len(a) > 2 * MIX_CHUNK:
         for start in range(0, len(a), MIX_CHUNK):
             _mix_array_(a[start : start + MIX_CHUNK], final)
@@ -107,8 +101,6 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 
 def mix64(z: torch.Tensor) -> torch.Tensor:
     """SplitMix64's finaliser, elementwise on an int64 tensor (bit patterns as unsigned)."""
-    if use_numpy(z.device):
-        return _tensor(_mix_array_(_array(z.detach()).flatten())).view(z.shape)
     return _mix_tensor_(z.clone())
 
 
@@ -121,10 +113,7 @@ def stream_key(seed: int, split: int, epoch: int) -> int:
 
 
 def sample_keys(stream: int, indices: torch.Tensor) -> torch.Tensor:
-    """One key per sample index: ``(B,)`` int64 indices -> ``(B,)`` int64 keys."""
-    if use_numpy(indices.device):
-        words = _array(indices) * np.uint64(GOLDEN) + np.uint64(stream & MASK64)
-        return _tensor(_mix_array_(words))
+    """One key per sample index: ``(B,)`` int64 indices -> ``(B,)`` int64 keys (tensor form)."""
     return _mix_tensor_(indices * _signed(GOLDEN) + stream)
 
 
@@ -202,6 +191,12 @@ def _words(
     return _mix_array_(words, final)
 
 
+def _tensor_words(keys: torch.Tensor, draw: int, count: int, final: bool = True) -> torch.Tensor:
+    """The words of ``bits`` with tensor operations (any device): ``(B,)`` -> ``(B, count)``."""
+    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
+    return _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN), final)
+
+
 def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """``count`` random 64-bit words per key for the named ``draw``: ``(B,)`` -> ``(B, count)``.
 
@@ -209,8 +204,7 @@ def bits(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
     """
     if use_numpy(keys.device):
         return _tensor(_words(keys, (draw,), count)).view(len(keys), count)
-    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
-    return _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))
+    return _tensor_words(keys, draw, count)
 
 
 def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
@@ -223,9 +217,7 @@ def grid(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
         words = _words(keys, (draw,), count, final=False)
         words >>= _NP["grid"]
         return _tensor(words).view(len(keys), count)
-    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
-    words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN), final=False)
-    return _shr(words, shift)
+    return _shr(_tensor_words(keys, draw, count, final=False), shift)
 
 
 def unit(grid_values: torch.Tensor, scale: float = 1.0, offset: float = 0.0) -> torch.Tensor:
@@ -272,8 +264,7 @@ def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tens
             words *= np.uint64(high)
             words >>= _NP["s32"]
         return _tensor(words).view(len(keys), count)
-    offsets = torch.arange(count, device=keys.device, dtype=torch.int64) + (draw << 32) + 1
-    words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN), final=not power)
+    words = _tensor_words(keys, draw, count, final=not power)
     if power:
         return _shr(words, top)
     return (_shr(words, 32) * high) >> 32
