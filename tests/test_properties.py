@@ -32,7 +32,7 @@ from seqtasks import _random
 from seqtasks.base import SequenceTask
 from seqtasks.registry import PROBLEMS
 
-for profile, count in {"seqtasks": 120, "thorough": 1200}.items():  # examples per test
+for profile, count in {"seqtasks": 100, "thorough": 1000}.items():  # examples per test
     settings.register_profile(
         profile, max_examples=count, deadline=timedelta(seconds=5), database=None,
         suppress_health_check=[HealthCheck.too_slow],
