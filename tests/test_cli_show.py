@@ -93,7 +93,7 @@ def test_show_bad_option_exits_2(
     assert message in captured.err
 
 
-@pytest.mark.parametrize("argv", [[], ["show"], ["list"], ["show", "echo", "-n", "many"]])
+@pytest.mark.parametrize("argv", [[], ["show"], ["lst"], ["show", "echo", "-n", "many"]])
 def test_bad_command_line_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
