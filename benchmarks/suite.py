@@ -119,7 +119,7 @@ FULL_SIZES = {
     "classify": _ladder(10, 5000),
 }
 DEFAULT = Profile("default", 4000, 100, 1000, 3, 120, 1560, DEFAULT_SIZES)
-QUICK = Profile("quick", 200, 25, 500, 1, 20, 200, {k: v[:3] for k, v in DEFAULT_SIZES.items()})
+QUICK = Profile("quick", 200, 25, 500, 1, 20, 240, {k: v[:2] for k, v in DEFAULT_SIZES.items()})
 FULL = Profile("full", 20000, 100, 2000, 3, 1800, 12 * 3600, FULL_SIZES)
 PROFILES = {profile.name: profile for profile in (DEFAULT, QUICK, FULL)}
 

@@ -101,7 +101,7 @@ def test_user_model_and_profiles() -> None:
     for profile in suite.PROFILES.values():
         assert set(profile.values) == set(suite.SIZES)
         for values in profile.values.values():
-            assert list(values) == sorted(set(values)) and len(values) >= 3
+            assert list(values) == sorted(set(values)) and len(values) >= 2
     assert suite.FULL.max_steps > suite.DEFAULT.max_steps > suite.QUICK.max_steps
     echo = next(p for p in suite.problems(suite.DEFAULT) if p.key == "echo")
     assert echo.options(50)["length"] == 51
