@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     header = (
         f"`python -m benchmarks.architectures --seeds {args.seeds} --workers {args.workers} "
-        f"--seconds {args.seconds:g}`: {len(rows)} runs, {wall / 60:.0f} min for those run by this call, on "
+        f"--seconds {args.seconds:g}`: {len(rows)} runs, {wall / 60:.0f} min for those run by "
+        "this call, on "
         f"{machine()['cpu_count']} shared CPU cores, {args.workers} runs at once, 1 torch thread "
         "each. A cell: seeds solved, then the median steps and wall seconds of the solved seeds "
         "(steps are machine-independent; seconds include validation and the final test)."
