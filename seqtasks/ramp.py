@@ -6,7 +6,7 @@ import torch
 
 from seqtasks._random import integers
 from seqtasks._validate import check_int
-from seqtasks.base import SequenceTask
+from seqtasks.base import MAX_STEPS, SequenceTask
 
 
 class Ramp(SequenceTask):
@@ -52,7 +52,7 @@ class Ramp(SequenceTask):
             framing=framing, encoding=encoding, split=split, seed=seed,
             num_samples=num_samples, batch_size=batch_size, device=device,
         )  # fmt: skip
-        self.length = check_int("length", length, 2)
+        self.length = check_int("length", length, 2, MAX_STEPS)  # the ramp's steps
         if window is None:
             window = 1 if self.framing == "many_to_one" else self.length - 1
         self.window = check_int("window", window, 1, self.length - 1)

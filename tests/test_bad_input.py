@@ -53,6 +53,7 @@ MAKE_CASES = [
     (("echo",), {"num_samples": 2**63}, r"num_samples=9223372036854775808 is out of range: "
                                         r"allowed 1 \.\. 9223372036854775807"),
     (("classify",), {"threshold": float("inf")}, r"threshold=inf is out of range"),
+    (("ramp",), {"length": 2**40}, r"length=1099511627776 is out of range: allowed 2 \.\. 1048576"),
 ]  # fmt: skip
 
 if not torch.cuda.is_available():  # without a GPU, 'cuda' names no device
