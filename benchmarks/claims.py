@@ -5,7 +5,8 @@ with the models it lists under the leaderboard's budget, seed 0. A case that is 
 of a leaderboard ladder (``ladder``) takes that ladder's seed-0 run instead of a run of its own.
 Each sentence of the specification ("an MLP can / cannot learn this", "an LSTM can") is a
 :class:`Claim`, judged on one of those runs. :func:`lengths` reads the length generalisation
-scores (``report.eval_lengths``) of the ladders' first sizes.
+scores (``report.eval_lengths``) of the ladders' first sizes and of the cases scored at other
+lengths (echo at lag 5: trained at length 10, the echoed value is not the first one).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MODEL_LABELS = {"lstm": "LSTM (default)", "mlp": "MLP, memoryless", "gru": "GRU"
                 "transformer": "Transformer"}  # fmt: skip
 MODEL_OVERRIDES = {"bilstm": ("model=lstm_one_to_one", "model.bidirectional=true")}
 CLAIM_MODELS = ("lstm", "mlp", "mlp_window")
+FIXED_LENGTH = ("mlp_window",)  # models that take one input length: not scored at others
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Case:
     label: str
     models: tuple[str, ...] = CLAIM_MODELS
     ladder: tuple[str, int] | None = None  # (problem, size) of the leaderboard run it reuses
+    scored_at: tuple[int, ...] = ()  # also scored at these multiples of its length
 
 
 CASES = [
@@ -46,7 +49,8 @@ CASES = [
          ladder=("memorize", 5)),
     Case("echo/lag=0", "echo", {"lag": 0}, "echo, lag 0 (current value)"),
     Case("echo/lag=1", "echo", {"lag": 1}, "echo, lag 1 (previous value)"),
-    Case("echo/lag=5", "echo", {"lag": 5}, "echo, lag 5 (5th of 10, default)"),
+    Case("echo/lag=5", "echo", {"lag": 5, "length": 10}, "echo, lag 5 (5th of 10, default)",
+         (*CLAIM_MODELS, "gru", "rnn", "transformer"), scored_at=(2, 5, 10)),
     Case("subsequence/many_to_one", "subsequence", {"framing": "many_to_one"},
          "subsequence, whole, many_to_one", ladder=("subsequence/many_to_one", 5)),
     Case("subsequence/one_to_one", "subsequence", {"framing": "one_to_one"},
@@ -104,17 +108,26 @@ CLAIMS = [  # the specification's claims, in our words
 ]  # fmt: skip
 
 
-def case_jobs(cases: list[Case], settings: dict[str, tuple[str, ...]],
-              overrides: list[str]) -> list[Job]:  # fmt: skip
+def case_jobs(cases: list[Case], settings: dict[str, tuple[str, ...]], overrides: list[str],
+              user_model: str | None = None) -> list[Job]:  # fmt: skip
     """One seed-0 job per case (not run by a ladder) and model; ``settings`` are each task's
-    training overrides (the leaderboard's), ``overrides`` come last."""
+    training overrides (the leaderboard's), ``overrides`` come last. With ``user_model`` (whose
+    ``model=...`` is in ``overrides``), that model alone, on the cases scored at other lengths.
+
+    A case with ``scored_at`` is also scored at those multiples of its length, except by the
+    whole-window MLP, which takes one input length only.
+    """
     jobs = []
     for case in cases:
-        if case.ladder is not None:
+        if case.ladder is not None or (user_model and not case.scored_at):
             continue
         task = [f"task={case.task}", *(f"task.{k}={v}" for k, v in case.options.items())]
-        for model in case.models:
-            chosen = MODEL_OVERRIDES.get(model, (f"model={model}",))
+        for model in [user_model] if user_model else case.models:
+            chosen = () if user_model else MODEL_OVERRIDES.get(model, (f"model={model}",))
+            if case.scored_at and model not in FIXED_LENGTH:
+                length = case.options["length"]
+                scored = ",".join(str(length * factor) for factor in case.scored_at)
+                chosen = (*chosen, f"report.eval_lengths=[{scored}]")
             label = {"model": model, "case": case.key}
             job_overrides = (*task, *settings.get(case.task, ()), *chosen, *overrides)
             jobs.append(Job(label, job_overrides, 0, extra={"label": case.label}))
@@ -139,6 +152,9 @@ def measured(row: Row) -> str:
              f"chance {summary['chance']:.3g})")  # fmt: skip
     if row["solved"]:
         return f"solved at step {summary['solved_at_step']}; {value}"
+    if summary["solved_at_step"] is not None:
+        return (f"met the criterion on validation at step {summary['solved_at_step']} but not on "
+                f"the test set; {value}")  # fmt: skip
     return f"not solved in {row['steps']} steps; {value}"
 
 
@@ -161,12 +177,13 @@ def judge(claims: list[Claim], rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def lengths(runs: list[Row]) -> list[dict[str, Any]]:
-    """Length generalisation: per problem and model, the median over seeds of the test metric at
-    the trained length and at each length it was also scored at."""
+    """Length generalisation: per problem (a ladder's, or a case's) and model, the median over
+    seeds of the test metric at the trained length and at each length it was also scored at."""
     scored: dict[tuple[str, str], list[Row]] = {}
     for row in runs:
         if (row.get("summary") or {}).get("lengths"):
-            scored.setdefault((row["problem"], row["model"]), []).append(row)
+            name = row["problem"] if "problem" in row else row["label"]
+            scored.setdefault((name, row["model"]), []).append(row)
     table = []
     for (problem, model), rows in scored.items():
         metric = f"test/{rows[0]['summary']['metric']}"

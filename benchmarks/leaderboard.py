@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.claims import FIXED_LENGTH
 from benchmarks.runner import Job
 
 Row = dict[str, Any]
 MISSES_TO_STOP = 2  # sizes in a row unsolved before a ladder stops
-FIXED_LENGTH = ("mlp_window",)  # models that take one input length: not scored at others
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,12 @@ class Ladder:
         elif len(rows) < issued:  # results still out
             return []
         else:
-            wanted = issued + 1 if self._verdict(value) is None else issued
+            wanted = issued + 1 if self.verdict(value) is None else issued
         wanted = min(wanted, self.seeds)
         self.issued[value] = wanted
         return [self._job(value, seed) for seed in range(issued, wanted)]
 
-    def _verdict(self, value: int) -> bool | None:
+    def verdict(self, value: int) -> bool | None:
         """True/False once most seeds are (or can no longer be) solved; None while open."""
         rows = self.rows.get(value, [])
         solved = sum(row["solved"] for row in rows)
@@ -135,7 +135,7 @@ class Ladder:
         if row.get("stopped") == "error":
             self.status = "n/a" if row["error"].startswith("ConfigError") else "error"
             return []
-        verdict = self._verdict(value)
+        verdict = self.verdict(value)
         if verdict is None:
             return []
         later = [self._job(value, seed) for seed in range(self.issued[value], self.seeds)]
@@ -174,7 +174,7 @@ class LeaderboardPlan:
 def frontier(ladder: Ladder) -> dict[str, Any]:
     """The largest size solved in most seeds, the steps it took, and where the ladder broke."""
     sizes = [value for value in ladder.problem.values if value in ladder.rows]
-    verdicts = {value: ladder._verdict(value) for value in sizes}
+    verdicts = {value: ladder.verdict(value) for value in sizes}
     solved = [value for value in sizes if verdicts[value]]
     best = max(solved, default=None)
     done = [row for row in ladder.rows.get(best, []) if row["solved"]]
@@ -204,7 +204,7 @@ def curve(ladder: Ladder) -> list[dict[str, Any]]:
         if not rows:
             continue
         done = [row["steps"] for row in rows if row["solved"]]
-        points.append({"value": value, "solved": ladder._verdict(value),
+        points.append({"value": value, "solved": ladder.verdict(value),
                        "seeds_solved": len(done), "seeds": len(rows),
                        "steps": statistics.median(done) if done else None,
                        "max_steps": max(row["steps"] for row in rows)})  # fmt: skip

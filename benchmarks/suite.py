@@ -124,7 +124,9 @@ FULL = Profile("full", 20000, 100, 2000, 3, 1800, 12 * 3600, FULL_SIZES)
 PROFILES = {profile.name: profile for profile in (DEFAULT, QUICK, FULL)}
 
 
-SAME_RULE = ("echo", "subsequence/one_to_one", "subsequence/seq2seq")  # any length, one rule
+# one rule at any length: the first size is scored at other lengths (echo: the lag-5 case, since
+# at the ladder's length lag + 1 "the first value" is the same rule as "lag steps back")
+SAME_RULE = ("subsequence/one_to_one", "subsequence/seq2seq")
 LENGTH_FACTORS = (2, 5, 10)  # their first size is also scored at these multiples of its length
 
 
@@ -155,7 +157,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
     models = (only,) if only else MODELS
     extra = [*profile.overrides(), *overrides]
     per_task = {task: settings(task, profile) for task in SETTINGS}
-    fixed = [] if only else claims.case_jobs(claims.CASES, per_task, extra)
+    fixed = claims.case_jobs(claims.CASES, per_task, extra, only)
     ladders = [
         Ladder(model, [*([] if only else [f"model={model}"]), *extra], problem, profile.seeds)
         for problem in problems(profile)
@@ -172,11 +174,12 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
     order = {key: index for index, key in enumerate(SIZES)}
     rank = {rename(model): index for index, model in enumerate(models)}
     ladder_rows = [row for job, row in plan.rows if "problem" in job.extra]
-    case_rows = [row for job, row in plan.rows if "case" in job.label]
-    case_rows += [] if only else claims.ladder_cases(claims.CASES, ladder_rows)
-    case_rows.sort(key=lambda row: [case.key for case in claims.CASES].index(row["case"]))
-    for row in (*case_rows, *ladder_rows):
+    own_cases = [row for job, row in plan.rows if "case" in job.label]
+    for row in (*own_cases, *ladder_rows):
         row["model"] = rename(row["model"])
+    lengths = claims.lengths([*own_cases, *ladder_rows])
+    case_rows = own_cases + ([] if only else claims.ladder_cases(claims.CASES, ladder_rows))
+    case_rows.sort(key=lambda row: [case.key for case in claims.CASES].index(row["case"]))
     frontiers = [{**frontier(ladder), "model": rename(ladder.model)} for ladder in ladders]
     curves = [{"model": rename(ladder.model), "problem": ladder.problem.key,
                "points": curve(ladder)} for ladder in ladders]  # fmt: skip
@@ -186,7 +189,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
         "problems": [asdict(problem) for problem in problems(profile)],
         "goals": GOALS,
         "claims": [] if only else claims.judge(claims.CLAIMS, case_rows),
-        "lengths": claims.lengths(ladder_rows),
+        "lengths": sorted(lengths, key=lambda e: (order.get(e["problem"], -1), rank[e["model"]])),
         "frontier": frontiers,
         "curves": curves,
         "cases": case_rows,

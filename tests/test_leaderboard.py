@@ -131,6 +131,10 @@ def test_case_jobs_skip_cases_a_ladder_runs() -> None:
     echo = by_key["echo/lag=5", "mlp"].overrides
     assert echo[:2] == ("task=echo", "task.lag=5") and "data.batch_size=32" in echo
     assert echo[-1] == "x=1" and "model=mlp" in echo
+    assert "report.eval_lengths=[20,50,100]" in echo  # echo at lag 5 of 10 is scored at 2x..10x
+    assert not any("eval_lengths" in o for o in by_key["echo/lag=5", "mlp_window"].overrides)
+    user = claims.case_jobs(claims.CASES, {}, ["model=custom"], user_model="custom")
+    assert [(j.label["case"], j.label["model"]) for j in user] == [("echo/lag=5", "custom")]
     assert "model.bidirectional=true" in by_key["classify/bilstm", "bilstm"].overrides
     assert not any(case == "memorize/many_to_one" for case, _ in by_key)  # a ladder's first size
     ladder_run = {"problem": "memorize", "value": 5, "seed": 0, "model": "lstm", "solved": True}
@@ -147,3 +151,21 @@ def test_ladder_scores_its_first_size_at_other_lengths() -> None:
     assert not any("eval_lengths" in o for o in Ladder("mlp_window", [], echo).next_jobs()[0]
                    .overrides)  # fmt: skip
     assert echo.lengths(10) == []
+
+
+def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
+    def run(seed: int, score: float) -> dict:
+        summary = {
+            "metric": "accuracy",
+            "options": {"length": 5},
+            "lengths": {"10": {"test/accuracy": score}, "50": {"test/accuracy": score / 2}},
+        }
+        return {"problem": "subsequence/one_to_one", "model": "gru", "seed": seed,
+                "solved": seed != 2, "test_metric": 1.0, "summary": summary}  # fmt: skip
+
+    unscored = {"problem": "echo", "model": "gru", "summary": {"metric": "accuracy"}}
+    (entry,) = claims.lengths([run(0, 0.9), run(1, 0.5), run(2, 0.7), unscored])
+    assert entry["problem"] == "subsequence/one_to_one" and entry["trained_length"] == 5
+    assert entry["seeds"] == 3 and entry["solved"] == 2
+    assert entry["by_length"] == {10: 0.7, 50: 0.35}
+    assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")

@@ -86,8 +86,9 @@ def test_quick_profile_on_a_users_module(tmp_path: Path) -> None:
     assert {entry["model"] for entry in saved["frontier"]} == {target}
     assert saved["claims"] == []  # the specification's claims are about our models
     lengths = {entry["problem"]: entry for entry in saved["lengths"]}
-    assert set(lengths) == set(suite.SAME_RULE)  # scored at 2x, 5x, 10x the first size's length
-    assert sorted(lengths["echo"]["by_length"]) == ["12", "30", "60"]  # lag 5, length 6
+    echo = "echo, lag 5 (5th of 10, default)"  # a case of its own: lag 5 of length 10
+    assert set(lengths) == {*suite.SAME_RULE, echo}  # scored at 2x, 5x, 10x the trained length
+    assert sorted(map(int, lengths[echo]["by_length"])) == [20, 50, 100]
     assert sorted(map(int, lengths["subsequence/seq2seq"]["by_length"])) == [10, 25, 50]
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert f"| problem (knob; what stays fixed) | {target} |" in markdown
