@@ -35,11 +35,16 @@ def test_gallery_block_is_the_commands_output(capsys, command, shown):
     assert capsys.readouterr().out == shown
 
 
-def test_setup_command_ends_by_training_classify_and_ci_runs_the_test_command():
-    setup = re.search(r"```bash\n(python3 -m venv[^\n]+)\n```", README).group(1)
-    assert setup.endswith("python train.py task=classify")
+def test_setup_command_trains_classify_and_ci_runs_the_test_command():
+    setup_block = r"## Set up and train, one command\n\n```bash\n([^\n]+)\n```"
+    setup = re.search(setup_block, README).group(1)
+    assert setup == "make demo"
+    makefile = (ROOT / "Makefile").read_text()
+    demo = makefile.split("\ndemo:")[1].split("\n\n")[0]
+    assert "train.py task=classify" in demo
     test_command = re.search(r"## Run the tests\n\n```bash\n([^\n]+)\n```", README).group(1)
-    assert test_command in (ROOT / ".ci" / "run").read_text()
+    assert test_command == "make test"
+    assert "\nmake test\n" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_own_network_snippets_run_and_learn(monkeypatch, tmp_path):
