@@ -30,6 +30,7 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q --nbmake --nbmake-timeout=600 notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
