@@ -97,7 +97,7 @@ BAD_OPTIONS = [
     case("echo", ValueError, r"length=0 is out of range: allowed >= 1", length=0),
     case("subsequence", ValueError, r"length=-3 is out of range: allowed >= 1", length=-3),
     case("classify", ValueError, r"length=0 is out of range: allowed >= 1", length=0),
-    case("ramp", ValueError, r"length=1 is out of range: allowed >= 2", length=1),
+    case("ramp", ValueError, r"length=1 is out of range: allowed 2 \.\. 1048576", length=1),
     case("memorize", ValueError, r"length=2 is out of range: allowed >= 3", length=2),
     case(
         "memorize", ValueError, r"num_sequences=0 is out of range: allowed 1 \.\. ", num_sequences=0
