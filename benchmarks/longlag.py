@@ -1,261 +1,167 @@
-"""The long-time-lag table of Hochreiter & Schmidhuber (1997), rerun with the default LSTM.
+"""The long-time-lag table of Hochreiter & Schmidhuber (1997), run from the presets, at the paper's sizes.
 
-    python -m benchmarks.longlag [--seeds 3] [--only 2a,4] [--threads 1] [--out results]
+    python -m benchmarks.longlag [--seeds 5] [--only paper_4,paper_6a] [--workers 2] [--resume]
 
-Every run goes through ``benchmarks.runner`` (``train()`` with the composed config of ``train.py``
-and ``model=lstm``: the many-to-one LSTM, AdamW, gradient clipping 1.0), with the per-experiment
-learning rate, batch size and hidden size below. Training stops at the first validation (every
-``every`` training sequences, on the fixed 1000-sequence val set) that meets the problem's solved
-criterion (``StopWhenSolved``), or at the run's time limit. "Sequences" is the number of training
-sequences seen when the criterion was met (``solved_at_step * batch_size``); the best checkpoint
-is then scored on a 2560-sequence test set, the size of the paper's test sets.
+Each row is a preset of ``training/conf/experiment`` (``python train.py experiment=paper_4``), the
+paper's task at the paper's size with our recipe; each run goes through ``benchmarks.runner``
+(``train()`` with the composed config, quietly). A run stops at the first validation that meets the
+problem's criterion, or at the preset's ``trainer.max_time``; "sequences" is ``summary["samples"]``,
+the training sequences seen until it stopped. The checkpoint that solved is then scored on the
+preset's 2,560 test sequences, the size of the paper's test sets. ``copy_t1000`` (copy memory at
+T=1000, Bai et al. 2018) is reported as a loss beside the TCN paper's table.
 
-Writes ``results/longlag.json`` (every run) and ``results/longlag.md`` (the table and its notes).
-The sizes are the paper's where a run fits this benchmark's budget (about 15 minutes on a 2-core
-CPU), else the largest that fits; the notes give the command for the paper's size.
+Writes ``results/longlag.json`` (every run) and ``results/longlag.md``; rows are saved as runs end
+(``results/longlag.partial.jsonl``), so ``--resume`` carries on after an interruption.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import platform
 import statistics
-import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from benchmarks.longlag_report import markdown, table
-from benchmarks.runner import Job, run_jobs
-
-VAL_SAMPLES, TEST_SAMPLES = 1000, 2560
+from benchmarks.longlag_report import markdown
+from benchmarks.runner import Job, compose_config, machine, run_jobs
+from benchmarks.tables import write_json
 
 
 @dataclass(frozen=True)
-class Experiment:
-    """One row of the table: a problem at one size, the paper's figure and our settings."""
+class Paper:
+    """One preset and what the paper reports for it."""
 
-    key: str  # "2a", "4", "6b", ...
+    preset: str  # experiment config name
     title: str
-    task: tuple[str, ...]  # task overrides of the size we run
-    size: str  # the size we run
-    paper_size: str
-    paper_sequences: int  # training sequences until the paper's stopping criterion
-    paper_table: str
-    paper_wrong: str  # wrong test sequences reported by the paper, out of 2560
-    lr: float
-    batch: int
-    hidden: int
-    every: int  # training sequences between validations (the resolution of "sequences")
-    seconds: int  # wall-time limit of one run
-    full_size: tuple[str, ...] = field(default=())  # task overrides of the paper's size
-
-    def overrides(self, model: tuple[str, ...] = ("model=lstm",)) -> list[str]:
-        """``train.py`` overrides of one run (the runner adds the seed and the time limit)."""
-        return [
-            *self.task,
-            *model,
-            f"model.hidden_size={self.hidden}",
-            f"model.lr={self.lr}",
-            f"data.batch_size={self.batch}",
-            f"data.train_samples={self.every}",
-            f"data.val_samples={VAL_SAMPLES}",
-            f"data.test_samples={TEST_SAMPLES}",
-            f"data.eval_batch_size={TEST_SAMPLES // 2}",
-            "trainer.max_steps=-1",
-            "trainer.log_every_n_steps=100",
-            "+trainer.enable_model_summary=false",
-            "checkpoint.every_n_steps=0",
-        ]
-
-    def full_size_command(self) -> str:
-        """``python train.py ...`` at the paper's size with our hyperparameters."""
-        task = self.full_size or self.task
-        settings = [
-            f"model.hidden_size={self.hidden}",
-            f"model.lr={self.lr}",
-            f"data.batch_size={self.batch}",
-            f"data.train_samples={self.every}",
-            f"data.test_samples={TEST_SAMPLES}",
-            "trainer.max_steps=-1",
-        ]
-        return "python train.py " + " ".join([*task, *settings])
+    size: str  # the paper's size, which the preset runs
+    sequences: int | None  # training sequences until the paper's criterion (None: a loss is reported)
+    source: str  # figure / table
+    wrong: str  # wrong test sequences of 2,560 the paper reports
 
 
-EXPERIMENTS = [
-    Experiment(
-        key="2a", title="noise-free, long lag",
-        task=("task=memorize_long", "task.variant=2a", "task.p=20"), size="p=20",
-        paper_size="p=100", paper_sequences=5_040, paper_table="Table 2", paper_wrong="-",
-        lr=0.01, batch=32, hidden=32, every=640, seconds=40,
-        full_size=("task=memorize_long", "task.variant=2a", "task.p=100"),
-    ),
-    Experiment(
-        key="2b", title="no local regularities",
-        task=("task=memorize_long", "task.variant=2b", "task.p=20"), size="p=20",
-        paper_size="p=100", paper_sequences=5_680, paper_table="Sec. 5.2 text", paper_wrong="-",
-        lr=0.01, batch=32, hidden=32, every=640, seconds=40,
-        full_size=("task=memorize_long", "task.variant=2b", "task.p=100"),
-    ),
-    Experiment(
-        key="2c", title="very long lags, distractors",
-        task=("task=memorize_long", "task.variant=2c", "task.p=20", "task.q=20"),
-        size="q=p=20", paper_size="q=p=100", paper_sequences=31_000, paper_table="Table 3",
-        paper_wrong="-", lr=0.01, batch=32, hidden=32, every=640, seconds=40,
-        full_size=("task=memorize_long", "task.variant=2c", "task.p=100", "task.q=100"),
-    ),
-    Experiment(
-        key="4", title="adding",
-        task=("task=adding", "task.length=20"), size="T=20",
-        paper_size="T=100", paper_sequences=74_000, paper_table="Table 7",
-        paper_wrong="1 of 2560", lr=0.003, batch=32, hidden=32, every=1600, seconds=30,
-        full_size=("task=adding", "task.length=100"),
-    ),
-    Experiment(
-        key="5", title="multiplication",
-        task=("task=multiply", "task.length=20"), size="T=20",
-        paper_size="T=100", paper_sequences=482_000, paper_table="Table 8",
-        paper_wrong="139 of 2560", lr=0.001, batch=16, hidden=64, every=1600, seconds=60,
-        full_size=("task=multiply", "task.length=100"),
-    ),
-    Experiment(
-        key="6a", title="temporal order, 2 symbols",
-        task=("task=temporal_order", "task.num_relevant=2", "task.length=61",
-              "task.vary_length=false"),
-        size="length 61 (fixed)", paper_size="length 100-110", paper_sequences=31_390,
-        paper_table="Table 9", paper_wrong="1 of 2560", lr=0.003, batch=32, hidden=32,
-        every=640, seconds=25, full_size=("task=temporal_order", "task.num_relevant=2"),
-    ),
-    Experiment(
-        key="6b", title="temporal order, 3 symbols",
-        task=("task=temporal_order", "task.num_relevant=3", "task.length=77",
-              "task.vary_length=false"),
-        size="length 77 (fixed)", paper_size="length 100-110", paper_sequences=571_100,
-        paper_table="Table 9", paper_wrong="2 of 2560", lr=0.003, batch=32, hidden=32,
-        every=1600, seconds=40, full_size=("task=temporal_order", "task.num_relevant=3"),
-    ),
-]  # fmt: skip
+PAPER = [
+    Paper("paper_2a", "2a: noise-free, long lag", "p=100", 5_040, "Table 2", "-"),
+    Paper("paper_2b", "2b: no local regularities", "p=100", 5_680, "Sec. 5.2", "-"),
+    Paper("paper_2c", "2c: very long lags, distractors", "q=p=100", 31_000, "Table 3", "-"),
+    Paper("paper_4", "4: adding", "T=100", 74_000, "Table 7", "1"),
+    Paper("paper_4_t500", "4: adding", "T=500", 209_000, "Table 7", "0"),
+    Paper("paper_4_t1000", "4: adding", "T=1000", 853_000, "Table 7", "1"),
+    Paper("paper_5", "5: multiplication", "T=100", 482_000, "Table 8", "139"),
+    Paper("paper_6a", "6a: temporal order, 2 symbols", "T=100-110", 31_390, "Table 9", "1"),
+    Paper("paper_6b", "6b: temporal order, 3 symbols", "T=100-110", 571_100, "Table 9", "2"),
+]
+COPY = Paper("copy_t1000", "copy memory (Bai et al. 2018)", "T=1000", None, "TCN Table 1", "-")
+PRESETS = {paper.preset: paper for paper in [*PAPER, COPY]}
 
 
-def model_overrides(forget_bias: float | None) -> tuple[str, ...]:
-    """The default LSTM, or (``--forget-bias``) the LSTM with its forget-gate biases set.
-
-    Not the default model: ``init=forget_bias`` starts every forget gate near
-    ``sigmoid(forget_bias)`` (``bias_ih = forget_bias``, ``bias_hh = 0``, see ``models/init.py``).
-    """
-    if forget_bias is None:
-        return ("model=lstm",)
-    return ("model=lstm", "model.init=forget_bias", f"model.forget_bias={forget_bias}")
-
-
-def job(experiment: Experiment, seed: int, model: tuple[str, ...]) -> Job:
-    """One seed of one experiment, under its time limit."""
-    label = {"experiment": experiment.key}
-    return Job(label, tuple(experiment.overrides(model)), seed, seconds=experiment.seconds)
-
-
-def run_row(experiment: Experiment, row: dict[str, Any]) -> dict[str, Any]:
-    """What the table needs from one run's row."""
-    summary = row["summary"]
-    solved_at = summary["solved_at_step"]
-    accuracy = summary["test"]["test/accuracy"]
+def recipe(preset: str) -> dict[str, Any]:
+    """The preset's model and training settings, read from its composed config."""
+    cfg = compose_config([f"experiment={preset}"])
+    model = cfg.model
     return {
-        "seed": row["seed"],
-        "solved_on_val": solved_at is not None,
-        "solved_on_test": summary["solved"],
-        "sequences": None if solved_at is None else solved_at * experiment.batch,
-        "samples_trained": summary["samples"],
-        "steps": summary["steps"],
-        "test_accuracy": accuracy,
-        "test_wrong": round((1 - accuracy) * TEST_SAMPLES),
-        "fit_seconds": summary["fit_seconds"],
-        "seconds": round(row["seconds"], 1),
+        "model": model.name,
+        "init": model.get("init"),
+        "hidden_size": model.get("hidden_size"),
+        "lr": model.lr,
+        "batch_size": cfg.data.batch_size,
+        "gradient_clip_val": cfg.trainer.gradient_clip_val,
+        "validate_every": cfg.data.train_samples,
+        "val_samples": cfg.data.val_samples,
+        "test_samples": cfg.data.test_samples,
+        "max_time": cfg.trainer.max_time,
     }
 
 
-def aggregate(experiment: Experiment, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    solved = [run["sequences"] for run in runs if run["solved_on_val"]]
+def run_row(row: dict[str, Any], test_samples: int) -> dict[str, Any]:
+    """What the table needs from one runner row."""
+    summary = row["summary"] or {"test": {}}
+    right = row["test_metric"]
     return {
-        "solved": f"{len(solved)}/{len(runs)}",
+        "preset": row["preset"],
+        "seed": row["seed"],
+        "solved": row["solved"],
+        "stopped": row["stopped"],
+        "sequences": row["sequences"],
+        "steps": row["steps"],
+        "test_metric": right,
+        "test_wrong": None if right is None else round((1 - right) * test_samples),
+        "test_loss": summary["test"].get("test/loss"),
+        "seconds": row["seconds"],
+        **({"error": row["error"]} if "error" in row else {}),
+    }
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seeds solved, sequences (median, range) over the solved seeds, medians of the rest."""
+    solved = [run["sequences"] for run in runs if run["solved"]]
+    scored = [run for run in runs if run["test_metric"] is not None]
+    return {
+        "solved": len(solved),
+        "runs": len(runs),
         "median_sequences": statistics.median(solved) if solved else None,
-        "min_sequences": min(solved) if solved else None,
-        "max_sequences": max(solved) if solved else None,
-        "median_test_wrong": statistics.median(run["test_wrong"] for run in runs),
+        "min_sequences": min(solved, default=None),
+        "max_sequences": max(solved, default=None),
+        "unsolved_sequences": [run["sequences"] for run in runs if not run["solved"]],
+        "median_test_wrong": statistics.median(r["test_wrong"] for r in scored) if scored else None,
+        "median_test_loss": statistics.median(r["test_loss"] for r in scored) if scored else None,
         "median_seconds": statistics.median(run["seconds"] for run in runs),
-        "trained_unsolved": [run["samples_trained"] for run in runs if not run["solved_on_val"]],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.longlag")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--only", default="", help="comma-separated keys, e.g. 2a,4")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--only", default="", help=f"comma-separated presets, of {list(PRESETS)}")
+    parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
     parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--name", default="longlag", help="output file names: NAME.md, NAME.json")
-    parser.add_argument(
-        "--paper-size", action="store_true", help="run every experiment at the paper's size"
-    )
-    parser.add_argument(
-        "--seconds", type=int, default=None, help="time limit of each run (default: per row)"
-    )
-    parser.add_argument(
-        "--forget-bias",
-        type=float,
-        default=None,
-        help="not the default model: set the LSTM's forget-gate biases to this value",
-    )
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="time limit of every run (default: each preset's trainer.max_time)")  # fmt: skip
+    parser.add_argument("--resume", action="store_true", help="skip the runs already in "
+                        "--out/longlag.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    chosen = [e for e in EXPERIMENTS if not args.only or e.key in args.only.split(",")]
-    if args.seconds is not None:
-        chosen = [replace(e, seconds=args.seconds) for e in chosen]
-    if args.paper_size:
-        chosen = [replace(e, task=e.full_size, size=e.paper_size) for e in chosen]
-    model = model_overrides(args.forget_bias)
-    started, rows = time.perf_counter(), []
-    jobs = [job(e, seed, model) for e in chosen for seed in range(args.seeds)]
-    done = run_jobs(jobs, threads=args.threads, progress=lambda line: print(line, flush=True))
-    for experiment in chosen:
-        runs = [run_row(experiment, r) for r in done if r["experiment"] == experiment.key]
-        rows.append(
-            {
-                "experiment": asdict(experiment),
-                "full_size_command": experiment.full_size_command(),
-                "aggregate": aggregate(experiment, runs),
-                "runs": runs,
-            }
-        )
-    total = time.perf_counter() - started
-    report = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-            "threads": args.threads,
-        },
-        "argv": "".join(f" {arg}" for arg in (sys.argv[1:] if argv is None else argv)),
-        "seeds": args.seeds,
-        "model": " ".join(model),
-        "forget_bias": args.forget_bias,
-        "val_samples": VAL_SAMPLES,
-        "test_samples": TEST_SAMPLES,
-        "total_seconds": round(total, 1),
-        "rows": rows,
-    }
+    chosen = [p for p in PRESETS if not args.only or p in args.only.split(",")]
+    unknown = set(args.only.split(",")) - set(PRESETS) - {""}
+    if unknown:
+        parser.error(f"--only: unknown preset(s) {sorted(unknown)}; allowed: {list(PRESETS)}")
+    recipes = {preset: recipe(preset) for preset in chosen}
+    jobs = [Job({"preset": p}, (f"experiment={p}",), seed, seconds=args.seconds) for p in chosen
+            for seed in range(args.seeds)]  # fmt: skip
+    partial = args.out / "longlag.partial.jsonl"
+    finished: list[dict[str, Any]] = []
+    if args.resume and partial.is_file():
+        finished = [json.loads(line) for line in partial.read_text().splitlines()]
+        ran = {(row["preset"], row["seed"]) for row in finished}
+        jobs = [job for job in jobs if (job.label["preset"], job.seed) not in ran]
+    else:
+        partial.unlink(missing_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{args.name}.md").write_text(markdown(report))
-    print(table(rows))
-    print(f"total {total:.0f} s; wrote {args.out}/{args.name}.md and {args.name}.json")
+
+    def save(row: dict[str, Any]) -> None:
+        with partial.open("a") as file:
+            test_samples = recipes[row["preset"]]["test_samples"]
+            file.write(json.dumps(run_row(row, test_samples)) + "\n")
+
+    started = time.perf_counter()
+    new = run_jobs(jobs, workers=args.workers, errors="row", on_row=save)
+    wall = time.perf_counter() - started
+    runs = finished + [run_row(row, recipes[row["preset"]]["test_samples"]) for row in new]
+    previous = args.out / "longlag.json"
+    if previous.is_file():  # keep the rows of presets not rerun
+        kept = json.loads(previous.read_text())
+        runs = [run for run in kept["runs"] if run["preset"] not in chosen] + runs
+        recipes = {**kept["recipes"], **recipes}
+    runs.sort(key=lambda run: (list(PRESETS).index(run["preset"]), run["seed"]))
+    presets = [p for p in PRESETS if any(run["preset"] == p for run in runs)]
+    rows = [{"paper": PRESETS[p].__dict__, "recipe": recipes[p],
+             "aggregate": aggregate([run for run in runs if run["preset"] == p])}
+            for p in presets]  # fmt: skip
+    report = {"machine": machine(), "seeds": args.seeds, "workers": args.workers,
+              "wall_seconds": round(wall), "recipes": recipes, "rows": rows, "runs": runs}  # fmt: skip
+    write_json(previous, report)
+    (args.out / "longlag.md").write_text(markdown(report))
+    print(markdown(report))
     return 0
 
 

@@ -160,6 +160,7 @@ def run_jobs(
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    errors: str = "raise",
 ) -> list[dict[str, Any]]:
     """Run ``jobs``, in ``workers`` processes; a progress line per job (stderr unless ``progress``).
 
@@ -171,10 +172,8 @@ def run_jobs(
     started = time.perf_counter()
     done: dict[int, dict[str, Any]] = {}
     pool = _pool(workers, threads)
-    if pool is not None:
-        results = pool.imap_unordered(_indexed, [(i, job, seconds) for i, job in enumerate(jobs)])
-    else:
-        results = (_indexed((i, job, seconds)) for i, job in enumerate(jobs))
+    items = [(i, job, seconds, errors) for i, job in enumerate(jobs)]
+    results = pool.imap_unordered(_indexed, items) if pool is not None else (_indexed(i) for i in items)
     try:
         for index, row in results:
             done[index] = row

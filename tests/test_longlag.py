@@ -1,0 +1,37 @@
+"""benchmarks.longlag: the presets' table, written from runs (a tiny time limit here)."""
+
+import json
+
+import pytest
+
+from benchmarks import longlag
+
+
+def test_every_paper_preset_has_a_row_and_a_recipe() -> None:
+    assert [p.preset for p in longlag.PAPER] == [
+        "paper_2a", "paper_2b", "paper_2c", "paper_4", "paper_4_t500", "paper_4_t1000",
+        "paper_5", "paper_6a", "paper_6b",
+    ]  # fmt: skip
+    r = longlag.recipe("paper_4")
+    assert (r["model"], r["batch_size"], r["test_samples"]) == ("lstm", 32, 2560)
+
+
+def test_writes_table_and_runs(tmp_path) -> None:
+    argv = ["--only", "paper_6a", "--seeds", "2", "--seconds", "2", "--workers", "1",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert longlag.main(argv) == 0
+    report = json.loads((tmp_path / "longlag.json").read_text())
+    assert [(run["preset"], run["seed"]) for run in report["runs"]] == [
+        ("paper_6a", 0), ("paper_6a", 1)
+    ]
+    assert all(run["sequences"] > 0 and run["test_wrong"] is not None for run in report["runs"])
+    text = (tmp_path / "longlag.md").read_text()
+    assert "31,390 [Table 9]" in text and "`paper_6a`" in text
+    # --resume keeps the finished rows and runs nothing new
+    assert longlag.main([*argv, "--resume"]) == 0
+    assert json.loads((tmp_path / "longlag.json").read_text())["runs"] == report["runs"]
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        longlag.main(["--only", "paper_9"])
