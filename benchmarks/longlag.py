@@ -1,4 +1,4 @@
-"""The long-time-lag table of Hochreiter & Schmidhuber (1997), run from the presets, at the paper's sizes.
+"""The long-time-lag table of Hochreiter & Schmidhuber (1997): the presets, at the paper's sizes.
 
     python -m benchmarks.longlag [--seeds 5] [--only paper_4,paper_6a] [--workers 2] [--resume]
 
@@ -36,7 +36,7 @@ class Paper:
     preset: str  # experiment config name
     title: str
     size: str  # the paper's size, which the preset runs
-    sequences: int | None  # training sequences until the paper's criterion (None: a loss is reported)
+    sequences: int | None  # training sequences until the paper's criterion (None: a loss)
     source: str  # figure / table
     wrong: str  # wrong test sequences of 2,560 the paper reports
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--seconds", type=float, default=None,
-                        help="time limit of every run (default: each preset's trainer.max_time)")  # fmt: skip
+                        help="time limit of each run (default: the preset max_time)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "
                         "--out/longlag.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
              "aggregate": aggregate([run for run in runs if run["preset"] == p])}
             for p in presets]  # fmt: skip
     report = {"machine": machine(), "seeds": args.seeds, "workers": args.workers,
-              "wall_seconds": round(wall), "recipes": recipes, "rows": rows, "runs": runs}  # fmt: skip
+              "wall_seconds": round(wall), "recipes": recipes, "rows": rows,
+              "runs": runs}  # fmt: skip
     write_json(previous, report)
     (args.out / "longlag.md").write_text(markdown(report))
     print(markdown(report))

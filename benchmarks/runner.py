@@ -173,7 +173,7 @@ def run_jobs(
     done: dict[int, dict[str, Any]] = {}
     pool = _pool(workers, threads)
     items = [(i, job, seconds, errors) for i, job in enumerate(jobs)]
-    results = pool.imap_unordered(_indexed, items) if pool is not None else (_indexed(i) for i in items)
+    results = (_indexed(i) for i in items) if pool is None else pool.imap_unordered(_indexed, items)
     try:
         for index, row in results:
             done[index] = row

@@ -104,6 +104,7 @@ def test_a_default_run_prints_no_warning(tmp_path):
                        f"hydra.run.dir={tmp_path / 'run'}", cwd=ROOT)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert WARNING_LINE.findall(done.stderr + done.stdout) == [], done.stderr
+    assert "litlogger" not in done.stderr + done.stdout  # Lightning's advertisement, filtered
 
 
 @pytest.mark.slow

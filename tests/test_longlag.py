@@ -22,7 +22,8 @@ def test_writes_table_and_runs(tmp_path) -> None:
     assert longlag.main(argv) == 0
     report = json.loads((tmp_path / "longlag.json").read_text())
     assert [(run["preset"], run["seed"]) for run in report["runs"]] == [
-        ("paper_6a", 0), ("paper_6a", 1)
+        ("paper_6a", 0),
+        ("paper_6a", 1),
     ]
     assert all(run["sequences"] > 0 and run["test_wrong"] is not None for run in report["runs"])
     text = (tmp_path / "longlag.md").read_text()

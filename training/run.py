@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -154,6 +155,11 @@ def _stage_metrics(results: list[dict[str, float]], stage: str) -> dict[str, flo
     return {k: float(v) for k, v in results[0].items() if k.startswith(f"{stage}/")}
 
 
+def _no_litlogger_tip(record: logging.LogRecord) -> bool:
+    """False for exactly Lightning's "try installing litlogger" line (a logging filter)."""
+    return "try installing [litlogger]" not in record.getMessage()
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train ``cfg.task`` with ``cfg.model`` on ``cfg.trainer``; returns the run's summary.
 
@@ -214,6 +220,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         loggers = build_loggers(cfg.get("logger"), run_dir, spec.name)
     except ValueError as error:  # e.g. logger=tensorboard without its package
         raise ConfigError(str(error)) from None
+    # Lightning advertises its cloud logger when the Trainer is made, unless that logger is used
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_litlogger_tip)
     try:
         trainer = L.Trainer(
             **trainer_options,
