@@ -44,6 +44,7 @@ def make_datamodule() -> SequenceDataModule:
                               val_samples=101, test_samples=101, eval_batch_size=16)  # fmt: skip
 
 
+@pytest.mark.slow  # two processes
 def test_ddp_spawn_shards_are_disjoint_complete_and_metrics_identical(tmp_path):
     datamodule = make_datamodule()
     model = OneToOneLSTM(datamodule.spec.to_dict(), hidden_size=16)

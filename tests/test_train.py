@@ -21,12 +21,25 @@ FRAMED_TASKS = [
     (name, framing) for name in seqtasks.available() for framing in seqtasks.make(name).framings
 ]
 BUILT_IN = list(models.FAMILIES)  # every model config but custom
-PAIRS = [
-    (name, framing, model)
-    for name, framing in FRAMED_TASKS
-    for model in BUILT_IN
-    if framing in models.FAMILIES[model]
-]
+EVERY_PROBLEM = ("lstm", "transformer")  # the default run trains these on every problem
+
+
+def _pairs() -> list:
+    """Every problem, framing and model that serves it; in the default run, the models of
+    ``EVERY_PROBLEM`` on every problem and each other model once per framing (the rest: slow)."""
+    pairs, seen = [], set()
+    for name, framing in FRAMED_TASKS:
+        for model in BUILT_IN:
+            if framing not in models.FAMILIES[model]:
+                continue
+            default = model in EVERY_PROBLEM or (model, framing) not in seen
+            seen.add((model, framing))
+            marks = () if default else (pytest.mark.slow,)
+            pairs.append(pytest.param(name, framing, model, marks=marks))
+    return pairs
+
+
+PAIRS = _pairs()
 REFUSED = [
     (name, framing, model)
     for name, framing in FRAMED_TASKS
@@ -101,6 +114,7 @@ def test_gpu_preset_without_gpu_is_refused(compose_config):
         train(compose_config("task=classify", "trainer=gpu"))
 
 
+@pytest.mark.slow  # test_console runs train.py in a subprocess in the default run
 def test_train_py_subprocess_classify(tmp_path):
     run_dir = tmp_path / "run"
     command = [
