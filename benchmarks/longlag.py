@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown preset(s) {sorted(unknown)}; allowed: {list(PRESETS)}")
     recipes = {preset: recipe(preset) for preset in chosen}
+    if args.seconds is not None:  # the limit these runs had, not the preset's
+        recipes = {
+            p: {**r, "max_time": f"{args.seconds:g} s (--seconds)"} for p, r in recipes.items()
+        }
     jobs = [Job({"preset": p}, (f"experiment={p}",), seed, seconds=args.seconds) for p in chosen
             for seed in range(args.seeds)]  # fmt: skip
     partial = args.out / "longlag.partial.jsonl"

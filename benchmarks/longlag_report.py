@@ -17,7 +17,8 @@ def _recipe(r: dict[str, Any]) -> str:
     init = f" {r['init']}" if r.get("init") else ""
     return (
         f"{r['model']}({r['hidden_size']}){init}, lr {r['lr']:g}, batch {r['batch_size']}, "
-        f"clip {r['gradient_clip_val']:g}, val every {r['validate_every']:,}"
+        f"clip {r['gradient_clip_val']:g}, val every {r['validate_every']:,}, "
+        f"time limit {r['max_time']}"
     )
 
 
@@ -84,8 +85,9 @@ CPU cores with torch {m["torch"]}, {report["workers"]} runs at once with 1 torch
 
 - **Sequences**: training sequences seen until the first validation that met the criterion
   (`samples` of `summary.json`), counted in steps of the validation interval ("val every"). A
-  seed that did not meet it within the preset's `trainer.max_time` is "unsolved after" the
-  sequences it had seen. **(fewer)**: every seed solved and the median is below the paper's.
+  seed that did not meet it within the time limit (the preset's `trainer.max_time`) is
+  "unsolved after" the sequences it had seen. **(fewer)**: every seed solved and the median is
+  below the paper's.
 - **Test wrong**: of the preset's 2,560 test sequences, scored with the checkpoint that solved;
   the paper's count in brackets where it gives one.
 - **Wall s**: the whole run (fit, then test), on shared cores: comparable within this table only.
