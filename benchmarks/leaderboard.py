@@ -151,12 +151,23 @@ class Ladder:
 
 
 class LeaderboardPlan:
-    """Fixed jobs first, then every ladder's jobs as they become ready (a runner ``Plan``)."""
+    """Fixed jobs first, then every ladder's jobs as they become ready (a runner ``Plan``).
+
+    Waiting ladder jobs start in the order of their model in ``ladders`` (``priority``): the
+    first model's ladders are pushed as far as they go, the others fill the free workers, so
+    a time limit cuts the last models' ladders short, never the first's."""
 
     def __init__(self, fixed: list[Job], ladders: list[Ladder]) -> None:
         self.fixed, self.ladders = list(fixed), {ladder.key: ladder for ladder in ladders}
         self.rows: list[tuple[Job, Row]] = []
         self._extra: list[Job] = []
+        self._rank = {
+            model: rank for rank, model in enumerate(dict.fromkeys(m for m, _ in self.ladders))
+        }
+
+    def priority(self, job: Job) -> int:
+        """0 for the fixed jobs, then 1 + the rank of the ladder's model."""
+        return 1 + self._rank[job.label["model"]] if "problem" in job.extra else 0
 
     def next_jobs(self) -> list[Job]:
         jobs, self.fixed, self._extra = [*self.fixed, *self._extra], [], []

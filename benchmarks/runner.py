@@ -195,7 +195,8 @@ def _indexed(item: tuple) -> tuple[int, dict[str, Any]]:
 
 class Plan(Protocol):
     """Jobs that depend on earlier rows: ``next_jobs()`` hands out the jobs that may start now
-    (each once), ``record(job, row)`` receives each row as soon as its job ends."""
+    (each once), ``record(job, row)`` gets each row as its job ends; an optional ``priority(job)``
+    starts waiting jobs lowest first (else in the order handed out)."""
 
     def next_jobs(self) -> list[Job]: ...
 
@@ -250,6 +251,7 @@ def run_plan(
             line = f"{len(rows)} done, {running} running, {elapsed:.0f} s"
             progress(f"[{line}] {describe(row, issued[index].label)}")
             waiting.extend(plan.next_jobs())
+            waiting.sort(key=getattr(plan, "priority", lambda job: 0))  # stable: FIFO by default
     finally:
         if pool is not None:
             pool.terminate()
@@ -290,10 +292,6 @@ def _stderr(line: str) -> None:
 
 def machine() -> dict[str, Any]:
     """Where the figures were measured."""
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "threads": torch.get_num_threads()}  # fmt: skip

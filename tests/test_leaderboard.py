@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from benchmarks import claims, report
@@ -169,3 +171,13 @@ def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
     assert entry["seeds"] == 3 and entry["solved"] == 2
     assert entry["by_length"] == {10: 0.7, 50: 0.35}
     assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")
+
+
+def test_the_first_models_ladders_start_first() -> None:
+    fixed = [Job({"model": "lstm", "case": "echo/lag=1"}, ("task=echo",))]
+    other = replace(ECHO, key="echo2")
+    plan = LeaderboardPlan(fixed, [Ladder("gru", [], ECHO), Ladder("lstm", [], ECHO),
+                                   Ladder("gru", [], other)])  # fmt: skip
+    waiting = sorted(reversed(plan.next_jobs()), key=plan.priority)  # as run_plan orders them
+    assert waiting[0] is fixed[0]
+    assert [job.label["model"] for job in waiting[1:]] == ["gru"] * 4 + ["lstm"] * 2
