@@ -13,6 +13,11 @@ from benchmarks.tables import grid, group
 Row = dict[str, Any]
 
 
+def profile_setting(profile: Any, key: str) -> str:
+    """The value a profile's overrides give ``key``."""
+    return next(item.split("=", 1)[1] for item in profile.overrides() if item.startswith(f"{key}="))
+
+
 def budget(profile: Any, problems: list[dict[str, Any]], workers: int) -> dict[str, Any]:
     """The one budget of every run, in steps and sequences, and each problem's settings."""
     per_problem = {}
@@ -25,6 +30,7 @@ def budget(profile: Any, problems: list[dict[str, Any]], workers: int) -> dict[s
                                        "sizes": list(problem["values"])}  # fmt: skip
     return {"profile": profile.name, "max_steps": profile.max_steps,
             "val_every_steps": profile.val_every, "val_samples": profile.eval_samples,
+            "solved_in_a_row": int(profile_setting(profile, "solved_in_a_row")),
             "test_samples": profile.eval_samples, "seeds": profile.seeds,
             "run_seconds_limit": profile.run_seconds, "time_limit_seconds": profile.time_limit,
             "workers": workers, "problems": per_problem}  # fmt: skip
@@ -157,7 +163,8 @@ def budget_text(results: dict[str, Any]) -> str:
         f"every run gets at most {b['max_steps']:,} steps (batches of "
         f"{', '.join(map(str, batches))}: at most {b['max_steps'] * batches[-1]:,} sequences), "
         f"validation every {b['val_every_steps']} steps on {b['val_samples']:,} fixed sequences "
-        f"(training stops at the first that meets the problem's criterion), then the best "
+        f"(training stops once {b.get('solved_in_a_row', 1)} in a row meet the problem's "
+        "criterion), then the best "
         f"checkpoint is scored on {b['test_samples']:,} fixed test sequences: *solved* means "
         f"both. {b['seeds']} seeds a size; a run also stops after {b['run_seconds_limit']:.0f} "
         "wall seconds (counted unsolved, marked). Per-problem settings, the same for every model:"

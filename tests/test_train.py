@@ -190,3 +190,29 @@ def test_eval_lengths_refuses_what_cannot_be_scored(compose_config, overrides, m
     )
     with pytest.raises(ConfigError, match=message):
         train(compose_config(*overrides, lengths))
+
+
+def test_solved_in_a_row_stops_only_after_that_many_validations() -> None:
+    from types import SimpleNamespace
+
+    from training.callbacks import StopWhenSolved
+
+    stopper = StopWhenSolved(seqtasks.make("echo").spec, in_a_row=2)
+    trainer = SimpleNamespace(sanity_checking=False, should_stop=False)  # what the callback uses
+    for step, accuracy in [(100, 0.995), (200, 0.9), (300, 0.991), (400, 0.999)]:
+        trainer.global_step, trainer.callback_metrics = (
+            step,
+            {"val/accuracy": torch.tensor(accuracy)},
+        )
+        stopper.on_validation_end(trainer, None)
+        assert trainer.should_stop == (step == 400)  # 100 alone, then 300 and 400 in a row
+    assert stopper.solved_at_step == 400 and stopper.state_dict() == {
+        "solved_at_step": 400,
+        "streak": 2,
+    }
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "two"])
+def test_solved_in_a_row_must_be_a_positive_integer(compose_config, value):
+    with pytest.raises(ConfigError, match=rf"solved_in_a_row={value!r}: allowed an integer >= 1"):
+        train(compose_config(f"solved_in_a_row={value}", "trainer.max_steps=1"))

@@ -11,30 +11,38 @@ from seqtasks import TaskSpec
 
 
 class StopWhenSolved(L.Callback):
-    """Stops training at the first validation that meets the problem's solved criterion.
+    """Stops training once ``in_a_row`` validations in a row meet the problem's solved criterion.
 
     Uses :meth:`TaskSpec.is_solved`, the same rule the final summary applies to the test set,
     and asks the trainer to stop on every rank (the metric is already reduced across ranks).
+    ``solved_at_step`` is the step training stopped at. With ``in_a_row=1`` (the default) that is
+    the first validation that meets the criterion; more validations in a row keep a model that
+    only just touched the threshold on the validation set from being stopped there.
     """
 
-    def __init__(self, spec: TaskSpec) -> None:
-        self.spec = spec
+    def __init__(self, spec: TaskSpec, in_a_row: int = 1) -> None:
+        if isinstance(in_a_row, bool) or not isinstance(in_a_row, int) or in_a_row < 1:
+            raise ValueError(f"solved_in_a_row={in_a_row!r}: allowed an integer >= 1")
+        self.spec, self.in_a_row = spec, in_a_row
         self.monitor = f"val/{spec.metric}"
         self.solved_at_step: int | None = None
+        self.streak = 0  # validations in a row that met the criterion
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
             return
         value = float(trainer.callback_metrics[self.monitor])
-        if self.spec.is_solved(value):
+        self.streak = self.streak + 1 if self.spec.is_solved(value) else 0
+        if self.streak >= self.in_a_row:
             self.solved_at_step = trainer.global_step
             trainer.should_stop = True
 
     def state_dict(self) -> dict[str, Any]:
-        return {"solved_at_step": self.solved_at_step}
+        return {"solved_at_step": self.solved_at_step, "streak": self.streak}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.solved_at_step = state_dict["solved_at_step"]
+        self.streak = state_dict.get("streak", 0)
 
 
 class SampleCounter(L.Callback):

@@ -105,7 +105,7 @@ def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
 
 KNOWN_KEYS = {
     "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
-         "run_dir", "logger", "optimized_metric"},
+         "run_dir", "logger", "optimized_metric", "solved_in_a_row"},
     "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
     - {"self", "task", "options", "seed"},
     "checkpoint": {"every_n_steps"},
@@ -203,7 +203,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
     monitor = f"val/{spec.metric}"
     mode = "min" if spec.metric == "mse" else "max"
-    stopper, counter = StopWhenSolved(spec), SampleCounter()
+    try:
+        stopper = StopWhenSolved(spec, cfg.get("solved_in_a_row", 1))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    counter = SampleCounter()
     checkpointing = ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor=monitor, mode=mode
     )
