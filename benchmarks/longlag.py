@@ -81,7 +81,9 @@ def run_row(row: dict[str, Any], test_samples: int) -> dict[str, Any]:
     return {
         "preset": row["preset"],
         "seed": row["seed"],
-        "solved": row["solved"],
+        "solved": row["stopped"]
+        == "solved",  # the paper's kind of criterion: met, training stopped
+        "test_solved": row["solved"],  # and the test set met it too (the paper: test errors beside)
         "stopped": row["stopped"],
         "sequences": row["sequences"],
         "steps": row["steps"],
@@ -95,7 +97,7 @@ def run_row(row: dict[str, Any], test_samples: int) -> dict[str, Any]:
 
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Seeds solved, sequences (median, range) over the solved seeds, medians of the rest."""
-    solved = [run["sequences"] for run in runs if run["solved"]]
+    solved = [run["sequences"] for run in runs if run["stopped"] == "solved"]
     scored = [run for run in runs if run["test_metric"] is not None]
     return {
         "solved": len(solved),
@@ -103,7 +105,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "median_sequences": statistics.median(solved) if solved else None,
         "min_sequences": min(solved, default=None),
         "max_sequences": max(solved, default=None),
-        "unsolved_sequences": [run["sequences"] for run in runs if not run["solved"]],
+        "unsolved_sequences": [run["sequences"] for run in runs if run["stopped"] != "solved"],
         "median_test_wrong": statistics.median(r["test_wrong"] for r in scored) if scored else None,
         "median_test_loss": statistics.median(r["test_loss"] for r in scored) if scored else None,
         "median_seconds": statistics.median(run["seconds"] for run in runs),
