@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     runs = finished + [run_row(row, recipes[row["preset"]]["test_samples"]) for row in new]
     previous = args.out / "longlag.json"
-    if previous.is_file():  # keep the rows of presets not rerun
-        kept = json.loads(previous.read_text())
+    kept = json.loads(previous.read_text()) if previous.is_file() else {}
+    if "runs" in kept and "recipes" in kept:  # keep the rows of presets not rerun
         runs = [run for run in kept["runs"] if run["preset"] not in chosen] + runs
         recipes = {**kept["recipes"], **recipes}
     runs.sort(key=lambda run: (list(PRESETS).index(run["preset"]), run["seed"]))
