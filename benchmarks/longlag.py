@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
              "aggregate": aggregate([run for run in runs if run["preset"] == p])}
             for p in presets]  # fmt: skip
     report = {"machine": machine(), "seeds": args.seeds, "workers": args.workers,
-              "wall_seconds": round(wall), "recipes": recipes, "rows": rows,
+              "wall_seconds": round(wall), "run_seconds": round(sum(r["seconds"] for r in runs)),
+              "recipes": recipes, "rows": rows,
               "runs": runs}  # fmt: skip
     write_json(previous, report)
     (args.out / "longlag.md").write_text(markdown(report))

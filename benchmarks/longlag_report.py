@@ -77,7 +77,7 @@ def markdown(report: dict[str, Any]) -> str:
 `python -m benchmarks.longlag --seeds {report["seeds"]} --workers {report["workers"]}`: every
 preset `python train.py experiment=NAME seed=N`, {report["seeds"]} seeds, on {m["cpu_count"]} shared
 CPU cores with torch {m["torch"]}, {report["workers"]} runs at once with 1 torch thread each
-({report["wall_seconds"] / 60:.0f} min for the runs of the last call).
+({report["run_seconds"] / 60:.0f} min of runs in all, the sum of their wall times).
 
 {paper_table(report["rows"])}
 
