@@ -76,7 +76,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 `python -m benchmarks.longlag --seeds {report["seeds"]} --workers {report["workers"]}`: every
 preset `python train.py experiment=NAME seed=N`, {report["seeds"]} seeds, on {m["cpu_count"]} shared
-CPU cores with torch {m["torch"]}, {report["workers"]} runs at once with 1 torch thread each
+CPU cores with torch {m["torch"]}, at most {report["workers"]} runs at once, 1 torch thread each
 ({report["run_seconds"] / 60:.0f} min of runs in all, the sum of their wall times).
 
 {paper_table(report["rows"])}
@@ -102,8 +102,8 @@ CPU cores with torch {m["torch"]}, {report["workers"]} runs at once with 1 torch
   training stream, checked after each sequence: the 2,000 most recent sequences right and the
   average training error small (Exp. 2: 10,000 successive sequences with error below 0.25).
 - **Model and training.** The paper's LSTM has no forget gate and learns online, one sequence per
-  update. Ours is `torch.nn.LSTM` with a chrono-initialised forget gate, AdamW, 32 sequences per
-  update and gradient clipping; every sequence of every update counts.
+  update. Ours is `torch.nn.LSTM` with a chrono-initialised forget gate, AdamW, 8 or 32 sequences
+  per update (the recipe column) and gradient clipping; every sequence of every update counts.
 - **Trials.** The paper reports means of 10 to 20 trials; we report the median of
   {report["seeds"]} seeds and the range.
 """
