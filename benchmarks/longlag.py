@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     finished: list[dict[str, Any]] = []
     if args.resume and partial.is_file():
         finished = [json.loads(line) for line in partial.read_text().splitlines()]
+        for run in finished:  # rows saved before "solved" meant "met the criterion and stopped"
+            run.setdefault("test_solved", run["solved"])
+            run["solved"] = run["stopped"] == "solved"
         ran = {(row["preset"], row["seed"]) for row in finished}
         jobs = [job for job in jobs if (job.label["preset"], job.seed) not in ran]
     else:
