@@ -122,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="time limit of each run (default: the preset max_time)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "
                         "--out/longlag.partial.jsonl (written as runs end)")  # fmt: skip
+    parser.add_argument("--table-only", action="store_true", help="run nothing: write the table "
+                        "from the runs saved in --out/longlag.partial.jsonl")  # fmt: skip
     args = parser.parse_args(argv)
+    args.resume = args.resume or args.table_only
     chosen = [p for p in PRESETS if not args.only or p in args.only.split(",")]
     unknown = set(args.only.split(",")) - set(PRESETS) - {""}
     if unknown:
@@ -145,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [job for job in jobs if (job.label["preset"], job.seed) not in ran]
     else:
         partial.unlink(missing_ok=True)
+    jobs = [] if args.table_only else jobs
+    finished = [run for run in finished if run["preset"] in chosen]
     args.out.mkdir(parents=True, exist_ok=True)
 
     def save(row: dict[str, Any]) -> None:

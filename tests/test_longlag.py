@@ -31,6 +31,9 @@ def test_writes_table_and_runs(tmp_path) -> None:
     # --resume keeps the finished rows and runs nothing new
     assert longlag.main([*argv, "--resume"]) == 0
     assert json.loads((tmp_path / "longlag.json").read_text())["runs"] == report["runs"]
+    # --table-only runs nothing, even for seeds not saved yet
+    assert longlag.main([*argv[:2], "--seeds", "3", "--out", str(tmp_path), "--table-only"]) == 0
+    assert json.loads((tmp_path / "longlag.json").read_text())["runs"] == report["runs"]
 
 
 def test_unknown_preset_is_refused() -> None:
