@@ -156,9 +156,14 @@ def test_custom_module_trains_from_python():
     ("target", "message"),
     [
         (f"{USER}.WrongShape", r"returned shape \(8, 1\).*expected floats of shape \(8, 100\)"),
-        ("nowhere.nets.Net", r"model.net._target_='nowhere.nets.Net' cannot be imported"),
-        (f"{USER}.Missing", r"cannot be imported"),
-        (f"{USER}.NoSpec", r"NoSpec\(spec=.*failed.*spec"),
+        # a subprocess each (about 5 s): the other refusals run with -m slow
+        pytest.param(
+            "nowhere.nets.Net",
+            r"model.net._target_='nowhere.nets.Net' cannot be imported",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(f"{USER}.Missing", r"cannot be imported", marks=pytest.mark.slow),
+        pytest.param(f"{USER}.NoSpec", r"NoSpec\(spec=.*failed.*spec", marks=pytest.mark.slow),
     ],
 )
 def test_bad_custom_module_is_refused_before_training(tmp_path, target, message):
