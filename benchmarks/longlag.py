@@ -91,6 +91,7 @@ def run_row(row: dict[str, Any], test_samples: int) -> dict[str, Any]:
         "test_wrong": None if right is None else round((1 - right) * test_samples),
         "test_loss": summary["test"].get("test/loss"),
         "seconds": row["seconds"],
+        "time_limit": row.get("time_limit"),  # --seconds, or None: the preset's max_time
         **({"error": row["error"]} if "error" in row else {}),
     }
 
@@ -131,12 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown preset(s) {sorted(unknown)}; allowed: {list(PRESETS)}")
     recipes = {preset: recipe(preset) for preset in chosen}
-    if args.seconds is not None:  # the limit these runs had, not the preset's
-        recipes = {
-            p: {**r, "max_time": f"{args.seconds:g} s (--seconds)"} for p, r in recipes.items()
-        }
-    jobs = [Job({"preset": p}, (f"experiment={p}",), seed, seconds=args.seconds) for p in chosen
-            for seed in range(args.seeds)]  # fmt: skip
+    limit = {"time_limit": args.seconds}  # kept in each row: a table may mix runs of two calls
+    jobs = [Job({"preset": p}, (f"experiment={p}",), seed, seconds=args.seconds, extra=limit)
+            for p in chosen for seed in range(args.seeds)]  # fmt: skip
     partial = args.out / "longlag.partial.jsonl"
     finished: list[dict[str, Any]] = []
     if args.resume and partial.is_file():
@@ -167,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run for run in kept["runs"] if run["preset"] not in chosen] + runs
         recipes = {**kept["recipes"], **recipes}
     runs.sort(key=lambda run: (list(PRESETS).index(run["preset"]), run["seed"]))
+    for run in runs:  # the limit a preset's runs had, where --seconds replaced its max_time
+        if run.get("time_limit") is not None:
+            recipes[run["preset"]]["max_time"] = f"{run['time_limit']:g} s (--seconds)"
     presets = [p for p in PRESETS if any(run["preset"] == p for run in runs)]
     rows = [{"paper": PRESETS[p].__dict__, "recipe": recipes[p],
              "aggregate": aggregate([run for run in runs if run["preset"] == p])}

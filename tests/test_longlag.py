@@ -28,6 +28,7 @@ def test_writes_table_and_runs(tmp_path) -> None:
     assert all(run["sequences"] > 0 and run["test_wrong"] is not None for run in report["runs"])
     text = (tmp_path / "longlag.md").read_text()
     assert "31,390 [Table 9]" in text and "`paper_6a`" in text
+    assert "time limit 2 s (--seconds)" in text  # the limit the runs had, not the preset's
     # --resume keeps the finished rows and runs nothing new
     assert longlag.main([*argv, "--resume"]) == 0
     assert json.loads((tmp_path / "longlag.json").read_text())["runs"] == report["runs"]
