@@ -65,13 +65,18 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     if entry["status"] in ("n/a", "error"):
         return entry["status"]
     broke = f"{entry['first_unsolved']:,}" if entry["first_unsolved"] is not None else None
+    cut = entry["status"] == "time limit"
+    if entry["value"] is None and cut:  # a lower bound of nothing: say so, not "none"
+        if broke:
+            return f"none yet ({broke} unsolved; stopped by the time limit)"
+        return "no size decided (stopped by the time limit)"
     if entry["value"] is None:
         return f"none ({broke} unsolved)" if broke else "none"
     at_cap = entry["status"] == "largest size"
     text = f"**{'>= ' if at_cap else ''}{entry['value']:,}**: {entry['steps']:,.0f} steps"
     if broke:
         text += f", breaks at {broke}"
-    if entry["status"] == "time limit":
+    if cut:
         text += " (stopped by the time limit)"
     return text
 

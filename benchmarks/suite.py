@@ -123,7 +123,7 @@ FULL_SIZES = {
     "subsequence/seq2seq": _ladder(5, 2000),
     "classify": _ladder(10, 5000),
 }
-DEFAULT = Profile("default", 3000, 100, 1000, 3, 120, 1560, DEFAULT_SIZES)
+DEFAULT = Profile("default", 3000, 100, 1000, 3, 120, 1680, DEFAULT_SIZES)
 QUICK = Profile("quick", 200, 25, 500, 1, 20, 240, {k: v[:2] for k, v in DEFAULT_SIZES.items()})
 FULL = Profile("full", 20000, 100, 2000, 3, 1800, 12 * 3600, FULL_SIZES)
 PROFILES = {profile.name: profile for profile in (DEFAULT, QUICK, FULL)}

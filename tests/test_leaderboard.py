@@ -107,6 +107,10 @@ def test_frontier_cells() -> None:
     assert report.frontier_cell(entry) == "none (1 unsolved)"
     entry = {"status": "time limit", "value": 10, "steps": 300, "first_unsolved": None}
     assert report.frontier_cell(entry) == "**10**: 300 steps (stopped by the time limit)"
+    entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": None}
+    assert report.frontier_cell(entry) == "no size decided (stopped by the time limit)"
+    entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": 5}
+    assert report.frontier_cell(entry) == "none yet (5 unsolved; stopped by the time limit)"
 
 
 def test_claims_are_judged_on_their_runs() -> None:
