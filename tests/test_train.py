@@ -216,3 +216,29 @@ def test_solved_in_a_row_stops_only_after_that_many_validations() -> None:
 def test_solved_in_a_row_must_be_a_positive_integer(compose_config, value):
     with pytest.raises(ConfigError, match=rf"solved_in_a_row={value!r}: allowed an integer >= 1"):
         train(compose_config(f"solved_in_a_row={value}", "trainer.max_steps=1"))
+
+
+def test_a_flat_validation_metric_keeps_the_latest_checkpoint_as_best(compose_config, tmp_path):
+    # lr 1e-30: the weights and so the validation metric never change (Adam steps by about lr,
+    # far below float32 resolution); Lightning alone would keep the first validation's
+    # checkpoint, and the test set would score an older model than the run trained
+    train(compose_config("task=classify", "model.lr=1e-30", "trainer.max_steps=24"))
+    best = torch.load(tmp_path / "checkpoints/best.ckpt", weights_only=False)
+    assert best["global_step"] == 24
+
+
+def test_best_or_later_keeps_a_tie_and_refuses_a_worse_value() -> None:
+    from types import SimpleNamespace
+
+    from training.callbacks import BestOrLater
+
+    trainer = SimpleNamespace(strategy=SimpleNamespace(reduce_boolean_decision=bool))
+    for mode, worse, better in (("max", 0.4, 0.6), ("min", 0.6, 0.4)):
+        checkpoint = BestOrLater(monitor="val/metric", mode=mode)
+        checkpoint.best_k_models, checkpoint.kth_best_model_path = (
+            {"a.ckpt": torch.tensor(0.5)},
+            "a.ckpt",
+        )
+        assert checkpoint.check_monitor_top_k(trainer, torch.tensor(0.5))
+        assert checkpoint.check_monitor_top_k(trainer, torch.tensor(better))
+        assert not checkpoint.check_monitor_top_k(trainer, torch.tensor(worse))

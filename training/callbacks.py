@@ -1,4 +1,4 @@
-"""Callbacks of a training run: stop once solved, count the sequences trained on."""
+"""Callbacks of a training run: stop once solved, count the sequences trained on, keep the best."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from seqtasks import TaskSpec
 
@@ -65,3 +66,21 @@ class SampleCounter(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.samples = state_dict["samples"]
+
+
+class BestOrLater(ModelCheckpoint):
+    """``ModelCheckpoint`` whose best model is the later one when the monitored value ties.
+
+    Lightning keeps the earlier checkpoint on a tie, so a metric that stays flat (an exact match
+    of 0 for a whole run) leaves the first validation's barely trained weights as "best", and the
+    test set then scores that model, not the one the run trained. Equal is good enough here: the
+    later of two equally good checkpoints is kept.
+    """
+
+    def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:
+        filling = len(self.best_k_models) < self.save_top_k
+        if current is None or self.save_top_k in (-1, 0) or filling:
+            return super().check_monitor_top_k(trainer, current)
+        at_least = {"min": torch.le, "max": torch.ge}[self.mode]
+        better = bool(at_least(current, self.best_k_models[self.kth_best_model_path]))
+        return trainer.strategy.reduce_boolean_decision(better)

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 import models
 from models import SequenceModel, WindowMLP
 from seqtasks import TaskSpec
-from training.callbacks import SampleCounter, StopWhenSolved
+from training.callbacks import BestOrLater, SampleCounter, StopWhenSolved
 from training.checkpoint_io import AtomicCheckpointIO
 from training.datamodule import SequenceDataModule
 from training.lengths import evaluate_lengths, length_test_sets
@@ -208,9 +208,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     except ValueError as error:
         raise ConfigError(str(error)) from None
     counter = SampleCounter()
-    checkpointing = ModelCheckpoint(
-        dirpath=checkpoints, filename="best", monitor=monitor, mode=mode
-    )
+    checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
     keep_last = ModelCheckpoint(  # last.ckpt, for resuming a stopped run (ckpt_path=last)
         dirpath=checkpoints,
         save_last=True,
