@@ -104,6 +104,8 @@ def test_user_model_and_profiles() -> None:
         for values in profile.values.values():
             assert list(values) == sorted(set(values)) and len(values) >= 2
     assert suite.FULL.max_steps > suite.DEFAULT.max_steps > suite.QUICK.max_steps
+    assert suite.DEFAULT.time_limit <= 30 * 60 and suite.QUICK.time_limit <= 5 * 60
+    assert sorted(suite.PRIORITY) == sorted(suite.MODELS) and suite.PRIORITY[0] == "lstm"
     echo = next(p for p in suite.problems(suite.DEFAULT) if p.key == "echo")
     assert echo.options(50)["length"] == 51
 
