@@ -1,6 +1,6 @@
 """Train a seqtasks problem: ``python train.py task=classify`` (Hydra overrides; see README)."""
 
-from training.cli import main
+from seqtasks.training.cli import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Steps and seconds to solve for every recurrent initialisation and architecture.
 
-    python -m benchmarks.architectures [--seeds 3] [--workers 2] [--seconds 900] [--out results]
+    python -m seqtasks.benchmarks.architectures [--seeds 3] [--workers 2] [--seconds 900]
+        [--out results]
 
 Two tables from one set of runs, each through ``python train.py``'s config (the runner composes it):
 
@@ -27,8 +28,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.runner import Job, machine, run_jobs
-from benchmarks.tables import grid, write_json
+from seqtasks.benchmarks.runner import Job, machine, run_jobs
+from seqtasks.benchmarks.tables import grid, write_json
 
 STEPS = "trainer.max_steps=1000"  # the budget of every run but adding's: 256,000 sequences
 HARDER = {
@@ -72,7 +73,7 @@ def jobs(seeds: int, families: list[str], problems: list[str]) -> list[Job]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.architectures")
+    parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.architectures")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
     parser.add_argument("--seconds", type=float, default=900, help="safety time limit of a run")
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         lambda row: row["problem"], lambda row: row["model"], "problem",
     )  # fmt: skip
     header = (
-        f"`python -m benchmarks.architectures --seeds {args.seeds} --workers {args.workers} "
+        f"`python -m seqtasks.benchmarks.architectures --seeds {args.seeds} "
+        f"--workers {args.workers} "
         f"--seconds {args.seconds:g}`: {len(rows)} runs, {wall / 60:.0f} min for those run by "
         "this call, on "
         f"{machine()['cpu_count']} shared CPU cores, {args.workers} runs at once, 1 torch thread "

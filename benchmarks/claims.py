@@ -15,7 +15,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.runner import Job
+from seqtasks.benchmarks.runner import Job
 
 Row = dict[str, Any]
 MODEL_LABELS = {"lstm": "LSTM (default)", "mlp": "MLP, memoryless", "gru": "GRU", "rnn": "RNN",

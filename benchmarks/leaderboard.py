@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.claims import FIXED_LENGTH
-from benchmarks.runner import Job
+from seqtasks.benchmarks.claims import FIXED_LENGTH
+from seqtasks.benchmarks.runner import Job
 
 Row = dict[str, Any]
 MISSES_TO_STOP = 2  # sizes in a row unsolved before a ladder stops

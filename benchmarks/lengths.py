@@ -1,12 +1,12 @@
 """Length generalisation: train the default LSTM at one length, score it at others.
 
-    python -m benchmarks.lengths [--out results]
+    python -m seqtasks.benchmarks.lengths [--out results]
 
 For each problem below, ``train.py``'s defaults train at the problem's default length (``echo``
 at lag 0, so that the target exists at every length; ``subsequence`` one-to-one, whose output
 layout does not depend on the length), then ``report.eval_lengths`` scores the best checkpoint on
-fixed test sets of other lengths. Runs go through ``benchmarks.runner``. Writes ``lengths.md``,
-``lengths.json`` and ``lengths.png``.
+fixed test sets of other lengths. Runs go through ``seqtasks.benchmarks.runner``.
+Writes ``lengths.md``, ``lengths.json`` and ``lengths.png``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-
-from benchmarks.runner import Job, run_jobs
+from seqtasks.benchmarks.runner import Job, run_jobs
 
 LENGTHS = [5, 10, 20, 50, 100, 200]
 RUNS = {  # name -> overrides; each trains at its default length 10 (subsequence: 5)
@@ -47,7 +46,7 @@ def main() -> None:
             "by_length": {int(n): m[metric] for n, m in summary["lengths"].items()},
         }
     lines = [
-        "`python -m benchmarks.lengths`: the default LSTM trained at the default length "
+        "`python -m seqtasks.benchmarks.lengths`: the default LSTM trained at the default length "
         "(marked *), test accuracy at other lengths (1,000 fixed test sequences each).",
         "",
         "| problem | " + " | ".join(str(n) for n in LENGTHS) + " |",

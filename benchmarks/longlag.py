@@ -1,11 +1,13 @@
 """The long-time-lag table of Hochreiter & Schmidhuber (1997): the presets, at the paper's sizes.
 
-    python -m benchmarks.longlag [--seeds 5] [--only paper_4,paper_6a] [--workers 2] [--resume]
+    python -m seqtasks.benchmarks.longlag [--seeds 5] [--only paper_4,paper_6a] [--workers 2]
+        [--resume]
 
 Each row is a preset of ``training/conf/experiment`` (``python train.py experiment=paper_4``), the
-paper's task at the paper's size with our recipe; each run goes through ``benchmarks.runner``
-(``train()`` with the composed config, quietly). A run stops at the first validation that meets the
-problem's criterion, or at the preset's ``trainer.max_time``; "sequences" is ``summary["samples"]``,
+paper's task at the paper's size with our recipe; each run goes through
+``seqtasks.benchmarks.runner`` (``train()`` with the composed config, quietly). A run stops at the
+first validation that meets the problem's criterion, or at the preset's ``trainer.max_time``;
+"sequences" is ``summary["samples"]``,
 the training sequences seen until it stopped. The checkpoint that solved is then scored on the
 preset's 2,560 test sequences, the size of the paper's test sets. ``copy_t1000`` (copy memory at
 T=1000, Bai et al. 2018) is reported as a loss beside the TCN paper's table.
@@ -24,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.longlag_report import markdown
-from benchmarks.runner import Job, compose_config, machine, run_jobs
-from benchmarks.tables import write_json
+from seqtasks.benchmarks.longlag_report import markdown
+from seqtasks.benchmarks.runner import Job, compose_config, machine, run_jobs
+from seqtasks.benchmarks.tables import write_json
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.longlag")
+    parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.longlag")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", default="", help=f"comma-separated presets, of {list(PRESETS)}")
     parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")

@@ -1,4 +1,4 @@
-"""The long-time-lag table and its notes, as markdown (``python -m benchmarks.longlag``)."""
+"""The long-time-lag table and its notes, as markdown (``seqtasks.benchmarks.longlag``)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     return f"""# Long-time-lag experiments of Hochreiter & Schmidhuber (1997), at the paper's sizes
 
-`python -m benchmarks.longlag --seeds {report["seeds"]} --workers {report["workers"]}`: every
+`python -m seqtasks.benchmarks.longlag --seeds {report["seeds"]} --workers {report["workers"]}`:
+every
 preset `python train.py experiment=NAME seed=N`, {report["seeds"]} seeds, on {m["cpu_count"]} shared
 CPU cores with torch {m["torch"]}, at most {report["workers"]} runs at once, 1 torch thread each
 ({report["run_seconds"] / 60:.0f} min of runs in all, the sum of their wall times).

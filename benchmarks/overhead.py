@@ -1,7 +1,7 @@
 """Lightning's cost: the project's LightningModule + DataModule through the Trainer, beside a
 hand-written PyTorch loop over the same model, data, batch size, clipping and step count.
 
-    python -m benchmarks.overhead [--task classify] [--steps 300] [--repeats 3]
+    python -m seqtasks.benchmarks.overhead [--task classify] [--steps 300] [--repeats 3]
 
 Both run in this one process, alternating, after a warm-up; the table gives median steps/s.
 The Lightning path keeps the defaults of ``train.py`` (CSV logging every 50 steps, the progress
@@ -20,14 +20,13 @@ import torch
 from hydra import compose, initialize_config_module
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
-
-from training.datamodule import SequenceDataModule
-from training.run import PROGRESS_EVERY, build_model
+from seqtasks.training.datamodule import SequenceDataModule
+from seqtasks.training.run import PROGRESS_EVERY, build_model
 
 
 def default_parts(task: str) -> tuple[SequenceDataModule, object, float]:
     """The DataModule, model config and gradient clip value that ``train.py task=TASK`` uses."""
-    with initialize_config_module("training.conf", version_base="1.3"):
+    with initialize_config_module("seqtasks.training.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"task={task}"])
     options = {k: v for k, v in cfg.task.items() if k != "name"}
     datamodule = SequenceDataModule(task, options, seed=cfg.seed, **cfg.data)

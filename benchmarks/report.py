@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks import claims
-from benchmarks.tables import grid, group
+from seqtasks.benchmarks import claims
+from seqtasks.benchmarks.tables import grid, group
 
 Row = dict[str, Any]
 

@@ -1,6 +1,7 @@
 """The one experiment runner: jobs (train.py overrides x seeds) -> rows, quietly, with a time limit.
 
-Every benchmark builds its jobs and hands them here; tables and plots live in ``benchmarks.tables``.
+Every benchmark builds its jobs and hands them here; tables and plots live in
+``seqtasks.benchmarks.tables``.
 A job composes the real ``train.py`` config (``training/conf``) with its overrides, runs
 :func:`training.run.train` in a temporary run directory with no progress bar, no plots and no
 printing, under a wall-clock limit (Lightning's ``max_time``), and returns one row::
@@ -37,8 +38,7 @@ from typing import Any, Protocol
 import torch
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
-
-from training.run import train
+from seqtasks.training.run import train
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Job:
 def compose_config(overrides: Iterable[str], run_dir: Path | None = None) -> DictConfig:
     """The ``train.py`` config with ``overrides`` (and ``run_dir`` when given)."""
     extra = [f"+run_dir={run_dir}"] if run_dir is not None else []
-    with initialize_config_module("training.conf", version_base="1.3"):
+    with initialize_config_module("seqtasks.training.conf", version_base="1.3"):
         return compose("config", overrides=[*overrides, *extra])
 
 

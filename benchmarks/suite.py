@@ -1,13 +1,15 @@
 """The leaderboard: every architecture on every problem, pushed until it breaks.
 
-    python -m benchmarks.suite [--quick | --full] [--out DIR] [--workers 2] [train.py overrides...]
+    python -m seqtasks.benchmarks.suite [--quick | --full] [--out DIR] [--workers 2]
+        [train.py overrides...]
 
 For ``lstm``, ``gru``, ``rnn``, ``transformer``, the memoryless ``mlp`` and the whole-window
 ``mlp_window`` (a reference: it sees the whole input at once), under one budget in steps:
 
-- the specification's claims, judged on runs at the default sizes (``benchmarks.claims``);
+- the specification's claims, judged on runs at the default sizes (``seqtasks.benchmarks.claims``);
 - each problem's difficulty knob pushed up a geometric ladder of sizes until two sizes in a row
-  are unsolved (or the profile's largest size), 3 seeds a size (``benchmarks.leaderboard``):
+  are unsolved (or the profile's largest size), 3 seeds a size
+  (``seqtasks.benchmarks.leaderboard``):
   the frontier is the largest size solved in most seeds;
 - length generalisation: on problems whose rule is the same at every length, the first size's
   runs are also scored at 2x, 5x and 10x their training length.
@@ -20,7 +22,7 @@ Writes ``leaderboard.json`` (budget, machine, every run), ``leaderboard.md`` and
 Profiles: the default fits 30 minutes on 2 CPU cores (2 runs at once, 1 thread each), with sizes
 up to those the default LSTM is asked to reach; ``--quick`` is a first look in under 5 minutes;
 ``--full`` pushes every ladder 10 to 100 times further with a budget of 20,000 steps, for a GPU
-(``python -m benchmarks.suite --full --workers 4 trainer=gpu``).
+(``python -m seqtasks.benchmarks.suite --full --workers 4 trainer=gpu``).
 
 Per-problem settings, the same for every model (measured here with the default LSTM, seed 0):
 batch 32 on the memory problems, which learned per sequence as fast as 64 or 128 and costs the
@@ -41,9 +43,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import claims, plots, report
-from benchmarks.leaderboard import Ladder, LeaderboardPlan, Problem, curve, frontier
-from benchmarks.runner import machine, run_plan
+from seqtasks.benchmarks import claims, plots, report
+from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, Problem, curve, frontier
+from seqtasks.benchmarks.runner import machine, run_plan
 
 MODELS = ("lstm", "gru", "rnn", "transformer", "mlp", "mlp_window")
 # the order ladders start in (a time limit cuts the last): the default LSTM, then the memoryless
@@ -209,7 +211,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2,
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite",
+    parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.suite",
                                      description=__doc__.splitlines()[0])  # fmt: skip
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--quick", action="store_true", help="a first look: < 5 min on 2 cores")
@@ -228,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     given = sys.argv[1:] if argv is None else list(argv)
     results = run(profile, list(args.overrides), args.workers)
     results.update(
-        command=" ".join(["python -m benchmarks.suite", *given]),
+        command=" ".join(["python -m seqtasks.benchmarks.suite", *given]),
         budget=report.budget(profile, results["problems"], args.workers),
         machine={**machine(), "threads": 1, "workers": args.workers},
         overrides=list(args.overrides),

@@ -11,7 +11,8 @@ Every problem at its default options, all in the main process (``num_workers=0``
 the median rate of ``--repeats`` windows of ``--seconds / --repeats`` each, after a warm-up batch.
 Usage::
 
-    python -m benchmarks.throughput [--seconds 2] [--repeats 5] [--threads 1] [--out FILE.md]
+    python -m seqtasks.benchmarks.throughput [--seconds 2] [--repeats 5] [--threads 1]
+        [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput")
+    parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.throughput")
     parser.add_argument("--seconds", type=float, default=2.0, help="time per cell")
     parser.add_argument("--repeats", type=int, default=5, help="windows per cell (median)")
     parser.add_argument(
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(0)
     load_before = os.getloadavg()[0]
     results = {name: measure(name, args.seconds, args.repeats) for name in args.problems}
-    command = "python -m benchmarks.throughput" + (
+    command = "python -m seqtasks.benchmarks.throughput" + (
         f" --threads {args.threads}" if args.threads else ""
     )
     note = (

@@ -1,8 +1,10 @@
 """Wall time of ``python train.py task=NAME`` with the defaults, start-up included.
 
-    python -m benchmarks.time_to_solve [--tasks ramp memorize ...] [--out results/time_to_solve.md]
+    python -m seqtasks.benchmarks.time_to_solve [--tasks ramp memorize ...]
+        [--out results/time_to_solve.md]
 
-Each problem runs as its own subprocess (as a user would run it, ``benchmarks.runner.run_command``)
+Each problem runs as its own subprocess (as a user would run it,
+``seqtasks.benchmarks.runner.run_command``)
 into a temporary run directory; the table gives the wall seconds of the whole command and what its
 summary.json says.
 """
@@ -14,9 +16,9 @@ import os
 from pathlib import Path
 
 import torch
+from seqtasks.benchmarks.runner import Job, run_command
 
 import seqtasks
-from benchmarks.runner import Job, run_command
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 
@@ -35,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     lines = [
         f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; `python -m benchmarks.time_to_solve`",
+        f"{torch.get_num_threads()} threads; `python -m seqtasks.benchmarks.time_to_solve`",
         "",
         "| problem | framing | model | solved | test metric | steps | sequences | train s "
         "| wall s (whole command) |",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from models.base import SequenceModel
-from models.custom import NetModel, wrap
-from models.mlp import StepMLP, WindowMLP
-from models.recurrent import (
+from seqtasks.models.base import SequenceModel
+from seqtasks.models.custom import NetModel, wrap
+from seqtasks.models.mlp import StepMLP, WindowMLP
+from seqtasks.models.recurrent import (
     ManyToOneGRU,
     ManyToOneLSTM,
     ManyToOneRNN,
@@ -13,8 +13,8 @@ from models.recurrent import (
     OneToOneLSTM,
     OneToOneRNN,
 )
-from models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
-from models.transformer import CausalTransformer, Seq2SeqTransformer
+from seqtasks.models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
+from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer
 
 # config name -> the model of each framing it serves (``model=lstm`` picks by the problem)
 FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {

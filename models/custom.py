@@ -11,7 +11,7 @@ The contract a network meets, whatever the problem (shapes from the problem's ``
 Example (from Python)::
 
     import lightning as L, seqtasks, models
-    from training.datamodule import SequenceDataModule
+    from seqtasks.training.datamodule import SequenceDataModule
 
     data = SequenceDataModule("echo", {"lag": 3})
     net = MyNet(spec=data.spec, width=64)
@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from seqtasks.models.base import SequenceModel
 from torch import nn
 
-from models.base import SequenceModel
 from seqtasks import TaskSpec
 from seqtasks.base import FRAMINGS
 

@@ -6,9 +6,9 @@ import itertools
 from typing import Any
 
 import torch
+from seqtasks.models.base import SequenceModel, check_sizes
 from torch import nn
 
-from models.base import SequenceModel, check_sizes
 from seqtasks import TaskSpec
 
 

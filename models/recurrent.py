@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.init import check_init, initialise
 from torch import nn
 
-from models.base import SequenceModel, check_sizes
-from models.init import check_init, initialise
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float
 
@@ -26,7 +26,8 @@ class RecurrentModel(SequenceModel):
 
     ``init`` is ``pytorch``, ``forget_bias`` (with ``forget_bias``, default 1.0) or ``chrono`` (with
     ``t_max``, default the problem's input length); ``None`` takes the cell's default
-    (:data:`DEFAULT_INIT`). See :mod:`models.init` for the formulas and which biases are set.
+    (:data:`DEFAULT_INIT`). See :mod:`seqtasks.models.init` for the formulas and which biases are
+    set.
     The initial state is zeros (PyTorch's default), never random.
     """
 

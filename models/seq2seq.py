@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.init import initialise
+from seqtasks.models.recurrent import RecurrentModel, recurrent_layer
 from torch import nn
 
-from models.base import SequenceModel, check_sizes
-from models.init import initialise
-from models.recurrent import RecurrentModel, recurrent_layer
 from seqtasks import TaskSpec
 
 

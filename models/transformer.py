@@ -23,10 +23,10 @@ import math
 from typing import Any
 
 import torch
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.seq2seq import Seq2SeqDecoding
 from torch import nn
 
-from models.base import SequenceModel, check_sizes
-from models.seq2seq import Seq2SeqDecoding
 from seqtasks import TaskSpec
 from seqtasks._validate import check_choice, check_float
 
@@ -132,7 +132,7 @@ class CausalTransformer(TransformerModel):
 
     ``one_to_one``: the prediction at step t comes from step t's output, so it sees only the
     inputs up to t. ``many_to_one``: the last step's output (which sees every step) gives the K
-    values of the target, like :class:`~models.recurrent.ManyToOneRecurrent`'s head.
+    values of the target, like :class:`~seqtasks.models.recurrent.ManyToOneRecurrent`'s head.
     """
 
     framings = ("one_to_one", "many_to_one")
@@ -179,7 +179,8 @@ class Seq2SeqTransformer(Seq2SeqDecoding, TransformerModel):
     The encoder attends over all input steps; the decoder attends causally to its own inputs —
     a start symbol (id ``num_classes``), then the previous target symbols — and to the encoder's
     output. Training is teacher-forced in one pass (:meth:`forward_train`); :meth:`forward` decodes
-    greedily, feeding back its own choices, exactly as :class:`~models.seq2seq.Seq2SeqLSTM` does.
+    greedily, feeding back its own choices, exactly as
+    :class:`~seqtasks.models.seq2seq.Seq2SeqLSTM` does.
     ``num_layers`` layers each in encoder and decoder; the decoder's positions are encoded as the
     encoder's.
     """

@@ -113,7 +113,7 @@ def list_problems(names: list[str]) -> str:
 def train(overrides: list[str]) -> int:
     """``seqtasks train ...``: run ``train.py``'s Hydra entry point with these overrides."""
     try:
-        from training.cli import main as train_main
+        from seqtasks.training.cli import main as train_main
     except ImportError as error:
         print(f"error: seqtasks train needs the training extra ({error}): "
               "pip install 'seqtasks[train]'", file=sys.stderr)  # fmt: skip

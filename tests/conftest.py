@@ -25,7 +25,7 @@ def compose_config(tmp_path: Path) -> Callable[..., DictConfig]:
     """``compose_config(*overrides)``: the project's config with test-sized data, run in tmp."""
 
     def _compose(*overrides: str, small: bool = True) -> DictConfig:
-        with initialize_config_module("training.conf", version_base="1.3"):
+        with initialize_config_module("seqtasks.training.conf", version_base="1.3"):
             extra = SMALL if small else []
             return compose("config", overrides=[*extra, f"+run_dir={tmp_path}", *overrides])
 

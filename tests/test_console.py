@@ -89,12 +89,12 @@ def test_wheel_ships_every_config_and_both_commands(tmp_path):
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("seqtasks-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    configs = {f"training/{p.relative_to(ROOT / 'training').as_posix()}"
+    configs = {f"seqtasks/training/{p.relative_to(ROOT / 'training').as_posix()}"
                for p in (ROOT / "training" / "conf").rglob("*.yaml")}  # fmt: skip
     assert len(configs) >= 30 and configs <= names
     points = zipfile.ZipFile(wheel).read("seqtasks-0.1.0.dist-info/entry_points.txt").decode()
     assert "seqtasks = seqtasks.__main__:main" in points
-    assert "seqtasks-train = training.cli:main" in points
+    assert "seqtasks-train = seqtasks.training.cli:main" in points
 
 
 def test_a_default_run_prints_no_warning(tmp_path):

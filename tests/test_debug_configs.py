@@ -8,9 +8,8 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-
-from training.datamodule import SequenceDataModule
-from training.run import train
+from seqtasks.training.datamodule import SequenceDataModule
+from seqtasks.training.run import train
 
 
 def test_experiment_overrides_config_yaml_and_the_command_line_overrides_it(compose_config):

@@ -10,9 +10,8 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-
-from models import OneToOneLSTM
-from training.datamodule import SequenceDataModule
+from seqtasks.models import OneToOneLSTM
+from seqtasks.training.datamodule import SequenceDataModule
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = {"length": 10}

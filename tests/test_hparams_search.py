@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from training import cli
-from training.run import ConfigError
+from seqtasks.training import cli
+from seqtasks.training.run import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = {"val": {"val/loss": 0.25, "val/accuracy": 0.9}, "test": {"test/loss": 0.3},

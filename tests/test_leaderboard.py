@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
-from benchmarks import claims, report
-from benchmarks.leaderboard import Ladder, LeaderboardPlan, Problem, curve, frontier
-from benchmarks.runner import Job
+from seqtasks.benchmarks import claims, report
+from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, Problem, curve, frontier
+from seqtasks.benchmarks.runner import Job
 
 ECHO = Problem("echo", "echo", "lag", (1, 2, 5, 10, 20), {"framing": "many_to_one"})
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, TensorBoardLogger, WandbLogger
-
-from training.loggers import MissingExtraError, build_loggers, wandb_logged_in
-from training.run import ConfigError, train
+from seqtasks.training.loggers import MissingExtraError, build_loggers, wandb_logged_in
+from seqtasks.training.run import ConfigError, train
 
 # one epoch of 8 batches, then one validation: every logger receives the val/ metrics
 SHORT = ["trainer.max_steps=8", "report.plots=false", "test=false"]

@@ -3,8 +3,7 @@
 import json
 
 import pytest
-
-from benchmarks import longlag
+from seqtasks.benchmarks import longlag
 
 
 def test_every_paper_preset_has_a_row_and_a_recipe() -> None:

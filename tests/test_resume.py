@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from training.checkpoint_io import AtomicCheckpointIO
-from training.run import train
+from seqtasks.training.checkpoint_io import AtomicCheckpointIO
+from seqtasks.training.run import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # 10 batches of 32 per epoch; a last.ckpt every 3 steps

@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 import pytest
-
-from benchmarks.runner import Job, describe, max_time, run_job, run_jobs, run_plan
+from seqtasks.benchmarks.runner import Job, describe, max_time, run_job, run_jobs, run_plan
 
 TINY = ("data.batch_size=16", "data.train_samples=160", "data.val_samples=32",
         "data.test_samples=32", "data.eval_batch_size=32")  # fmt: skip

@@ -1,4 +1,4 @@
-"""``python -m benchmarks.suite --quick`` on a tiny budget: the three files, for a user's module."""
+"""``python -m seqtasks.benchmarks.suite --quick``, tiny budget: the three files, for a module."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from seqtasks.benchmarks import suite
 from torch import nn
 
-from benchmarks import suite
 from seqtasks import TaskSpec
 
 RUN_KEYS = {"model", "task", "knob", "value", "seed", "solved", "steps", "sequences",

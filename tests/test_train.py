@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from seqtasks.training.run import ConfigError, train
+from seqtasks.training.run import build_model as build
 
-import models
 import seqtasks
-from training.run import ConfigError, train
-from training.run import build_model as build
+from seqtasks import models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,7 +156,7 @@ def test_gpu_preset_generates_on_the_gpu_with_the_same_bits(compose_config):
 
 
 def test_batches_are_generated_on_the_trainers_device(compose_config):
-    from training.datamodule import SequenceDataModule
+    from seqtasks.training.datamodule import SequenceDataModule
 
     datamodule = SequenceDataModule("classify", device="auto")
     datamodule.setup("fit")  # no trainer attached: the CPU
@@ -195,7 +195,7 @@ def test_eval_lengths_refuses_what_cannot_be_scored(compose_config, overrides, m
 def test_solved_in_a_row_stops_only_after_that_many_validations() -> None:
     from types import SimpleNamespace
 
-    from training.callbacks import StopWhenSolved
+    from seqtasks.training.callbacks import StopWhenSolved
 
     stopper = StopWhenSolved(seqtasks.make("echo").spec, in_a_row=2)
     trainer = SimpleNamespace(sanity_checking=False, should_stop=False)  # what the callback uses
@@ -230,7 +230,7 @@ def test_a_flat_validation_metric_keeps_the_latest_checkpoint_as_best(compose_co
 def test_best_or_later_keeps_a_tie_and_refuses_a_worse_value() -> None:
     from types import SimpleNamespace
 
-    from training.callbacks import BestOrLater
+    from seqtasks.training.callbacks import BestOrLater
 
     trainer = SimpleNamespace(strategy=SimpleNamespace(reduce_boolean_decision=bool))
     for mode, worse, better in (("max", 0.4, 0.6), ("min", 0.6, 0.4)):

@@ -17,8 +17,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-
-from training.run import ConfigError, run_directory, train
+from seqtasks.training.run import ConfigError, run_directory, train
 
 HYDRA_ONLY = {".hydra", "train.log", "cli.log", "config.yaml"}
 RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from seqtasks.models import SequenceModel
 
 import seqtasks
-from models import SequenceModel
 from seqtasks import SequenceTask, TaskSpec
 
 # spec fields that must not change with the length for the trained model to apply

@@ -13,22 +13,21 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
-
-import models
-from models import SequenceModel, WindowMLP
-from seqtasks import TaskSpec
-from training.callbacks import BestOrLater, SampleCounter, StopWhenSolved
-from training.checkpoint_io import AtomicCheckpointIO
-from training.datamodule import SequenceDataModule
-from training.lengths import evaluate_lengths, length_test_sets
-from training.loggers import build_loggers
-from training.report import (
+from seqtasks.models import SequenceModel, WindowMLP
+from seqtasks.training.callbacks import BestOrLater, SampleCounter, StopWhenSolved
+from seqtasks.training.checkpoint_io import AtomicCheckpointIO
+from seqtasks.training.datamodule import SequenceDataModule
+from seqtasks.training.lengths import evaluate_lengths, length_test_sets
+from seqtasks.training.loggers import build_loggers
+from seqtasks.training.report import (
     format_table,
     plot_learning_curves,
     plot_lengths,
     plot_predictions,
     write_summary,
 )
+
+from seqtasks import TaskSpec, models
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
