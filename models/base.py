@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float, check_int
@@ -43,15 +42,60 @@ class WithinTolerance(Metric):
         return self.right.float() / self.total
 
 
+def score_classes(
+    predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Score a batch of class ids: the one place where a prediction is counted right or wrong.
+
+    ``predictions`` and ``targets`` are ``(B, ...)`` class ids; a target equal to
+    ``ignore_index`` carries no answer and counts nowhere. Returns (answered targets predicted
+    right, answered targets, samples whose every answered target is right). Example:
+    targets ``[[-100, 3, 5], [-100, -100, 2]]`` and predictions ``[[0, 3, 4], [7, 7, 2]]`` give
+    ``(2, 3, 1)``: accuracy 2/3, exact match 1/2.
+    """
+    predictions, targets = predictions.reshape(len(targets), -1), targets.reshape(len(targets), -1)
+    answered = targets != ignore_index  # (B, K)
+    right = (predictions == targets) & answered  # (B, K)
+    whole = (right | ~answered).all(dim=1)  # (B,)
+    return right.sum(), answered.sum(), whole.sum()
+
+
+class ClassScore(Metric):
+    """``accuracy`` (answered targets right / answered targets, micro-averaged) or, with
+    ``per_sample``, ``exact_match`` (samples with every answered target right / samples)."""
+
+    full_state_update = False
+
+    def __init__(self, ignore_index: int, per_sample: bool) -> None:
+        super().__init__()
+        self.ignore_index, self.per_sample = ignore_index, per_sample
+        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        right, answered, whole = score_classes(preds, target, self.ignore_index)
+        if self.per_sample:
+            self.right += whole
+            self.total += len(target)
+        else:
+            self.right += right
+            self.total += answered
+
+    def compute(self) -> torch.Tensor:
+        return self.right.float() / self.total
+
+
 class SequenceModel(L.LightningModule):
     """Base LightningModule: dimensions, loss and metrics come only from the problem's spec.
 
     Subclasses build their layers from ``self.spec`` and implement :meth:`forward`, which returns
     logits ``(B, *target_shape, num_classes)`` for class targets or values ``(B, *target_shape)``
     for real targets. Losses are cross-entropy on raw logits and mean squared error. Logged
-    metrics, per stage ``val`` and ``test``: ``loss``; ``accuracy`` (fraction of target values
-    right, micro-averaged) and ``exact_match`` (fraction of samples with every target value
-    right) for classes; ``mse`` and ``mae`` for reals.
+    metrics, per stage ``val`` and ``test``: ``loss``; ``accuracy`` (fraction of answered target
+    values right, micro-averaged) and ``exact_match`` (fraction of samples with every answered
+    target value right) for classes; ``mse`` and ``mae`` for reals. Class targets equal to
+    ``spec.ignore_index`` carry no answer: the loss and both metrics leave them out
+    (:func:`score_classes` scores every batch).
     """
 
     framings: tuple[str, ...] = ()  # the framings this model serves
@@ -115,9 +159,10 @@ class SequenceModel(L.LightningModule):
     def metric_collection(self, stage: str) -> MetricCollection:
         """Fresh metrics for this problem, logged as ``{stage}/accuracy`` and so on."""
         if self.classes:
+            ignore = self.spec.ignore_index
             metrics = {
-                "accuracy": MulticlassAccuracy(self.spec.num_classes, average="micro"),
-                "exact_match": MulticlassExactMatch(self.spec.num_classes),
+                "accuracy": ClassScore(ignore, per_sample=False),
+                "exact_match": ClassScore(ignore, per_sample=True),
             }
         else:
             metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}
@@ -153,8 +198,10 @@ class SequenceModel(L.LightningModule):
 
     # ------------------------------------------------------------------ loss and steps
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.classes:
-            return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
+        if self.classes:  # targets equal to ignore_index carry no answer and add no loss
+            logits = output.reshape(-1, output.shape[-1])  # (N, C)
+            classes = target.reshape(-1)  # (N,)
+            return F.cross_entropy(logits, classes, ignore_index=self.spec.ignore_index)
         return F.mse_loss(output, target)
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -186,10 +233,7 @@ class SequenceModel(L.LightningModule):
         self, metrics: MetricCollection, output: torch.Tensor, targets: torch.Tensor
     ) -> None:
         """Score a batch's ``output`` against ``targets`` in ``metrics``."""
-        predictions = self.predict_from_output(output)
-        if self.classes and predictions.dim() == 1:  # one class per sample: (B,) -> (B, 1)
-            predictions, targets = predictions[:, None], targets[:, None]
-        metrics.update(predictions, targets)
+        metrics.update(self.predict_from_output(output), targets)  # (B, ...) each
 
     def predict_from_output(self, output: torch.Tensor) -> torch.Tensor:
         """Class ids or real values, shaped like the targets."""

@@ -6,31 +6,48 @@
 """
 
 from seqtasks.adding import Adding
-from seqtasks.base import FRAMINGS, MAX_BATCH_VALUES, MAX_STEPS, SPLITS, SequenceTask, TaskSpec
+from seqtasks.associative_recall import AssociativeRecall
+from seqtasks.base import (
+    FRAMINGS,
+    IGNORE_INDEX,
+    MAX_BATCH_VALUES,
+    MAX_STEPS,
+    SPLITS,
+    SequenceTask,
+    TaskSpec,
+)
 from seqtasks.classify import Classify
 from seqtasks.copy_memory import CopyMemory
 from seqtasks.echo import Echo
+from seqtasks.induction_heads import InductionHeads
 from seqtasks.memorize import Memorize
 from seqtasks.memorize_long import MemorizeLong
 from seqtasks.multiply import Multiply
+from seqtasks.parity import Parity
 from seqtasks.ramp import Ramp
 from seqtasks.registry import available, make, options, register
+from seqtasks.selective_copy import SelectiveCopy
 from seqtasks.subsequence import Subsequence
 from seqtasks.temporal_order import TemporalOrder
 
 __all__ = [
     "FRAMINGS",
+    "IGNORE_INDEX",
     "MAX_BATCH_VALUES",
     "MAX_STEPS",
     "SPLITS",
     "Adding",
+    "AssociativeRecall",
     "Classify",
     "CopyMemory",
     "Echo",
+    "InductionHeads",
     "Memorize",
     "MemorizeLong",
     "Multiply",
+    "Parity",
     "Ramp",
+    "SelectiveCopy",
     "SequenceTask",
     "Subsequence",
     "TaskSpec",

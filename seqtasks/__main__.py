@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from seqtasks.base import SequenceTask
+from seqtasks.base import IGNORE_INDEX, SequenceTask
 from seqtasks.registry import PROBLEMS, available, make, options
 
 # options every problem takes (SequenceTask's), listed once rather than under each problem
@@ -36,7 +36,7 @@ def _cells(values: torch.Tensor, symbols: bool) -> str:
     if values.dim() == 0:
         values = values[None]
     if symbols:
-        return " ".join(str(int(v)) for v in values)
+        return " ".join("-" if v == IGNORE_INDEX else str(int(v)) for v in values)  # - no answer
     if values.dim() == 2:  # several real features per step: (T, F)
         return " ".join("(" + ",".join(f"{float(v):.2f}" for v in step) + ")" for step in values)
     return " ".join(f"{float(v):.2f}" for v in values)

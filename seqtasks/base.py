@@ -12,7 +12,9 @@ from torch.utils.data import IterableDataset, get_worker_info
 from seqtasks import _random
 from seqtasks._ops import onehot
 from seqtasks._validate import check_choice, check_device, check_int
-from seqtasks.spec import TaskSpec
+from seqtasks.spec import IGNORE_INDEX, TaskSpec
+
+__all__ = ["IGNORE_INDEX", "SequenceTask", "TaskSpec"]
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")

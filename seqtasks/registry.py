@@ -6,14 +6,18 @@ import inspect
 from typing import Any
 
 from seqtasks.adding import Adding
+from seqtasks.associative_recall import AssociativeRecall
 from seqtasks.base import SequenceTask
 from seqtasks.classify import Classify
 from seqtasks.copy_memory import CopyMemory
 from seqtasks.echo import Echo
+from seqtasks.induction_heads import InductionHeads
 from seqtasks.memorize import Memorize
 from seqtasks.memorize_long import MemorizeLong
 from seqtasks.multiply import Multiply
+from seqtasks.parity import Parity
 from seqtasks.ramp import Ramp
+from seqtasks.selective_copy import SelectiveCopy
 from seqtasks.subsequence import Subsequence
 from seqtasks.temporal_order import TemporalOrder
 
@@ -30,6 +34,11 @@ PROBLEMS: dict[str, type[SequenceTask]] = {
     "memorize_long": MemorizeLong,
     # the copy-memory benchmark of Arjovsky et al. (2016) and Bai et al. (2018)
     "copy_memory": CopyMemory,
+    # content-based recall and state tracking (Zoology, Mamba, Olsson et al., Deletang et al.)
+    "associative_recall": AssociativeRecall,
+    "selective_copy": SelectiveCopy,
+    "induction_heads": InductionHeads,
+    "parity": Parity,
 }
 
 

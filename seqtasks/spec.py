@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+IGNORE_INDEX = -100  # a class target that carries no answer (PyTorch's cross-entropy default)
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -25,6 +27,11 @@ class TaskSpec:
     reaches ``solved_threshold`` on the test set (``<=`` for mse, else ``>=``). ``chance`` is
     that metric for the best constant prediction. For real targets with a ``tolerance``, a value
     counts as right when its absolute error is below the tolerance.
+
+    A class target equal to ``ignore_index`` (-100, PyTorch's cross-entropy default) carries no
+    answer: a per-step target between a problem's questions, or a padding step. The loss leaves it
+    out, ``accuracy`` counts only the answered targets, and ``exact_match`` asks every answered
+    target of a sample to be right.
     """
 
     name: str
@@ -41,6 +48,7 @@ class TaskSpec:
     solved_threshold: float
     chance: float
     tolerance: float | None = None
+    ignore_index: int = IGNORE_INDEX
 
     @property
     def target_shape(self) -> tuple[int, ...]:

@@ -124,7 +124,9 @@ def check_batch(dataset: SequenceTask, inputs: torch.Tensor, targets: torch.Tens
     assert targets.shape == (*lead, *spec.target_shape)
     if spec.target == "classes":
         assert targets.dtype == torch.int64
-        assert int(targets.min()) >= 0 and int(targets.max()) < spec.num_classes
+        answered = targets[targets != spec.ignore_index]  # ignore_index: no answer there
+        assert answered.numel() > 0 and int(answered.min()) >= 0
+        assert int(answered.max()) < spec.num_classes
     else:
         assert targets.dtype == torch.float32 and bool(torch.isfinite(targets).all())
     assert inputs.device == targets.device == dataset.device
