@@ -1,0 +1,184 @@
+"""The two memory cells of xLSTM (Beck, Pöppel, Spanring, Auer, Prudnikova, Kopp, Klambauer,
+Brandstetter & Hochreiter 2024, "xLSTM: Extended Long Short-Term Memory", NeurIPS,
+arXiv:2405.04517), with the stabilised exponential gating of its sections 2.2-2.3.
+
+mLSTM (matrix memory, per head, eqs. 19-27): ``k`` scaled by ``1/sqrt(d)``,
+
+    C_t = f_t C_{t-1} + i_t v_t k_t^T,   n_t = f_t n_{t-1} + i_t k_t,
+    h_t = C_t q_t / max(|n_t^T q_t|, 1),
+
+``i_t = exp(i~_t)``, ``f_t = sigmoid(f~_t)``, stabilised by ``m_t = max(log f_t + m_{t-1}, i~_t)``
+(``i'_t = exp(i~_t - m_t)``, ``f'_t = exp(log f_t + m_{t-1} - m_t)``; the bound 1 becomes
+``exp(-m_t)``). Two forms: parallel (:meth:`MLSTMCell.forward`, the paper's appendix form with
+``log D_ts = sum_{j=s+1..t} log f_j + i~_s`` for ``s <= t``) and recurrent
+(:meth:`MLSTMCell.step`); both start from ``m_0 = -inf``, so they agree to rounding
+(tests/test_linear_attention_xlstm.py). The gates are scalars per head, from ``[q, k, v]``.
+
+sLSTM (scalar memory, eqs. 8-17): per unit ``c_t = f_t c_{t-1} + i_t z_t``,
+``n_t = f_t n_{t-1} + i_t``, ``h_t = o_t c_t / n_t``, gates ``i`` exponential and ``f`` sigmoid,
+stabilised as above; the recurrent weights ``R`` are block-diagonal, one block per head (head h's
+``h_{t-1}`` feeds only head h's gates). Recurrent only (:meth:`SLSTMCell.step`), as in the paper.
+
+Example (mLSTM, 4 heads of 32): q, k, v ``(B, T, 128)`` -> heads ``(B, 4, T, 32)``, gates
+``(B, 4, T)``, ``log D`` ``(B, 4, T, T)`` -> h ``(B, T, 128)``; state per head: C ``32 x 32``,
+n ``32``, m ``1``. Our own code, written from the paper; the official ``xlstm`` package (which pulls
+CUDA kernels) was not used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EPS = 1e-6  # added to the mLSTM normaliser, as in the paper's code
+MState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # C (B,H,d,d), n (B,H,d), m (B,H)
+SState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # h, c, n, m (B, H, d)
+
+
+def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """``(B, T, H * d)`` -> ``(B, H, T, d)``."""
+    batch, length, width = x.shape
+    return x.view(batch, length, heads, width // heads).transpose(1, 2)  # (B, H, T, d)
+
+
+class HeadwiseLinear(nn.Module):
+    """Block-diagonal linear map ``(..., W) -> (..., W)``: blocks of ``block`` features (the
+    paper's q, k, v projections use blocks of 4)."""
+
+    def __init__(self, width: int, block: int) -> None:
+        super().__init__()
+        self.blocks, self.block = width // block, block
+        self.weight = nn.Parameter(torch.randn(self.blocks, block, block) / math.sqrt(block))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blocks = x.unflatten(-1, (self.blocks, self.block))  # (..., N, b)
+        y = torch.einsum("...ni,nio->...no", blocks, self.weight)  # (..., N, b)
+        return y.flatten(-2) + self.bias  # (..., W)
+
+
+class MLSTMCell(nn.Module):
+    """Multi-head mLSTM memory ``(q, k, v) (B, T, W) -> (B, T, W)``, with a head-wise norm."""
+
+    def __init__(self, width: int, num_heads: int) -> None:
+        super().__init__()
+        self.heads, self.head_size = num_heads, width // num_heads
+        self.input_gate = nn.Linear(3 * width, num_heads)
+        self.forget_gate = nn.Linear(3 * width, num_heads)
+        for gate in (self.input_gate, self.forget_gate):  # the paper's code's initialisation
+            nn.init.zeros_(gate.weight)
+        nn.init.normal_(self.input_gate.bias, 0.0, 0.1)
+        with torch.no_grad():  # forget gates from sigmoid(3) to sigmoid(6): long memory at start
+            self.forget_gate.bias.copy_(torch.linspace(3.0, 6.0, num_heads))
+        self.norm = nn.GroupNorm(num_heads, width)  # per head, as the paper's block
+
+    def gates(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Pre-activations ``i~`` and ``log f`` ``(..., H)`` from ``q, k, v`` ``(..., W)``."""
+        qkv = torch.cat([q, k, v], dim=-1)  # (..., 3W)
+        return self.input_gate(qkv), F.logsigmoid(self.forget_gate(qkv))  # (..., H) each
+
+    def normalise(self, h: torch.Tensor) -> torch.Tensor:
+        """Head-wise GroupNorm of ``(..., W)``."""
+        shape = h.shape
+        return self.norm(h.reshape(-1, shape[-1])).view(shape)  # (..., W)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The parallel form over all ``T`` steps."""
+        i_pre, log_f = (g.transpose(1, 2) for g in self.gates(q, k, v))  # (B, H, T) each
+        q, k, v = (split_heads(t, self.heads) for t in (q, k, v))  # (B, H, T, d)
+        length = q.shape[2]
+        cumulative = log_f.cumsum(-1)  # (B, H, T)
+        log_d = cumulative[..., :, None] - cumulative[..., None, :] + i_pre[..., None, :]  # BHTT
+        future = torch.ones(length, length, dtype=torch.bool, device=q.device).triu(1)  # (T, T)
+        log_d = log_d.masked_fill(future, float("-inf"))  # (B, H, T, T): s <= t only
+        m = log_d.amax(-1, keepdim=True)  # (B, H, T, 1): the stabiliser m_t
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_size) * (log_d - m).exp()  # BHTT
+        bound = torch.maximum(scores.sum(-1, keepdim=True).abs(), (-m).exp())  # (B, H, T, 1)
+        h = (scores / (bound + EPS)) @ v  # (B, H, T, d)
+        return self.normalise(h.transpose(1, 2).flatten(2))  # (B, T, W)
+
+    def initial_state(self, batch: int, like: torch.Tensor) -> MState:
+        """``C = 0``, ``n = 0``, ``m = -inf`` (so that ``m_1 = i~_1``, as the parallel form)."""
+        d = self.head_size
+        return (
+            like.new_zeros(batch, self.heads, d, d),
+            like.new_zeros(batch, self.heads, d),
+            like.new_full((batch, self.heads), float("-inf")),
+        )
+
+    def step(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+             state: MState) -> tuple[torch.Tensor, MState]:  # fmt: skip
+        """The recurrent form: one step ``(B, W)`` each -> ``h`` ``(B, W)`` and the new state."""
+        i_pre, log_f = self.gates(q, k, v)  # (B, H) each
+        batch = q.shape[0]
+        q, k, v = (t.view(batch, self.heads, self.head_size) for t in (q, k, v))  # (B, H, d)
+        k = k / math.sqrt(self.head_size)  # (B, H, d)
+        c, n, m = state  # (B, H, d, d), (B, H, d), (B, H)
+        m_new = torch.maximum(log_f + m, i_pre)  # (B, H)
+        forget = (log_f + m - m_new).exp()  # (B, H)
+        write = (i_pre - m_new).exp()  # (B, H)
+        c = forget[..., None, None] * c + write[..., None, None] * k[..., :, None] * v[..., None, :]
+        n = forget[..., None] * n + write[..., None] * k  # (B, H, d)
+        numerator = (q[..., :, None] * c).sum(-2)  # (B, H, d): C^T q with C[k-index, v-index]
+        bound = torch.maximum((q * n).sum(-1).abs(), (-m_new).exp())  # (B, H)
+        h = numerator / (bound[..., None] + EPS)  # (B, H, d)
+        return self.normalise(h.reshape(batch, -1)), (c, n, m_new)  # (B, W)
+
+
+class SLSTMCell(nn.Module):
+    """Multi-head sLSTM ``(B, T, W) -> (B, T, W)``, block-diagonal recurrence, head-wise norm."""
+
+    def __init__(self, width: int, num_heads: int) -> None:
+        super().__init__()
+        self.heads, self.head_size = num_heads, width // num_heads
+        d = self.head_size
+        self.input = nn.Linear(width, 4 * width)  # i, f, z, o pre-activations from x_t
+        bound = 1.0 / math.sqrt(d)
+        self.recurrent = nn.Parameter(torch.empty(num_heads, d, 4 * d).uniform_(-bound, bound))
+        with torch.no_grad():  # forget biases from 3 to 6 within each head; the others 0
+            bias = self.input.bias.view(num_heads, 4, d)
+            bias.zero_()
+            bias[:, 1] = torch.linspace(3.0, 6.0, d)
+        self.norm = nn.GroupNorm(num_heads, width)
+
+    def initial_state(self, batch: int, like: torch.Tensor) -> SState:
+        """``h = c = n = 0`` and ``m = -inf`` (so that ``m_1 = i~_1``)."""
+        zeros = like.new_zeros(batch, self.heads, self.head_size)
+        return zeros, zeros, zeros, torch.full_like(zeros, float("-inf"))
+
+    def normalise(self, h: torch.Tensor) -> torch.Tensor:
+        """Head-wise GroupNorm of ``(..., W)``."""
+        shape = h.shape
+        return self.norm(h.reshape(-1, shape[-1])).view(shape)  # (..., W)
+
+    def step(self, x: torch.Tensor, state: SState) -> tuple[torch.Tensor, SState]:
+        """One step: ``x`` ``(B, W)`` -> normed ``h`` ``(B, W)`` and the new state."""
+        return self.advance(self.input(x), state)  # (B, W)
+
+    def advance(self, pre_x: torch.Tensor, state: SState) -> tuple[torch.Tensor, SState]:
+        """One step from the input's share of the pre-activations ``W x_t + b`` ``(B, 4W)``."""
+        batch = pre_x.shape[0]
+        h, c, n, m = state  # (B, H, d) each
+        recurrent = torch.einsum("bhd,hde->bhe", h, self.recurrent)  # (B, H, 4d): R h_{t-1}
+        pre = (pre_x.view(batch, self.heads, 4 * self.head_size) + recurrent).unflatten(-1, (4, -1))
+        i_pre, f_pre, z_pre, o_pre = pre.unbind(2)  # (B, H, d) each
+        log_f = F.logsigmoid(f_pre)  # (B, H, d)
+        m_new = torch.maximum(log_f + m, i_pre)  # (B, H, d)
+        forget, write = (log_f + m - m_new).exp(), (i_pre - m_new).exp()  # (B, H, d) each
+        c = forget * c + write * torch.tanh(z_pre)  # (B, H, d)
+        n = forget * n + write  # (B, H, d): > 0 from step 1
+        h = torch.sigmoid(o_pre) * c / n  # (B, H, d)
+        return self.normalise(h.reshape(batch, -1)), (h, c, n, m_new)  # (B, W)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """All ``T`` steps of ``x`` ``(B, T, W)``, one at a time -> normed ``(B, T, W)``."""
+        pre_x = self.input(x)  # (B, T, 4W): the input's share, for all steps at once
+        state = self.initial_state(x.shape[0], x)
+        steps = []
+        for t in range(x.shape[1]):
+            h, state = self.advance(pre_x[:, t], state)  # (B, W)
+            steps.append(h)
+        return torch.stack(steps, dim=1)  # (B, T, W)
