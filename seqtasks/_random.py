@@ -270,6 +270,17 @@ def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tens
     return (_shr(words, 32) * high) >> 32
 
 
+@functools.lru_cache(maxsize=256)
+def constant(values: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """``values`` as an int64 tensor on ``device``, made once and shared (never write to it).
+
+    Built from host data every batch, it would be a copy to the GPU that waits for the device
+    (``torch.tensor`` copies from pageable memory and synchronises): a host sync per batch.
+    """
+    with torch.inference_mode(False):  # usable outside inference mode, whoever made it first
+        return torch.tensor(values, dtype=torch.int64, device=device)
+
+
 def integers_each(
     keys: torch.Tensor, draws: tuple[int, ...], highs: tuple[int, ...]
 ) -> torch.Tensor:
@@ -286,6 +297,6 @@ def integers_each(
         words *= np.array(highs, dtype=np.uint64)
         words >>= _NP["s32"]
         return _tensor(words)
-    offsets = torch.tensor([(draw << 32) + 1 for draw in draws], device=keys.device)
+    offsets = constant(tuple((draw << 32) + 1 for draw in draws), keys.device)  # (n,)
     words = _mix_tensor_(keys[:, None] + offsets[None, :] * _signed(GOLDEN))  # (B, n)
-    return (_shr(words, 32) * torch.tensor(highs, device=keys.device)) >> 32
+    return (_shr(words, 32) * constant(tuple(highs), keys.device)) >> 32

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from seqtasks._ops import fill_before_
-from seqtasks._random import integers, integers_each, shift_keys
+from seqtasks._random import constant, integers, integers_each, shift_keys
 from seqtasks._validate import check_bool, check_int
 from seqtasks.base import SequenceTask
 
@@ -100,7 +100,7 @@ class TemporalOrder(SequenceTask):
         symbols = integers(shift_keys(keys, shift), 1, steps, 4)  # (B, T)
         symbols.scatter_(1, start, E)
         which = integers(keys, 2, self.num_relevant, 2)  # (B, n): 0 = X, 1 = Y
-        lows = torch.tensor([low - 1 for low, _ in self.windows], device=keys.device)  # (n,)
+        lows = constant(tuple(low - 1 for low, _ in self.windows), keys.device)  # (n,)
         positions = lows + drawn[:, 1:]  # (B, n), 0-based
         symbols.scatter_(1, start + positions, X + which)
         symbols[:, -1] = B  # the trigger ends every sequence
