@@ -5,7 +5,10 @@
 - per-sample: the dataset yields single samples, ``DataLoader(batch_size=256)`` collates them;
 - naive: a per-sample pure-Python reference in the style of the specification's listings
   (``random`` calls in list comprehensions, a list turned into a tensor per sample, the same
-  shapes and encoding as the dataset's defaults), collated the same way.
+  shapes and encoding as the dataset's defaults), collated the same way. For the content-based
+  problems (associative_recall, selective_copy, induction_heads, parity) it is the reference in
+  the style of the anchors' generators (per-example NumPy calls, :mod:`seqtasks.benchmarks.anchors`)
+  and every column uses the ``index`` encoding.
 
 Every problem at its default options, all in the main process (``num_workers=0``). Each cell is
 the median rate of ``--repeats`` windows of ``--seconds / --repeats`` each, after a warm-up batch.
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from seqtasks.benchmarks.anchors import ANCHORS
 from torch.utils.data import DataLoader, IterableDataset
 
 import seqtasks
@@ -125,7 +129,9 @@ NAIVE: dict[str, Callable[[], Sample]] = {
     "temporal_order": naive_temporal_order,
     "memorize_long": naive_memorize_long,
     "copy_memory": naive_copy_memory,
+    **ANCHORS,
 }
+OPTIONS = {name: {"encoding": "index"} for name in ANCHORS}  # options other than the defaults
 
 
 class NaiveDataset(IterableDataset):
@@ -156,13 +162,16 @@ def samples_per_second(loader: DataLoader, seconds: float, repeats: int) -> floa
 
 
 def measure(name: str, seconds: float, repeats: int) -> dict[str, float]:
-    single = seqtasks.make(name, num_samples=EPOCH)
+    options = OPTIONS.get(name, {})
+    single = seqtasks.make(name, num_samples=EPOCH, **options)
     x, y = NAIVE[name]()  # the naive generators reproduce the defaults: check their shapes
-    assert x.shape == (single.spec.input_length, single.spec.input_size), (name, x.shape)
-    assert y.shape == single.spec.target_shape, (name, y.shape)
+    spec = single.spec
+    step = () if spec.encoding == "index" else (spec.input_size,)
+    assert x.shape == (spec.input_length, *step), (name, x.shape)
+    assert y.shape == spec.target_shape, (name, y.shape)
     rates = {}
     for batch in BATCHES:
-        dataset = seqtasks.make(name, batch_size=batch, num_samples=EPOCH)
+        dataset = seqtasks.make(name, batch_size=batch, num_samples=EPOCH, **options)
         rates[f"batch {batch}"] = samples_per_second(
             DataLoader(dataset, batch_size=None), seconds, repeats
         )
@@ -204,11 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     random.seed(0)
+    np.random.seed(0)  # the anchor-style references draw from NumPy's global generator
     load_before = os.getloadavg()[0]
     results = {name: measure(name, args.seconds, args.repeats) for name in args.problems}
     command = "python -m seqtasks.benchmarks.throughput" + (
         f" --threads {args.threads}" if args.threads else ""
-    )
+    ) + (f" --problems {' '.join(args.problems)}" if args.problems != problems else "")
     note = (
         f"`{command}`: default options, num_workers=0, per-sample and naive columns collated "
         f"by DataLoader(batch_size={COLLATE}); median of {args.repeats} windows in "
