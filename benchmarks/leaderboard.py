@@ -1,20 +1,30 @@
-"""The leaderboard's search: each problem's difficulty knob pushed until two sizes in a row break.
+"""The leaderboard's search: each problem's knob pushed up an open ladder until the model breaks.
 
-A :class:`Problem` is a difficulty knob with its sizes (a geometric 1-2-5 ladder) and the training
-settings every model gets on it. A :class:`Ladder` walks one model up one problem's sizes:
+A :class:`Problem` is a difficulty knob with its sizes, up to a stated ceiling (at least 1,000
+steps of sequence for the length knobs), and the training settings every model gets on it. A
+:class:`Ladder` walks one model up one problem's sizes, fairly and spending seeds where they
+decide something:
 
-- at each size it runs the first two seeds at once; a size is *solved* when most of its seeds
-  solve it. Once two seeds are solved the third still runs (its steps count in the median) while
-  the ladder moves on; when the first two are unsolved the third is not run, since it could not
-  make a majority;
-- it stops after two sizes in a row are unsolved, after its largest size, or when a run fails
-  (e.g. a model that cannot serve the framing: ``n/a``);
-- on problems whose rule is the same at every length, the runs at the first size are also
-  scored at multiples of their length (``Problem.scored_at``): length generalisation.
+1. **learning rate**: seed 0 at the first size with each of ``LRS``; the best on validation
+   (:func:`best_lr`) is the model's learning rate on this problem, and that run is the ladder's
+   first run (the same job: it is not run twice);
+2. **climb, one seed**: seed 0 at each next size until two sizes in a row are unsolved or the
+   ceiling is reached;
+3. **confirm, three seeds**: seeds 1 and 2 at the frontier (the largest size solved), then at
+   the first unsolved size above it; each of the two is decided by the majority of its three
+   seeds. If that changes the picture (the frontier fails, or the first unsolved size is solved
+   after all) the climb is read again with the new verdicts, going on upwards or back down,
+   until the frontier and the size that breaks it are both decided by three seeds.
+
+A ladder ends ``broke`` (its first unsolved size confirmed) or ``ceiling`` (the ceiling solved:
+the only way a cell reads ">= size"), ``n/a`` (the model cannot serve the framing) or ``error``
+(a run failed: its message is kept); cut by a time limit, it is ``time limit`` and the next
+``--resume`` carries it on. Why this seed policy: below the frontier one seed suffices (the
+verdicts there do not move the frontier), and three seeds where the cell's number is decided
+make a single lucky or unlucky seed unable to set it.
 
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
-fixed list of other jobs (the claims and length generalisation runs), and :func:`frontier`
-reads the rows back: the largest size solved and the steps it took.
+fixed list of other jobs (the claims), and :func:`frontier`/:func:`curve` read the rows back.
 """
 
 from __future__ import annotations
@@ -28,7 +38,9 @@ from seqtasks.benchmarks.claims import FIXED_LENGTH
 from seqtasks.benchmarks.runner import Job
 
 Row = dict[str, Any]
-MISSES_TO_STOP = 2  # sizes in a row unsolved before a ladder stops
+MISSES_TO_STOP = 2  # sizes in a row unsolved before the climb stops
+LRS = (0.001, 0.003, 0.01)  # each model's learning rate: the best of these at the first size
+REFUSED = "cannot serve"  # a model that cannot serve the framing: n/a, not an error
 
 
 @dataclass(frozen=True)
@@ -38,20 +50,18 @@ class Problem:
     key: str  # "echo", "subsequence/seq2seq"
     task: str
     knob: str  # the task option that sets the difficulty
-    values: tuple[int, ...]
+    values: tuple[int, ...]  # the ladder, up to its ceiling (the last)
     fixed: dict[str, Any] = field(default_factory=dict)  # task options that do not change
     settings: tuple[str, ...] = ()  # train.py overrides on this problem, the same for every model
     note: str = ""  # what stays fixed, in words
-    scored_at: tuple[
-        int, ...
-    ] = ()  # the first size is also scored at these multiples of its length
+    scored_at: tuple[int, ...] = ()  # the first size is also scored at these multiples...
+    eval_lengths: tuple[int, ...] = ()  # ...and at these lengths
+    tied: dict[str, tuple[float, int]] = field(default_factory=dict)  # option = k * value + c
 
     def options(self, value: int) -> dict[str, Any]:
-        """Task options at ``value`` (echo: ``length = lag + 1``, the lag spans the input)."""
-        options = {**self.fixed, self.knob: value}
-        if self.task == "echo" and self.knob == "lag":
-            options["length"] = value + 1
-        return options
+        """Task options at ``value`` (echo: ``length = lag + 1``, from ``tied``)."""
+        tied = {key: int(k * value) + c for key, (k, c) in self.tied.items()}
+        return {**self.fixed, self.knob: value, **tied}
 
     def overrides(self, value: int) -> list[str]:
         """``task=...`` and ``task.option=...`` overrides at ``value``, then the settings."""
@@ -62,92 +72,137 @@ class Problem:
     def framing(self) -> str | None:
         return self.fixed.get("framing")
 
+    @property
+    def ceiling(self) -> int:
+        return self.values[-1]
+
     def lengths(self, value: int) -> list[int]:
         """The lengths a run at ``value`` is also scored at (the first size only)."""
         if value != self.values[0]:
             return []
-        return [self.options(value)["length"] * factor for factor in self.scored_at]
+        length = self.options(value).get("length", 0)
+        return sorted({*(length * factor for factor in self.scored_at), *self.eval_lengths})
 
 
-def ladder_label(model: str, problem: Problem, value: int) -> dict[str, Any]:
+def ladder_label(model: str, problem: Problem, value: int, lr: float | None) -> dict[str, Any]:
     """What a ladder run is: the progress line's words and the JSON row's keys."""
     return {"model": model, "task": problem.task, "framing": problem.framing or "default",
-            "knob": problem.knob, "value": value}  # fmt: skip
+            "knob": problem.knob, "value": value, "lr": lr}  # fmt: skip
+
+
+def best_lr(rows: dict[float, Row]) -> float | None:
+    """The learning rate whose run did best on validation: met the criterion there in the fewest
+    steps; if none did, the best validation metric; ties to the smaller rate. None: all failed."""
+
+    def rank(lr: float) -> tuple:
+        summary = rows[lr]["summary"]
+        score = summary["val"][f"val/{summary['metric']}"]
+        met = summary["solved_at_step"]
+        return (met is None, met or 0, score if summary["metric"] == "mse" else -score, lr)
+
+    ok = [lr for lr, row in rows.items() if row.get("summary")]
+    return min(ok, key=rank) if ok else None
 
 
 class Ladder:
     """One model pushed up one problem's sizes (see the module docstring)."""
 
-    def __init__(self, model: str, overrides: Iterable[str], problem: Problem,
-                 seeds: int = 3) -> None:  # fmt: skip
+    def __init__(self, model: str, overrides: Iterable[str], problem: Problem, seeds: int = 3,
+                 lrs: Iterable[float] = LRS) -> None:  # fmt: skip
         if seeds < 1:
             raise ValueError(f"seeds={seeds!r}: need at least 1")
         self.model, self.overrides, self.problem = model, tuple(overrides), problem
-        self.seeds, self.majority = seeds, seeds // 2 + 1
-        self.rows: dict[int, list[Row]] = {}
-        self.issued: dict[int, int] = {}  # value -> seeds handed out
-        self.index, self.misses, self.status = 0, 0, "running"
+        self.seeds, self.lrs = seeds, tuple(lrs)
+        self.lr: float | None = None  # None: the model's configured rate (no lrs to tune)
+        self.tuned = not self.lrs
+        self.tuning: dict[float, Row] = {}  # lr -> seed-0 row at the first size
+        self.rows: dict[int, dict[int, Row]] = {}  # value -> seed -> row
+        self.pending, self.status, self.error = 0, "running", None
 
     @property
     def key(self) -> tuple[str, str]:
         return self.model, self.problem.key
 
-    def _job(self, value: int, seed: int) -> Job:
-        label = ladder_label(self.model, self.problem, value)
+    def _job(self, value: int, seed: int, lr: float | None = None) -> Job:
+        lr = lr if lr is not None else self.lr
         lengths = self.problem.lengths(value) if self.model not in FIXED_LENGTH else []
         scored = [f"report.eval_lengths=[{','.join(map(str, lengths))}]"] if lengths else []
-        overrides = (*self.problem.overrides(value), *self.overrides, *scored)
+        rate = [f"model.lr={lr}"] if lr is not None else []
+        overrides = (*self.problem.overrides(value), *self.overrides, *rate, *scored)
+        label = ladder_label(self.model, self.problem, value, lr)
         return Job(label, overrides, seed, extra={"problem": self.problem.key})
 
-    def next_jobs(self) -> list[Job]:
-        """The next seeds of the current size, or of the next size once this one is decided."""
-        if self.status != "running":
-            return []
-        value = self.problem.values[self.index]
-        rows, issued = self.rows.get(value, []), self.issued.get(value, 0)
-        first = min(self.seeds, 2)
-        if issued == 0:
-            wanted = first
-        elif len(rows) < issued:  # results still out
-            return []
-        else:
-            wanted = issued + 1 if self.verdict(value) is None else issued
-        wanted = min(wanted, self.seeds)
-        self.issued[value] = wanted
-        return [self._job(value, seed) for seed in range(issued, wanted)]
-
     def verdict(self, value: int) -> bool | None:
-        """True/False once most seeds are (or can no longer be) solved; None while open."""
-        rows = self.rows.get(value, [])
-        solved = sum(row["solved"] for row in rows)
-        if solved >= self.majority:
-            return True
-        if solved + self.seeds - len(rows) < self.majority:
-            return False
-        return None
+        """Solved by most of the seeds run at ``value`` (one seed: that seed); None: not run."""
+        rows = self.rows.get(value, {})
+        return sum(row["solved"] for row in rows.values()) * 2 > len(rows) if rows else None
 
-    def record(self, job: Job, row: Row) -> list[Job]:
-        """A run's row; the jobs the ladder wants next (the remaining seeds of a solved size)."""
-        value = job.label["value"]
-        self.rows.setdefault(value, []).append(row)
-        if self.status != "running" or value != self.problem.values[self.index]:
+    def climb(self) -> tuple[list[int], int | None]:
+        """The sizes the one-seed climb has passed with the verdicts so far (up to two misses in
+        a row, or the ceiling), and the next size it needs a run at (None: it has ended)."""
+        misses, path = 0, []
+        for value in self.problem.values:
+            verdict = self.verdict(value)
+            if verdict is None:
+                return path, value
+            path.append(value)
+            misses = 0 if verdict else misses + 1
+            if misses >= MISSES_TO_STOP:
+                break
+        return path, None
+
+    def frontier(self) -> tuple[int | None, int | None]:
+        """The largest size solved on the climb's path, and the first unsolved size above it."""
+        path, _ = self.climb()
+        best = max((value for value in path if self.verdict(value)), default=None)
+        broke = [value for value in path if value > (best or 0) and not self.verdict(value)]
+        return best, min(broke, default=None)
+
+    def wanted(self) -> list[tuple[int, int]]:
+        """The (size, seed) runs the policy needs next from the rows so far; [] once decided."""
+        _, following = self.climb()
+        if following is not None:
+            return [(following, 0)]
+        for value in self.frontier():  # the frontier first: its seeds may move it
+            have = self.rows.get(value, {}) if value is not None else range(self.seeds)
+            missing = [seed for seed in range(self.seeds) if seed not in have]
+            if missing:
+                return [(value, seed) for seed in missing]
+        return []
+
+    def next_jobs(self) -> list[Job]:
+        """The next runs of the policy, once every run handed out before has come back."""
+        if self.status != "running" or self.pending:
             return []
-        if row.get("stopped") == "error":
-            self.status = "n/a" if row["error"].startswith("ConfigError") else "error"
-            return []
-        verdict = self.verdict(value)
-        if verdict is None:
-            return []
-        later = [self._job(value, seed) for seed in range(self.issued[value], self.seeds)]
-        self.issued[value] = self.seeds if verdict else self.issued[value]
-        self.misses = 0 if verdict else self.misses + 1
-        if self.misses >= MISSES_TO_STOP:
-            self.status = "broke"
-        elif self.index + 1 == len(self.problem.values):
-            self.status = "largest size"
+        first = self.problem.values[0]
+        if not self.tuned:
+            jobs = [self._job(first, 0, lr) for lr in self.lrs]
         else:
-            self.index += 1
-        return later if verdict else []
+            jobs = [self._job(value, seed) for value, seed in self.wanted()]
+            if not jobs:
+                best, _ = self.frontier()
+                self.status = "ceiling" if best == self.problem.ceiling else "broke"
+        self.pending = len(jobs)
+        return jobs
+
+    def record(self, job: Job, row: Row) -> None:
+        """A run's row."""
+        self.pending -= 1
+        value, lr = job.label["value"], job.label["lr"]
+        if row.get("stopped") == "error" and self.status == "running":
+            self.status = "n/a" if REFUSED in row["error"] else "error"
+            self.error = row["error"]
+        if not self.tuned:  # tuning the learning rate
+            self.tuning[lr] = row
+            if self.pending == 0 and self.status == "running":
+                self.lr, self.tuned = best_lr(self.tuning), True
+                self.rows[value] = {0: self.tuning[self.lr]}
+            return
+        self.rows.setdefault(value, {})[job.seed] = row
+
+    def all_rows(self) -> list[Row]:
+        """The ladder's runs at its learning rate (tuning runs at other rates excluded)."""
+        return [row for value in self.problem.values for row in self.rows.get(value, {}).values()]
 
 
 class LeaderboardPlan:
@@ -160,7 +215,6 @@ class LeaderboardPlan:
     def __init__(self, fixed: list[Job], ladders: list[Ladder]) -> None:
         self.fixed, self.ladders = list(fixed), {ladder.key: ladder for ladder in ladders}
         self.rows: list[tuple[Job, Row]] = []
-        self._extra: list[Job] = []
         self._rank = {
             model: rank for rank, model in enumerate(dict.fromkeys(m for m, _ in self.ladders))
         }
@@ -170,48 +224,56 @@ class LeaderboardPlan:
         return 1 + self._rank[job.label["model"]] if "problem" in job.extra else 0
 
     def next_jobs(self) -> list[Job]:
-        jobs, self.fixed, self._extra = [*self.fixed, *self._extra], [], []
+        jobs, self.fixed = self.fixed, []
         for ladder in self.ladders.values():
-            jobs += ladder.next_jobs()
+            jobs = [*jobs, *ladder.next_jobs()]
         return jobs
 
     def record(self, job: Job, row: Row) -> None:
         self.rows.append((job, row))
         if "problem" in job.extra:
-            ladder = self.ladders[job.label["model"], job.extra["problem"]]
-            self._extra += ladder.record(job, row)
+            self.ladders[job.label["model"], job.extra["problem"]].record(job, row)
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def frontier(ladder: Ladder) -> dict[str, Any]:
-    """The largest size solved in most seeds, the steps it took, and where the ladder broke."""
-    sizes = [value for value in ladder.problem.values if value in ladder.rows]
-    verdicts = {value: ladder.verdict(value) for value in sizes}
-    solved = [value for value in sizes if verdicts[value]]
-    best = max(solved, default=None)
-    done = [row for row in ladder.rows.get(best, []) if row["solved"]]
-    unsolved = [value for value in sizes if verdicts[value] is False and value > (best or 0)]
-    status = ladder.status if ladder.status != "running" else "time limit"
-    errors = [row["error"] for rows in ladder.rows.values() for row in rows if "error" in row]
+    """The frontier (largest size solved by most seeds), its steps over the solved seeds (median
+    and range), the first size that breaks it, the ladder's status and its learning rate."""
+    best, broke = ladder.frontier()
+    runs = list(ladder.rows.get(best, {}).values())
+    done = [row for row in runs if row["solved"]]
+    steps = _spread([row["steps"] for row in done])
+    sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
     return {
         "model": ladder.model,
         "problem": ladder.problem.key,
         "knob": ladder.problem.knob,
         "value": best,
+        "ceiling": ladder.problem.ceiling,
         "seeds_solved": len(done),
-        "seeds": len(ladder.rows.get(best, [])),
-        "steps": statistics.median(row["steps"] for row in done) if done else None,
-        "sequences": statistics.median(row["sequences"] for row in done) if done else None,
-        "first_unsolved": min(unsolved, default=None),
-        "status": status,
-        "error": errors[0] if errors else None,
+        "seeds": len(runs),
+        "steps": steps["median"],
+        "steps_range": [steps["min"], steps["max"]] if done else None,
+        "sequences": _spread([row["sequences"] for row in done])["median"],
+        "first_unsolved": broke,
+        "status": ladder.status if ladder.status != "running" else "time limit",
+        "error": ladder.error,
+        "lr": ladder.lr,
+        "num_parameters": sizes.get("num_parameters"),
+        "state_size": sizes.get("state_size"),
     }
 
 
 def curve(ladder: Ladder) -> list[dict[str, Any]]:
-    """Per size: seeds solved of run, median steps of the solved seeds, and the verdict."""
+    """Per size run: seeds solved of run, median steps of the solved seeds, and the verdict."""
     points = []
     for value in ladder.problem.values:
-        rows = [row for row in ladder.rows.get(value, []) if row.get("stopped") != "error"]
+        rows = [row for row in ladder.rows.get(value, {}).values() if row.get("stopped") != "error"]
         if not rows:
             continue
         done = [row["steps"] for row in rows if row["solved"]]

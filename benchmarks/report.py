@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from seqtasks.benchmarks import claims
+from seqtasks.benchmarks.leaderboard import REFUSED
+from seqtasks.benchmarks.summaries import lr_table, ranking_table
+from seqtasks.benchmarks.summaries import one_line as _one_line
 from seqtasks.benchmarks.tables import grid, group
 
 Row = dict[str, Any]
@@ -24,14 +27,16 @@ def budget(profile: Any, problems: list[dict[str, Any]], workers: int) -> dict[s
     for problem in problems:
         settings = dict(item.split("=", 1) for item in problem["settings"])
         batch = int(settings["data.batch_size"])
-        per_problem[problem["key"]] = {"batch_size": batch,
+        per_problem[problem["key"]] = {"batch_size": batch, "max_steps": profile.max_steps,
                                        "max_sequences": batch * profile.max_steps,
                                        "settings": list(problem["settings"]),
-                                       "sizes": list(problem["values"])}  # fmt: skip
+                                       "sizes": list(problem["values"]),
+                                       "ceiling": problem["values"][-1]}  # fmt: skip
     return {"profile": profile.name, "max_steps": profile.max_steps,
             "val_every_steps": profile.val_every, "val_samples": profile.eval_samples,
             "solved_in_a_row": int(profile_setting(profile, "solved_in_a_row")),
             "test_samples": profile.eval_samples, "seeds": profile.seeds,
+            "learning_rates": list(profile.lrs),
             "run_seconds_limit": profile.run_seconds, "time_limit_seconds": profile.time_limit,
             "workers": workers, "problems": per_problem}  # fmt: skip
 
@@ -61,9 +66,14 @@ def _plain(value: Any) -> Any:
 
 
 def frontier_cell(entry: dict[str, Any]) -> str:
-    """``**50**: 1,700 steps, breaks at 100``; ``>= 1000`` when the largest size was solved."""
-    if entry["status"] in ("n/a", "error"):
-        return entry["status"]
+    """``**50**: 1,700 steps (1,500-2,000), breaks at 100``: the frontier, the median and range
+    of the steps of its solved seeds, the first size that broke; ``(ceiling)`` when the ladder's
+    top was solved; ``error: <message>`` when a run failed; ``n/a`` when the model cannot serve
+    the framing."""
+    if entry["status"] == "error":
+        return f"error: {_one_line(entry.get('error') or 'unknown')}"
+    if entry["status"] == "n/a":
+        return "n/a"
     broke = f"{entry['first_unsolved']:,}" if entry["first_unsolved"] is not None else None
     cut = entry["status"] == "time limit"
     if entry["value"] is None and cut:  # a lower bound of nothing: say so, not "none"
@@ -72,8 +82,11 @@ def frontier_cell(entry: dict[str, Any]) -> str:
         return "no size decided (stopped by the time limit)"
     if entry["value"] is None:
         return f"none ({broke} unsolved)" if broke else "none"
-    at_cap = entry["status"] == "largest size"
-    text = f"**{'>= ' if at_cap else ''}{entry['value']:,}**: {entry['steps']:,.0f} steps"
+    at_cap = entry["status"] in ("ceiling", "largest size")
+    text = f"**{entry['value']:,}**{' (ceiling)' if at_cap else ''}: {entry['steps']:,.0f} steps"
+    low, high = entry.get("steps_range") or (None, None)
+    if low is not None and low != high:
+        text += f" ({low:,}-{high:,})"
     if broke:
         text += f", breaks at {broke}"
     if cut:
@@ -113,7 +126,8 @@ def size_cell(runs: list[Row]) -> str:
     """``2/3: 150 steps`` (median of the solved seeds) or ``0/2``; time-limited runs marked."""
     ok = [run for run in runs if run.get("stopped") != "error"]
     if not ok:
-        return "n/a"
+        refused = all(REFUSED in run.get("error", "") for run in runs)
+        return "n/a" if refused else f"error: {_one_line(runs[0].get('error', 'unknown'))}"
     solved = sorted(run["steps"] for run in ok if run["solved"])
     text = f"{len(solved)}/{len(ok)}"
     if solved:
@@ -171,10 +185,23 @@ def budget_text(results: dict[str, Any]) -> str:
         f"(training stops once {b.get('solved_in_a_row', 1)} in a row meet the problem's "
         "criterion), then the best "
         f"checkpoint is scored on {b['test_samples']:,} fixed test sequences: *solved* means "
-        f"both. {b['seeds']} seeds a size; a run also stops after {b['run_seconds_limit']:.0f} "
+        f"both. {seed_policy(b)}; a run also stops after {b['run_seconds_limit']:.0f} "
         "wall seconds (counted unsolved, marked). Per-problem settings, the same for every model:"
         " " + "; ".join(f"{key}: {' '.join(p['settings'])}" for key, p in b["problems"].items())
     )
+
+
+def seed_policy(b: dict[str, Any]) -> str:
+    """The seed and learning-rate policy in words."""
+    rates = b.get("learning_rates") or []
+    lr = (f"each model's learning rate is the best on validation of {', '.join(map(str, rates))} "
+          "at the problem's first size (seed 0)" if rates else
+          "each model keeps its configured learning rate")  # fmt: skip
+    if b["seeds"] == 1:
+        return f"One seed a size; {lr}"
+    return (f"One seed climbs each ladder until two sizes in a row are unsolved or the ceiling; "
+            f"then {b['seeds']} seeds decide, by majority, the frontier and the first unsolved "
+            f"size above it; {lr}")  # fmt: skip
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -188,8 +215,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{results['command']}`: {runs} training runs in {results['wall_seconds'] / 60:.1f} min"
         f" on {m['cpu_count']} CPU cores ({m['workers']} runs at once, 1 torch thread each; "
         f"torch {m['torch']}). Budget: {budget_text(results)}.",
-        "## Frontier: the largest size solved in most seeds, and the median steps it took",
+        "## Frontier: the largest size solved in most seeds, the median (range) of the steps "
+        "it took over the solved seeds, and the size that broke it",
         frontier_table(results),
+        "## Ranking, one score per model",
+        ranking_table(results.get("ranking") or []),
         "![steps to solve against difficulty, one line per model](leaderboard.png)",
         *(
             ["### The default LSTM against its goals", goals_table(results, results["goals"])]
@@ -198,8 +228,10 @@ def markdown(results: dict[str, Any]) -> str:
         ),
         "## Steps to solve at every size (seeds solved / run: median steps of the solved)",
         size_tables(results),
-        "## Length generalisation (test metric at multiples of the training length)",
+        "## Length generalisation (test metric at other lengths than the trained one)",
         lengths_table(results["lengths"]),
+        "## Learning rate of each model on each problem",
+        lr_table(results["frontier"], results["models"]),
     ]
     if verdicts:
         parts += [

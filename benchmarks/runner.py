@@ -1,18 +1,18 @@
 """The one experiment runner: jobs (train.py overrides x seeds) -> rows, quietly, with a time limit.
 
-Every benchmark builds its jobs and hands them here; tables and plots live in
-``seqtasks.benchmarks.tables``.
 A job composes the real ``train.py`` config (``training/conf``) with its overrides, runs
 :func:`training.run.train` in a temporary run directory with no progress bar, no plots and no
 printing, under a wall-clock limit (Lightning's ``max_time``), and returns one row::
 
-    {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped", ...}
+    {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped",
+     "threads", "engine", "job_id", "num_parameters", "state_size", ...}
 
 ``solved`` is the problem's criterion on the test set; ``steps``/``sequences`` are those trained
 until the first validation that met it (training stops there), or until the run ended unsolved;
-``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_jobs` runs
-a fixed list of jobs; :func:`run_plan` runs jobs that depend on earlier rows (a difficulty pushed
-until it breaks); :func:`run_command` runs one as ``python train.py`` in a subprocess.
+``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_plan` runs
+jobs that depend on earlier rows (a difficulty pushed until it breaks) on an engine
+(``seqtasks.benchmarks.engines``: local processes or Dask); :func:`run_jobs` a fixed list;
+:func:`run_command` one as ``python train.py`` in a subprocess. Tables live in ``tables``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ import contextlib
 import io
 import json
 import logging
-import multiprocessing
 import os
 import platform
-import queue
 import subprocess
 import sys
 import tempfile
@@ -38,7 +36,11 @@ from typing import Any, Protocol
 import torch
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
+from seqtasks.benchmarks.engines import job_id, make_engine
 from seqtasks.training.run import train
+
+Row = dict[str, Any]
+SIZE_KEYS = ("num_parameters", "state_size")  # copied from a run's summary when it has them
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,9 @@ def quiet() -> Any:
             logger.setLevel(level)
 
 
-def run_job(job: Job, seconds: float | None = None, errors: str = "raise") -> dict[str, Any]:
-    """Train one job; returns its row (see the module docstring).
+def run_job(job: Job, seconds: float | None = None, errors: str = "raise",
+            threads: int = 1) -> dict[str, Any]:  # fmt: skip
+    """Train one job with ``threads`` torch threads; returns its row (see the module docstring).
 
     ``stopped`` says why training ended: ``solved``, ``max_steps`` or ``time`` (the wall-clock
     limit). With ``errors="row"`` a failing run (e.g. a model that cannot serve the framing) gives
@@ -96,6 +99,7 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise") -> di
     """
     if errors not in ("raise", "row"):
         raise ValueError(f"errors={errors!r}: allowed 'raise' or 'row'")
+    torch.set_num_threads(threads)  # set here, in whatever process runs it: rows do not vary
     limit = job.seconds if job.seconds is not None else seconds
     overrides = [*job.overrides, f"seed={job.seed}", "trainer.enable_progress_bar=false",
                  "report.plots=false"]  # fmt: skip
@@ -106,15 +110,16 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise") -> di
         with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
             cfg = compose_config(overrides, Path(run_dir))
             with quiet():
-                summary = train(cfg)
+                summary = train(cfg)  # seeds everything from cfg.seed itself
     except Exception as error:
         if errors == "raise":
             raise
-        return error_row(job, f"{type(error).__name__}: {error}", time.perf_counter() - started)
+        row = error_row(job, f"{type(error).__name__}: {error}", time.perf_counter() - started)
+        return {**row, "threads": threads}
     stopped, max_steps = "max_steps", cfg.trainer.max_steps
     if summary["solved_at_step"] is not None or max_steps < 0 or summary["steps"] < max_steps:
         stopped = "solved" if summary["solved_at_step"] is not None else "time"
-    return summary_row(job, summary, time.perf_counter() - started, stopped)
+    return {**summary_row(job, summary, time.perf_counter() - started, stopped), "threads": threads}
 
 
 def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str) -> dict[str, Any]:
@@ -128,6 +133,7 @@ def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str)
         "test_metric": summary["test"].get(f"test/{summary.get('metric')}"),
         "seconds": round(seconds, 2),
         "stopped": stopped,
+        **{key: summary[key] for key in SIZE_KEYS if key in summary},
         **job.extra,
         "summary": summary,
     }
@@ -153,44 +159,30 @@ def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
     )
 
 
-def run_jobs(
-    jobs: list[Job],
-    seconds: float | None = None,
-    threads: int = 1,
-    workers: int = 1,
-    progress: Callable[[str], None] | None = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
-    errors: str = "raise",
-) -> list[dict[str, Any]]:
-    """Run ``jobs``, in ``workers`` processes; a progress line per job (stderr unless ``progress``).
-
-    Rows come back in the order of ``jobs`` whatever order the processes finish in; ``on_row``
-    gets each row as soon as its job ends (e.g. to save partial results).
-    """
-    progress = progress or _stderr
-    torch.set_num_threads(threads)
-    started = time.perf_counter()
-    done: dict[int, dict[str, Any]] = {}
-    pool = _pool(workers, threads)
-    items = [(i, job, seconds, errors) for i, job in enumerate(jobs)]
-    results = (_indexed(i) for i in items) if pool is None else pool.imap_unordered(_indexed, items)
-    try:
-        for index, row in results:
-            done[index] = row
-            if on_row is not None:
-                on_row(row)
-            elapsed = time.perf_counter() - started
-            line = describe(row, jobs[index].label)
-            progress(f"[{len(done)}/{len(jobs)} {elapsed:.0f} s] {line}")
-    finally:
-        if pool is not None:
-            pool.terminate()
-    return [done[index] for index in range(len(jobs))]
+def run_jobs(jobs: list[Job], seconds: float | None = None, threads: int = 1, workers: int = 1,
+             progress: Callable[[str], None] | None = None,
+             on_row: Callable[[dict[str, Any]], None] | None = None, errors: str = "raise",
+             engine: str = "local", address: str | None = None) -> list[Row]:  # fmt: skip
+    """Run ``jobs`` on ``engine``, ``workers`` at once; a progress line per job (stderr unless
+    ``progress``). Rows come back in the order of ``jobs`` whatever order they end in; ``on_row``
+    gets each row as soon as its job ends (e.g. to save partial results)."""
+    plan = _Fixed(jobs)
+    run_plan(plan, seconds, threads, workers, progress, on_row=on_row, errors=errors,
+             engine=engine, address=address)  # fmt: skip
+    return [plan.rows[index] for index in range(len(jobs))]
 
 
-def _indexed(item: tuple) -> tuple[int, dict[str, Any]]:
-    index, job, seconds, *errors = item
-    return index, run_job(job, seconds, *errors)
+class _Fixed:  # a fixed list of jobs as a plan; rows by the job's index
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs, self.rows = list(jobs), {}
+        self._index = {id(job): index for index, job in enumerate(jobs)}
+
+    def next_jobs(self) -> list[Job]:
+        jobs, self.jobs = self.jobs, []
+        return jobs
+
+    def record(self, job: Job, row: dict[str, Any]) -> None:
+        self.rows[self._index[id(job)]] = row
 
 
 class Plan(Protocol):
@@ -210,51 +202,64 @@ def run_plan(
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
     time_limit: float | None = None,
+    *,
+    engine: str = "local",
+    address: str | None = None,
+    known: dict[str, dict[str, Any]] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    errors: str = "row",
+    job_fn: Callable[..., dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the jobs ``plan`` hands out, ``workers`` at once, until it has none left.
+    """Run the jobs ``plan`` hands out on ``engine`` (``seqtasks.benchmarks.engines``), as many
+    at once as it has workers, until it has none left; returns the rows in the order they ended.
 
-    Each row goes to ``plan.record`` as soon as its job ends (a failing job gives an error row,
-    see :func:`run_job`), with a progress line. No job starts once ``time_limit`` seconds have
-    passed: the rows of the jobs that ran come back in the order they ended.
+    Each row goes to ``plan.record`` (and to ``on_row``) as soon as its job ends, with a
+    progress line, keyed by its :func:`~seqtasks.benchmarks.engines.job_id` (``row["job_id"]``):
+    a job is submitted once and recorded once. A job whose id is in ``known`` (the rows of an
+    earlier run: ``--resume``) is not run again: its row is recorded as it was. No job starts
+    once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
+    ``errors="row"`` a failing job gives an error row.
     """
-    progress = progress or _stderr
-    torch.set_num_threads(threads)
+    progress, job_fn, known = progress or _stderr, job_fn or run_job, known or {}
     started = time.perf_counter()
-    finished: queue.Queue = queue.Queue()
-    pool = _pool(workers, threads)
-    issued: dict[int, Job] = {}
-    waiting: list[Job] = list(plan.next_jobs())
+    executor = make_engine(engine, workers, address)
+    waiting: list[Job] = []
+    running: dict[Any, tuple[str, Job]] = {}  # future -> (job id, job)
+    recorded: set[str] = set()
     rows: list[dict[str, Any]] = []
-    running = 0
+    order = getattr(plan, "priority", lambda job: 0)
+
+    def finish(key: str, job: Job, row: dict[str, Any], new: bool) -> None:
+        recorded.add(key)
+        row = {**row, "job_id": key, **({"engine": executor.name} if new else {})}
+        if new and on_row is not None:
+            on_row(row)
+        rows.append(row)
+        plan.record(job, row)
+        how = f"{len(running)} running, {time.perf_counter() - started:.0f} s" if new else "saved"
+        progress(f"[{len(rows)} done, {how}] {describe(row, job.label)}")
+
     try:
-        while waiting or running:
+        while True:
+            waiting = sorted([*waiting, *plan.next_jobs()], key=order)  # stable: FIFO by default
             late = time_limit is not None and time.perf_counter() - started > time_limit
-            while waiting and running < workers and not late:
-                index, job = len(issued), waiting.pop(0)
-                issued[index] = job
-                item = (index, job, seconds, "row")
-                if pool is None:
-                    finished.put(_indexed(item))
+            if waiting and not late and len(running) < executor.capacity():
+                job = waiting.pop(0)
+                key = job_id(job, seconds)
+                if key in known or key in recorded:  # recorded: handed out twice, one row
+                    old = known.get(key) or next(row for row in rows if row["job_id"] == key)
+                    finish(key, job, old, new=False)
                 else:
-                    pool.apply_async(_indexed, (item,), callback=finished.put,
-                                     error_callback=finished.put)  # fmt: skip
-                running += 1
+                    future = executor.submit(job_fn, job, seconds, errors, threads, key=key)
+                    running[future] = key, job
+                continue
             if not running:
                 break
-            result = finished.get()
-            if isinstance(result, BaseException):
-                raise result
-            index, row = result
-            running, elapsed = running - 1, time.perf_counter() - started
-            rows.append(row)
-            plan.record(issued[index], row)
-            line = f"{len(rows)} done, {running} running, {elapsed:.0f} s"
-            progress(f"[{line}] {describe(row, issued[index].label)}")
-            waiting.extend(plan.next_jobs())
-            waiting.sort(key=getattr(plan, "priority", lambda job: 0))  # stable: FIFO by default
+            for future in executor.wait(running):
+                key, job = running.pop(future)
+                finish(key, job, future.result(), new=True)  # a job's own exception: raised
     finally:
-        if pool is not None:
-            pool.terminate()
+        executor.close()
     return rows
 
 
@@ -276,14 +281,6 @@ def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
     stopped = "ended" if summary["solved_at_step"] is None else "solved"
     return summary_row(job, summary, wall, stopped)
-
-
-def _pool(workers: int, threads: int) -> Any:
-    """``workers`` separate processes, each with ``threads`` torch threads (None for one)."""
-    if workers <= 1:
-        return None
-    context = multiprocessing.get_context("spawn")
-    return context.Pool(workers, initializer=torch.set_num_threads, initargs=(threads,))
 
 
 def _stderr(line: str) -> None:

@@ -1,115 +1,225 @@
-"""The frontier search without training: ladders fed made-up rows; frontiers and claims."""
+"""The frontier search without training: ladders run on a stub trainer; frontiers and claims."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
-from seqtasks.benchmarks import claims, report
-from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, Problem, curve, frontier
-from seqtasks.benchmarks.runner import Job
+from seqtasks.benchmarks import claims, report, summaries
+from seqtasks.benchmarks.leaderboard import (
+    LRS,
+    Ladder,
+    LeaderboardPlan,
+    Problem,
+    best_lr,
+    curve,
+    frontier,
+)
+from seqtasks.benchmarks.runner import Job, run_plan
 
-ECHO = Problem("echo", "echo", "lag", (1, 2, 5, 10, 20), {"framing": "many_to_one"})
+ECHO = Problem("echo", "echo", "lag", (5, 10, 20, 50, 100, 200, 500, 1000),
+               {"framing": "many_to_one"}, tied={"length": (1, 1)})  # fmt: skip
+# model -> whether (size, seed) is solved: a known function, the stub trainer's answer
+RULES = {
+    "plain": lambda value, seed: value <= 20,
+    "lucky": lambda value, seed: value <= 50 or (value == 100 and seed == 0),
+    "unlucky": lambda value, seed: value <= 50 and (value, seed) != (20, 0),
+    "bloomer": lambda value, seed: value <= 20 or (value == 50 and seed != 0),
+    "strong": lambda value, seed: True,
+    "picky": lambda value, seed: value <= 10,
+}
+CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every stub run
 
 
-def feed(ladder: Ladder, outcomes: dict[int, list[bool]]) -> list[tuple[int, int]]:
-    """Run the ladder to the end: seed s at size v is solved when ``outcomes[v][s]``.
+def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
+    """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
+    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails."""
+    label = job.label
+    model, value, lr = label["model"], label.get("value", 5), label.get("lr")
+    CALLS.append((model, value, job.seed, lr))
+    if model == "broken":
+        return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
+                "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
+                "error": "RuntimeError: boom\nsecond line | with a pipe", **job.extra}  # fmt: skip
+    solved = RULES.get(model, RULES["plain"])(value, job.seed)
+    if model == "picky" and lr is not None and lr != 0.01:
+        solved = False
+    steps = 10 * value + job.seed
+    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01,
+               "solved_at_step": steps if solved else None, "steps": steps,
+               "val": {"val/accuracy": 1.0 if solved else 0.5}, "num_parameters": 1000,
+               "state_size": 64}  # fmt: skip
+    return {**label, "seed": job.seed, "solved": solved, "steps": steps,
+            "sequences": 32 * steps, "test_metric": summary["val"]["val/accuracy"],
+            "seconds": 0.0, "stopped": "solved" if solved else "max_steps", "threads": threads,
+            "num_parameters": 1000, "state_size": 64, **job.extra,
+            "summary": summary}  # fmt: skip
 
-    Returns the (value, seed) pairs in the order they were handed out."""
-    handed, queue = [], ladder.next_jobs()
-    while queue:
-        job = queue.pop(0)
-        value, seed = job.label["value"], job.seed
-        handed.append((value, seed))
-        solved = outcomes[value][seed]
-        stopped = "solved" if solved else "max_steps"
-        row = {**job.label, "seed": seed, "solved": solved, "steps": 100 * value + seed,
-               "sequences": 6400 * value, "stopped": stopped}  # fmt: skip
-        queue += ladder.record(job, row)
-        queue += ladder.next_jobs()
-    return handed
+
+def climb(model: str, problem: Problem = ECHO, seeds: int = 3, lrs=LRS, known=None) -> Ladder:
+    """Run one ladder to its end on the stub trainer."""
+    CALLS.clear()
+    ladder = Ladder(model, [f"model={model}"], problem, seeds, lrs)
+    run_plan(LeaderboardPlan([], [ladder]), job_fn=stub, progress=lambda line: None, known=known)
+    return ladder
 
 
-def test_problem_overrides_echo_length_follows_lag() -> None:
+def seeds_run(ladder: Ladder) -> dict[int, list[int]]:
+    return {value: sorted(rows) for value, rows in ladder.rows.items()}
+
+
+def test_problem_options_tie_other_options_to_the_knob() -> None:
     assert ECHO.options(20) == {"framing": "many_to_one", "lag": 20, "length": 21}
+    pairs = Problem(
+        "ar", "associative_recall", "length", (64, 128), tied={"num_pairs": (1 / 16, 0)}
+    )
+    assert pairs.options(128) == {"length": 128, "num_pairs": 8}
     memorize = Problem("memorize", "memorize", "length", (5,), {}, ("data.batch_size=32",))
     assert memorize.overrides(5) == ["task=memorize", "task.length=5", "data.batch_size=32"]
+    parity = Problem("parity", "parity", "length", (40,), {"min_length": 1},
+                     eval_lengths=(100, 500), scored_at=(2,))  # fmt: skip
+    assert parity.lengths(40) == [80, 100, 500] and parity.ceiling == 40
 
 
-def test_ladder_stops_after_two_unsolved_sizes_in_a_row() -> None:
-    ladder = Ladder("lstm", ["model=lstm"], ECHO, seeds=3)
-    outcomes = {1: [True] * 3, 2: [True] * 3, 5: [False] * 3, 10: [False] * 3, 20: [True] * 3}
-    handed = feed(ladder, outcomes)
-    # solved sizes run all three seeds; unsolved ones stop after two: a third cannot make a majority
-    assert handed.count((5, 2)) == 0 and handed.count((10, 2)) == 0
-    assert {(1, 2), (2, 2)} <= set(handed)
-    assert not any(value == 20 for value, _ in handed)  # never reached: 5 and 10 broke it
+def test_one_seed_climbs_three_decide_the_frontier_and_the_break() -> None:
+    ladder = climb("plain")
+    # seed 0 climbs until two sizes in a row are unsolved (50, 100); seeds 1, 2 only at the
+    # frontier (20) and the first unsolved size (50); nothing above the second miss
+    assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2], 100: [0]}
     assert ladder.status == "broke"
-    result = frontier(ladder)
-    assert result["value"] == 2 and result["first_unsolved"] == 5
-    assert result["seeds_solved"] == 3 and result["steps"] == 201  # median of 200, 201, 202
+    entry = frontier(ladder)
+    assert (entry["value"], entry["first_unsolved"], entry["seeds_solved"]) == (20, 50, 3)
+    assert entry["steps"] == 201 and entry["steps_range"] == [200, 202]  # median and range
+    assert entry["num_parameters"] == 1000 and entry["state_size"] == 64
+    runs = [call for call in CALLS if call[0] == "plain"]
+    assert len(runs) == len(set(runs)) == 3 + 1 + 3 + 3 + 1  # tuning at 5 (3), no run twice
 
 
-def test_split_seeds_run_the_third_and_one_miss_does_not_stop() -> None:
-    ladder = Ladder("gru", [], ECHO, seeds=3)
-    outcomes = {1: [True, False, True], 2: [False, True, False], 5: [True, True, False],
-                10: [False, False, True], 20: [False, False, False]}  # fmt: skip
-    handed = feed(ladder, outcomes)
-    assert (1, 2) in handed and (2, 2) in handed  # split after two seeds: the third decides
-    assert (5, 2) in handed  # solved: the third seed still runs for the steps median
-    assert (10, 2) not in handed and (20, 2) not in handed
-    assert ladder.status == "broke"
-    points = {point["value"]: point for point in curve(ladder)}
-    assert [points[v]["solved"] for v in (1, 2, 5, 10, 20)] == [True, False, True, False, False]
-    assert points[1]["seeds_solved"] == 2 and points[1]["steps"] == 101  # median of 100, 102
-    assert frontier(ladder)["value"] == 5  # a size beyond an unsolved one still counts
+def test_a_lucky_seed_at_the_top_is_overruled_and_the_frontier_moves_down() -> None:
+    ladder = climb("lucky")
+    assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0], 50: [0, 1, 2], 100: [0, 1, 2],
+                                 200: [0], 500: [0]}  # fmt: skip
+    entry = frontier(ladder)
+    assert (entry["value"], entry["first_unsolved"], entry["status"]) == (50, 100, "broke")
 
 
-def test_largest_size_and_single_seed() -> None:
-    ladder = Ladder("mlp_window", [], ECHO, seeds=1)
-    feed(ladder, {value: [True] for value in ECHO.values})
-    assert ladder.status == "largest size"
-    assert frontier(ladder)["value"] == 20
-    assert report.frontier_cell(frontier(ladder)).startswith("**>= 20**")
+def test_a_miss_below_the_frontier_does_not_move_it() -> None:
+    ladder = climb("unlucky")
+    assert seeds_run(ladder)[20] == [0] and frontier(ladder)["value"] == 50
+    assert [point["solved"] for point in curve(ladder)][:4] == [True, True, False, True]
 
 
-def test_a_refused_model_is_not_applicable() -> None:
-    ladder = Ladder("mlp", [], ECHO)
-    job = ladder.next_jobs()[0]
-    row = {**job.label, "seed": 0, "solved": False, "steps": 0, "sequences": 0,
-           "stopped": "error", "error": "ConfigError: model=mlp cannot serve"}  # fmt: skip
-    assert ladder.record(job, row) == [] and ladder.status == "n/a"
-    assert ladder.next_jobs() == []
-    assert report.frontier_cell(frontier(ladder)) == "n/a"
+def test_a_first_unsolved_size_that_most_seeds_solve_restarts_the_climb() -> None:
+    ladder = climb("bloomer")
+    assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2], 100: [0, 1, 2],
+                                 200: [0]}  # fmt: skip
+    entry = frontier(ladder)
+    assert (entry["value"], entry["first_unsolved"], entry["seeds_solved"]) == (50, 100, 2)
+
+
+def test_a_ladder_that_never_breaks_ends_at_its_ceiling() -> None:
+    ladder = climb("strong", seeds=3)
+    assert ladder.status == "ceiling" and seeds_run(ladder)[1000] == [0, 1, 2]
+    entry = frontier(ladder)
+    assert entry["value"] == ECHO.ceiling and entry["first_unsolved"] is None
+    assert report.frontier_cell(entry) == "**1,000** (ceiling): 10,001 steps (10,000-10,002)"
+    assert climb("plain", seeds=1).status == "broke"  # one seed: the climb alone decides
+
+
+def test_the_learning_rate_is_the_best_of_three_at_the_first_size() -> None:
+    ladder = climb("picky")
+    assert ladder.lr == 0.01 and sorted(ladder.tuning) == sorted(LRS)
+    later = [call for call in CALLS if call[1] != 5]
+    assert later and all(call[3] == 0.01 for call in later)  # every later run at the chosen rate
+    assert CALLS.count(("picky", 5, 0, 0.01)) == 1  # the tuning run is the ladder's first run
+    assert frontier(ladder)["lr"] == 0.01 and frontier(ladder)["value"] == 10
+    untuned = climb("plain", lrs=())
+    assert untuned.lr is None and all(call[3] is None for call in CALLS)
+    assert not any(o.startswith("model.lr=") for o in untuned._job(5, 0).overrides)
+
+    def row(met: int | None, score: float, metric: str = "accuracy") -> dict:
+        return {
+            "summary": {"metric": metric, "solved_at_step": met, "val": {f"val/{metric}": score}}
+        }
+
+    assert best_lr({0.001: row(300, 1.0), 0.003: row(200, 1.0), 0.01: row(None, 0.9)}) == 0.003
+    assert best_lr({0.001: row(None, 0.7), 0.01: row(None, 0.9)}) == 0.01
+    assert best_lr({0.001: row(None, 0.2, "mse"), 0.01: row(None, 0.1, "mse")}) == 0.01
+    assert best_lr({0.001: {"summary": None}}) is None
+
+
+def test_resume_replays_the_ladder_from_saved_rows_and_runs_only_what_is_missing() -> None:
+    saved: dict[str, dict] = {}
+    CALLS.clear()
+    first = Ladder("lucky", ["model=lucky"], ECHO)
+    run_plan(LeaderboardPlan([], [first]), job_fn=stub, progress=lambda line: None,
+             on_row=lambda row: saved.setdefault(row["job_id"], row))  # fmt: skip
+    total = len(CALLS)
+    again = climb("lucky", known=saved)
+    assert CALLS == [] and frontier(again) == frontier(first)  # nothing runs twice
+    half = dict(list(saved.items())[: total // 2])
+    again = climb("lucky", known=half)
+    assert len(CALLS) == total - len(half) and frontier(again) == frontier(first)
+
+
+def test_errors_are_kept_with_their_message_and_refusals_are_not_applicable() -> None:
+    ladder = climb("broken")
+    assert ladder.status == "error" and ladder.next_jobs() == []
+    cell = report.frontier_cell(frontier(ladder))
+    assert cell == "error: RuntimeError: boom second line / with a pipe"
+    refused = Ladder("mlp", [], ECHO, lrs=())
+    job = refused.next_jobs()[0]
+    message = "ConfigError: model=mlp cannot serve"
+    refused.record(job, {**job.label, "seed": 0, "solved": False, "steps": 0, "sequences": 0,
+                         "stopped": "error", "error": message})  # fmt: skip
+    assert refused.status == "n/a" and report.frontier_cell(frontier(refused)) == "n/a"
     with pytest.raises(ValueError, match="seeds=0"):
         Ladder("lstm", [], ECHO, seeds=0)
 
 
-def test_plan_hands_out_fixed_jobs_then_ladders() -> None:
+def test_plan_hands_out_fixed_jobs_then_ladders_first_model_first() -> None:
     fixed = [Job({"model": "lstm", "case": "echo/lag=1"}, ("task=echo",))]
-    plan = LeaderboardPlan(fixed, [Ladder("lstm", [], ECHO), Ladder("gru", [], ECHO)])
-    first = plan.next_jobs()
-    assert first[0] is fixed[0] and len(first) == 1 + 2 + 2  # two seeds of each ladder
+    other = replace(ECHO, key="echo2")
+    plan = LeaderboardPlan(fixed, [Ladder("gru", [], ECHO), Ladder("lstm", [], ECHO),
+                                   Ladder("gru", [], other)])  # fmt: skip
+    waiting = sorted(reversed(plan.next_jobs()), key=plan.priority)  # as run_plan orders them
+    assert waiting[0] is fixed[0]
+    assert [job.label["model"] for job in waiting[1:]] == ["gru"] * 6 + ["lstm"] * 3
     assert plan.next_jobs() == []  # nothing new until rows come back
-    for job in first[1:3]:
-        plan.record(job, {**job.label, "seed": job.seed, "solved": True, "steps": 10,
-                          "sequences": 640, "stopped": "solved"})  # fmt: skip
-    later = plan.next_jobs()  # lstm: its third seed at lag 1, and lag 2's first two
-    assert sorted((j.label["value"], j.seed) for j in later) == [(1, 2), (2, 0), (2, 1)]
-    assert all(j.label["model"] == "lstm" for j in later)
+
+
+def test_ranking_formula() -> None:
+    problems = [{"key": "a", "values": [1, 2, 5, 10]}, {"key": "b", "values": [1, 2]}]
+
+    def entry(model: str, problem: str, value: int | None, status: str = "broke") -> dict:
+        return {"model": model, "problem": problem, "value": value, "status": status,
+                "steps": 100 if value else None}  # fmt: skip
+
+    frontiers = [entry("x", "a", 10, "ceiling"), entry("x", "b", 1), entry("y", "a", 2),
+                 entry("y", "b", None, "n/a"), entry("z", "a", 2),
+                 entry("z", "b", None)]  # fmt: skip
+    ranked = summaries.ranking(frontiers, problems)
+    assert [(e["model"], e["score"], e["rank"]) for e in ranked] == [
+        ("x", 75.0, 1),
+        ("y", 25.0, 2),
+        ("z", 25.0, 2),
+    ]  # (4/4 + 1/2) / 2; (2/4 + 0) / 2
+    assert ranked[0]["at_ceiling"] == 1 and ranked[1]["not_applicable"] == 1
+    assert "mean over problems" in summaries.ranking_table(ranked)
 
 
 def test_frontier_cells() -> None:
     entry = {"status": "broke", "value": 50, "steps": 1700.0, "first_unsolved": 100}
     assert report.frontier_cell(entry) == "**50**: 1,700 steps, breaks at 100"
-    entry = {"status": "broke", "value": None, "steps": None, "first_unsolved": 1}
-    assert report.frontier_cell(entry) == "none (1 unsolved)"
+    entry = {**entry, "steps_range": [1500, 2000]}
+    assert report.frontier_cell(entry) == "**50**: 1,700 steps (1,500-2,000), breaks at 100"
+    entry = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5}
+    assert report.frontier_cell(entry) == "none (5 unsolved)"
     entry = {"status": "time limit", "value": 10, "steps": 300, "first_unsolved": None}
     assert report.frontier_cell(entry) == "**10**: 300 steps (stopped by the time limit)"
     entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": None}
     assert report.frontier_cell(entry) == "no size decided (stopped by the time limit)"
-    entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": 5}
-    assert report.frontier_cell(entry) == "none yet (5 unsolved; stopped by the time limit)"
 
 
 def test_claims_are_judged_on_their_runs() -> None:
@@ -149,15 +259,6 @@ def test_case_jobs_skip_cases_a_ladder_runs() -> None:
     ]
 
 
-def test_ladder_scores_its_first_size_at_other_lengths() -> None:
-    echo = Problem("echo", "echo", "lag", (5, 10), {}, (), "", (2, 5, 10))
-    first, *_ = Ladder("gru", ["model=gru"], echo).next_jobs()
-    assert first.overrides[-1] == "report.eval_lengths=[12,30,60]"  # lag 5: length 6
-    assert not any("eval_lengths" in o for o in Ladder("mlp_window", [], echo).next_jobs()[0]
-                   .overrides)  # fmt: skip
-    assert echo.lengths(10) == []
-
-
 def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
     def run(seed: int, score: float) -> dict:
         summary = {
@@ -174,13 +275,3 @@ def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
     assert entry["seeds"] == 3 and entry["solved"] == 2
     assert entry["by_length"] == {10: 0.7, 50: 0.35}
     assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")
-
-
-def test_the_first_models_ladders_start_first() -> None:
-    fixed = [Job({"model": "lstm", "case": "echo/lag=1"}, ("task=echo",))]
-    other = replace(ECHO, key="echo2")
-    plan = LeaderboardPlan(fixed, [Ladder("gru", [], ECHO), Ladder("lstm", [], ECHO),
-                                   Ladder("gru", [], other)])  # fmt: skip
-    waiting = sorted(reversed(plan.next_jobs()), key=plan.priority)  # as run_plan orders them
-    assert waiting[0] is fixed[0]
-    assert [job.label["model"] for job in waiting[1:]] == ["gru"] * 4 + ["lstm"] * 2

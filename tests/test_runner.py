@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from seqtasks.benchmarks.engines import job_id, make_engine
 from seqtasks.benchmarks.runner import Job, describe, max_time, run_job, run_jobs, run_plan
 
 TINY = ("data.batch_size=16", "data.train_samples=160", "data.val_samples=32",
@@ -57,10 +58,12 @@ def test_run_jobs_progress_line_per_job_and_rows_in_job_order() -> None:
     rows = run_jobs(jobs, progress=lines.append)
     assert [row["problem"] for row in rows] == ["ramp 10", "ramp 20"]
     assert len(lines) == 2
-    pattern = r"\[(\d)/2 \d+ s\] problem=ramp (\d+) seed=0: unsolved after 2 steps \(32 sequences\)"
+    pattern = r"\[(\d) done, 0 running, \d+ s\] problem=ramp (\d+) seed=0: unsolved after 2 steps"
     matches = [re.match(pattern, line) for line in lines]
     assert all(matches), lines
     assert sorted(m.group(1) for m in matches) == ["1", "2"]
+    assert all(row["engine"] == "local" and row["threads"] == 1 for row in rows)
+    assert rows[0]["job_id"] == job_id(jobs[0], None) != rows[1]["job_id"]
 
 
 class TwoStages:
@@ -97,3 +100,29 @@ def test_run_plan_starts_nothing_after_its_time_limit() -> None:
     plan = TwoStages()
     assert run_plan(plan, time_limit=0.0, progress=lambda line: None) == []
     assert plan.recorded == []
+
+
+def test_a_known_row_is_recorded_not_run_again() -> None:
+    first = TwoStages()
+    rows = run_plan(first, progress=lambda line: None)
+    known = {row["job_id"]: row for row in rows}
+    again, lines = TwoStages(), []
+    assert run_plan(again, known=known, progress=lines.append, job_fn=_never) == rows
+    assert [stage for stage, _ in again.recorded] == ["first", "second"]
+    assert all(line.startswith(f"[{n} done, saved]") for n, line in enumerate(lines, 1))
+
+
+def _never(*args: Any) -> dict[str, Any]:
+    raise AssertionError("a job whose row is known ran again")
+
+
+def test_job_ids_and_engine_choices() -> None:
+    job = Job({"model": "lstm"}, ("task=echo",), seed=1)
+    assert job_id(job, 10) == job_id(Job({"model": "lstm"}, ("task=echo",), seed=1), 10)
+    assert job_id(job, 10) != job_id(job, 20) != job_id(Job({"model": "lstm"}, ("task=echo",)), 20)
+    with pytest.raises(ValueError, match=r"--engine 'spark': allowed \['local', 'dask'\]"):
+        make_engine("spark")
+    with pytest.raises(ValueError, match="--workers 0: need at least 1"):
+        make_engine("local", 0)
+    with pytest.raises(ValueError, match="--address 'tcp://x:1' needs --engine dask"):
+        make_engine("local", 1, "tcp://x:1")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
-from seqtasks.benchmarks import suite
+from seqtasks.benchmarks import board, suite, summaries
 from torch import nn
 
 from seqtasks import TaskSpec
@@ -66,58 +67,114 @@ def _check_files(out: Path) -> dict:
 
 def test_quick_profile_on_a_users_module(tmp_path: Path) -> None:
     target = f"{__name__}.LastStepNet"
+    chosen = ["echo", "subsequence/seq2seq"]
     results = suite.main(["--quick", "--max-steps", "30", "--workers", "1", "--out",
-                          str(tmp_path), "model=custom", f"model.net._target_={target}",
-                          "+model.net.width=4"])  # fmt: skip
+                          str(tmp_path), "--problems", *chosen, "model=custom",
+                          f"model.net._target_={target}", "+model.net.width=4"])  # fmt: skip
     saved = _check_files(tmp_path)
     budget = saved["budget"]
-    assert budget["max_steps"] == 30 and budget["seeds"] == suite.QUICK.seeds
+    assert budget["max_steps"] == 30 and budget["seeds"] == board.QUICK.seeds
     assert budget["problems"]["echo"]["max_sequences"] == 30 * budget["problems"]["echo"][
         "batch_size"]  # fmt: skip
     runs = saved["runs"]
     assert runs and all(set(run) >= RUN_KEYS for run in runs)
     assert {run["model"] for run in runs} == {target}  # the user's class path, not "custom"
-    assert {run["problem"] for run in runs} == set(suite.SIZES)  # every problem was pushed
+    assert {run["problem"] for run in runs} == set(chosen)  # every problem asked for was pushed
+    assert all(run["engine"] == "local" and run["threads"] == 1 for run in runs)
     limits = {key: problem["max_sequences"] for key, problem in budget["problems"].items()}
     assert all(run["steps"] <= 30 and run["sequences"] <= limits[run["problem"]] for run in runs)
-    for key, values in suite.QUICK.values.items():  # sizes in ladder order, from the first
-        ran = sorted({run["value"] for run in runs if run["problem"] == key})
-        assert ran == list(values[: len(ran)]) and ran
+    for problem in board.problems(board.QUICK):  # sizes in ladder order, from the first
+        ran = sorted({run["value"] for run in runs if run["problem"] == problem.key})
+        assert ran == list(problem.values[: len(ran)]) and (ran or problem.key not in chosen)
     assert {entry["model"] for entry in saved["frontier"]} == {target}
     assert saved["claims"] == []  # the specification's claims are about our models
     lengths = {entry["problem"]: entry for entry in saved["lengths"]}
     echo = "echo, lag 5 (5th of 10, default)"  # a case of its own: lag 5 of length 10
-    assert set(lengths) == {*suite.SAME_RULE, echo}  # scored at 2x, 5x, 10x the trained length
+    assert set(lengths) == {"subsequence/seq2seq", echo}  # scored at 2x, 5x, 10x the length
     assert sorted(map(int, lengths[echo]["by_length"])) == [20, 50, 100]
     assert sorted(map(int, lengths["subsequence/seq2seq"]["by_length"])) == [10, 25, 50]
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert f"| problem (knob; what stays fixed) | {target} |" in markdown
     assert "model=custom" in markdown and "leaderboard.png" in markdown
     assert results["wall_seconds"] > 0
+    lines = (tmp_path / "rows.jsonl").read_text().splitlines()
+    assert len(lines) == len(runs) + len(saved["cases"]) + len(saved["tuning"])
 
 
 def test_user_model_and_profiles() -> None:
     assert suite.user_model(["trainer=cpu", "model=gru", "model.hidden_size=8"]) == "gru"
     assert suite.user_model(["model.hidden_size=8"]) is None
-    for profile in suite.PROFILES.values():
-        assert set(profile.values) == set(suite.SIZES)
-        for values in profile.values.values():
-            assert list(values) == sorted(set(values)) and len(values) >= 2
-    assert suite.FULL.max_steps > suite.DEFAULT.max_steps > suite.QUICK.max_steps
-    assert suite.DEFAULT.time_limit <= 30 * 60 and suite.QUICK.time_limit <= 5 * 60
-    assert sorted(suite.PRIORITY) == sorted(suite.MODELS) and suite.PRIORITY[0] == "lstm"
-    echo = next(p for p in suite.problems(suite.DEFAULT) if p.key == "echo")
-    assert echo.options(50)["length"] == 51
+    for problem in board.problems(board.BOARD, warn=False):
+        assert list(problem.values) == sorted(set(problem.values))
+        if problem.knob in ("length", "lag", "delay") and problem.key != "parity":
+            assert problem.ceiling >= 1000, problem.key  # at least 1,000 steps of sequence
+    assert [p.values for p in board.problems(board.QUICK)] == [
+        p.values[:2] for p in board.problems(board.BOARD)]  # fmt: skip
+    assert board.FULL.max_steps > board.BOARD.max_steps > board.QUICK.max_steps
+    assert board.QUICK.time_limit <= 5 * 60 and board.BOARD.time_limit is None
+    assert set(board.PRIORITY) == set(board.ALL_MODELS) and board.PRIORITY[0] == "lstm"
+    assert set(board.models()) <= set(board.ALL_MODELS) and "lstm" in board.models()
+
+
+def stub(job: Any, seconds: Any = None, errors: str = "row", threads: int = 1) -> dict:
+    """A fake trainer: a model solves sizes up to its rank in ``board.ALL_MODELS`` x 3 steps of
+    its ladder (the MLPs fail everything); ``mamba`` fails with an error."""
+    label = job.label
+    if label["model"] == "mamba":
+        return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
+                "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
+                "error": "RuntimeError: out of cheese", **job.extra}  # fmt: skip
+    reach = {model: 3 * index for index, model in enumerate(board.ALL_MODELS[:-2], 1)}
+    problem = next((p for p in board.problems(board.BOARD, warn=False)
+                    if p.key == job.extra.get("problem")), None)  # fmt: skip
+    index = problem.values.index(label["value"]) if problem else 0
+    solved = index < reach.get(label["model"], 0) or (problem is None and label["model"] != "mlp")
+    steps = 100 * (index + 1) + job.seed
+    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.1,
+               "solved_at_step": steps if solved else None,
+               "val": {"val/accuracy": 0.9}}  # fmt: skip
+    return {**label, "seed": job.seed, "solved": solved, "steps": steps, "sequences": 32 * steps,
+            "test_metric": 0.9, "seconds": 0.0, "stopped": "solved" if solved else "max_steps",
+            **job.extra, "summary": summary}  # fmt: skip
+
+
+def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    results = suite.main(["--workers", "1"], job_fn=stub)
+    (out,) = tmp_path.glob("leaderboard-*")  # a new folder, never results/
+    saved = _check_files(out)
+    cells = {(e["problem"], e["model"]): e for e in saved["frontier"]}
+    problems = board.problems(board.BOARD, warn=False)
+    assert set(cells) == {(p.key, m) for p in problems for m in board.models()}
+    for (key, model), entry in cells.items():  # no cell below its ceiling reads "largest size"
+        assert entry["status"] in ("broke", "ceiling", "n/a", "error"), (key, model)
+        assert entry["status"] != "ceiling" or entry["value"] == entry["ceiling"]
+    markdown = (out / "leaderboard.md").read_text()
+    if "mamba" in board.models():
+        assert "error: RuntimeError: out of cheese" in markdown
+    assert "## Ranking, one score per model" in markdown and summaries.FORMULA in markdown
+    scores = {e["model"]: e["score"] for e in results["ranking"]}
+    assert list(scores.values()) == sorted(scores.values(), reverse=True) and scores["mlp"] == 0
+    assert scores["gru"] > scores["lstm"] > 0  # the stub's gru climbs 6 sizes, its lstm 3
+    with pytest.raises(SystemExit):  # the same folder again without --resume: refused
+        suite.main(["--out", str(out)], job_fn=stub)
+    again = suite.main(["--out", str(out), "--resume"], job_fn=_never)  # nothing runs again
+    assert again["frontier"] == results["frontier"] and again["resumed"] == len(
+        (out / "rows.jsonl").read_text().splitlines())  # fmt: skip
+
+
+def _never(*args: Any) -> dict:
+    raise AssertionError("a job whose row is saved ran again")
 
 
 @pytest.mark.slow
 def test_quick_profile_every_model(tmp_path: Path) -> None:
     suite.main(["--quick", "--max-steps", "50", "--out", str(tmp_path)])
     saved = _check_files(tmp_path)
-    assert {run["model"] for run in saved["runs"]} == set(suite.MODELS)
+    assert {run["model"] for run in saved["runs"]} == set(board.models())
     assert len(saved["claims"]) == len(suite.claims.CLAIMS)
     frontier = {(f["problem"], f["model"]): f for f in saved["frontier"]}
     assert frontier["subsequence/seq2seq", "mlp"]["status"] == "n/a"  # refused, not failed
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert "The specification's claims" in markdown
-    assert all(f"| {model} " in markdown or f" {model} |" in markdown for model in suite.MODELS)
+    assert all(f"| {model} " in markdown or f" {model} |" in markdown for model in board.models())
