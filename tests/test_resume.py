@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import signal
 import subprocess
 import sys
@@ -23,6 +24,20 @@ def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
 
 
+def assert_history_whole(resumed: Path, whole: Path, monitor: str = "val/accuracy") -> None:
+    """The resumed run's log is the uninterrupted run's, and best.ckpt its best validation."""
+    assert (resumed / "metrics.csv").read_text() == (whole / "metrics.csv").read_text()
+    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    with (resumed / "metrics.csv").open() as handle:
+        scores = [(float(row[monitor]), int(row["step"])) for row in csv.DictReader(handle)
+                  if row[monitor] and not row["test/loss"]]  # fmt: skip
+    best = torch.load(resumed / "checkpoints/best.ckpt", weights_only=False)
+    (state,) = [v for k, v in best["callbacks"].items() if k.startswith("BestOrLater")]
+    assert float(state["best_model_score"]) == max(score for score, _ in scores)
+    expected = torch.load(whole / "checkpoints/best.ckpt", weights_only=False)["state_dict"]
+    assert torch.equal(best["state_dict"]["head.weight"], expected["head.weight"])
+
+
 @pytest.mark.parametrize("stop_at", [15, 20], ids=["mid-epoch", "epoch-end"])
 def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at):
     whole = train(compose_config(*RUN, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
@@ -36,12 +51,30 @@ def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at)
         assert resumed[key] == whole[key], key
 
 
+def test_finished_run_resumed_with_more_steps_keeps_its_history_and_best(compose_config, tmp_path):
+    # 10 steps an epoch, last.ckpt every 5: the finished run's last.ckpt (step 10) is written
+    # before that step's validation writes best.ckpt, so last.ckpt knows no best yet
+    run = [*RUN, "checkpoint.every_n_steps=5", "trainer.log_every_n_steps=5"]
+    train(compose_config(*run, "trainer.max_steps=30", f"run_dir={tmp_path}/whole"))
+    train(compose_config(*run, "trainer.max_steps=10", f"run_dir={tmp_path}/cut"))
+    before = (tmp_path / "cut/metrics.csv").read_text().splitlines()[:4]
+    train(compose_config(*run, "trainer.max_steps=30", "ckpt_path=last", f"run_dir={tmp_path}/cut"))
+    assert (tmp_path / "cut/metrics.csv").read_text().splitlines()[:4] == before
+    assert_history_whole(tmp_path / "cut", tmp_path / "whole")
+
+
+def test_a_stop_in_mid_epoch_leaves_the_validated_weights_as_best(compose_config, tmp_path):
+    # 10 steps an epoch: validations at steps 10 and 20; the run stops unvalidated at 25
+    train(compose_config(*RUN, "trainer.max_steps=25", "model.lr=1e-30"))
+    assert torch.load(tmp_path / "checkpoints/best.ckpt", weights_only=False)["global_step"] == 20
+
+
 @pytest.mark.slow  # three train.py processes; .ci/run runs the slow tests too
 def test_killed_run_resumes_exactly(tmp_path):
     def command(run_dir: Path, *extra: str) -> list[str]:
         return [sys.executable, "train.py", *RUN, "data.train_samples=3200",
                 "trainer.max_steps=150", "trainer.enable_progress_bar=false",
-                f"hydra.run.dir={run_dir}", *extra]  # fmt: skip
+                "trainer.log_every_n_steps=5", f"hydra.run.dir={run_dir}", *extra]  # fmt: skip
 
     whole = subprocess.run(command(tmp_path / "whole"), cwd=ROOT, capture_output=True, timeout=300)
     assert whole.returncode == 0, whole.stderr[-2000:]
@@ -63,6 +96,7 @@ def test_killed_run_resumes_exactly(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
     assert all(torch.equal(a[name], b[name]) for name in a)
+    assert_history_whole(tmp_path / "cut", tmp_path / "whole")
 
 
 def test_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path, monkeypatch):

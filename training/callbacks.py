@@ -1,12 +1,17 @@
-"""Callbacks of a training run: stop once solved, count the sequences trained on, keep the best."""
+"""Callbacks of a training run: stop once solved, count the sequences trained on, keep the best,
+and keep the metrics of a resumed run's history."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.trainer.states import TrainerFn
 
 from seqtasks import TaskSpec
 
@@ -75,7 +80,38 @@ class BestOrLater(ModelCheckpoint):
     of 0 for a whole run) leaves the first validation's barely trained weights as "best", and the
     test set then scores that model, not the one the run trained. Equal is good enough here: the
     later of two equally good checkpoints is kept.
+
+    The file name never gets a version (``best-v1.ckpt``): the best is always ``best.ckpt``. On a
+    resumed fit the best on disk is adopted before training: ``last.ckpt`` may predate it (it is
+    written at a training step, the best after that step's validation, and a run can be killed
+    between the two), and without it the first validation after the resume would count as the
+    best so far whatever ``best.ckpt`` already holds.
+
+    It is written at validation ends only. Lightning's default also considers the end of a
+    training epoch, which after a ``max_steps`` stop in mid-epoch scores the unvalidated final
+    weights with the previous validation's value; with ties going to the later checkpoint, those
+    weights became "best".
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs, enable_version_counter=False, save_on_train_epoch_end=False)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.ckpt_path is not None:  # after every checkpoint restore, whatever the strategy
+            self._adopt_best_on_disk()
+
+    def _adopt_best_on_disk(self) -> None:
+        assert self.dirpath is not None and isinstance(self.filename, str)
+        path = Path(self.dirpath) / f"{self.filename}{self.FILE_EXTENSION}"
+        if not path.is_file():
+            return
+        saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        score = saved.get("callbacks", {}).get(self.state_key, {}).get("best_model_score")
+        if score is None:  # written under another monitor or mode: not comparable
+            return
+        self.best_k_models = {str(path): score}
+        self.kth_best_model_path = self.best_model_path = str(path)
+        self.kth_value = self.best_model_score = score
 
     def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:
         filling = len(self.best_k_models) < self.save_top_k
@@ -84,3 +120,42 @@ class BestOrLater(ModelCheckpoint):
         at_least = {"min": torch.le, "max": torch.ge}[self.mode]
         better = bool(at_least(current, self.best_k_models[self.kth_best_model_path]))
         return trainer.strategy.reduce_boolean_decision(better)
+
+
+class KeepMetricsHistory(L.Callback):
+    """A resumed run's ``metrics.csv`` keeps the rows logged before the checkpoint it resumes from.
+
+    Lightning's CSV logger deletes ``metrics.csv`` when its writer is made, so a resumed run
+    would keep only the rows after the resume. This callback reads each CSV log when it is built
+    (before the trainer runs), and once the checkpoint is loaded writes back the rows of the
+    steps before it, under the same header, for the run to append to. Rows of the checkpoint's
+    step and later (steps trained again, a finished run's final evaluation) are dropped: the
+    resumed run logs them again, so the file is the one an uninterrupted run would have written.
+    """
+
+    def __init__(self, loggers: list[Any]) -> None:
+        self.logs: list[tuple[CSVLogger, list[str], list[dict[str, str]]]] = []
+        for logger in loggers:
+            if isinstance(logger, CSVLogger):
+                path = Path(logger.log_dir) / "metrics.csv"
+                if path.is_file():
+                    with path.open(newline="") as handle:
+                        reader = csv.DictReader(handle)
+                        rows = list(reader)
+                    self.logs.append((logger, list(reader.fieldnames or []), rows))
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        logs, self.logs = self.logs, []  # once: validate and test load checkpoints too
+        if not trainer.is_global_zero or trainer.state.fn != TrainerFn.FITTING:
+            return
+        resumed_at = int(checkpoint["global_step"])
+        for logger, header, rows in logs:
+            writer = logger.experiment  # made now if not yet: it deletes the file first
+            kept = [row for row in rows if row.get("step") and int(row["step"]) < resumed_at]
+            with Path(writer.metrics_file_path).open("w", newline="") as handle:
+                out = csv.DictWriter(handle, fieldnames=header)
+                out.writeheader()
+                out.writerows(kept)
+            writer.metrics_keys = list(header)  # new columns make the writer rewrite the header

@@ -14,7 +14,12 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 from seqtasks.models import SequenceModel, WindowMLP
-from seqtasks.training.callbacks import BestOrLater, SampleCounter, StopWhenSolved
+from seqtasks.training.callbacks import (
+    BestOrLater,
+    KeepMetricsHistory,
+    SampleCounter,
+    StopWhenSolved,
+)
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.lengths import evaluate_lengths, length_test_sets
@@ -213,6 +218,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         save_last=True,
         save_top_k=0,
         every_n_train_steps=cfg.checkpoint.every_n_steps or None,
+        enable_version_counter=False,  # always last.ckpt, never last-v1.ckpt
     )
     callbacks = [stopper, counter, checkpointing, keep_last]
     if trainer_options.get("enable_progress_bar", True):
@@ -221,6 +227,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         loggers = build_loggers(cfg.get("logger"), run_dir, spec.name)
     except ValueError as error:  # e.g. logger=tensorboard without its package
         raise ConfigError(str(error)) from None
+    if ckpt_path is not None:  # a resumed run appends to its metrics.csv
+        callbacks.append(KeepMetricsHistory(loggers))
     # Lightning advertises its cloud logger when the Trainer is made, unless that logger is used
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_litlogger_tip)
     try:
