@@ -55,7 +55,8 @@ PAPER = [
     Paper("paper_6b", "6b: temporal order, 3 symbols", "T=100-110", 571_100, "Table 9", "2"),
 ]
 COPY = Paper("copy_t1000", "copy memory (Bai et al. 2018)", "T=1000", None, "TCN Table 1", "-")
-PRESETS = {paper.preset: paper for paper in [*PAPER, COPY]}
+COPY_TCN = Paper("copy_t1000_tcn", "copy memory, TCN", "T=1000", None, "TCN Table 1", "-")
+PRESETS = {paper.preset: paper for paper in [*PAPER, COPY, COPY_TCN]}
 
 
 def recipe(preset: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from seqtasks.models.base import SequenceModel
 from seqtasks.models.custom import NetModel, wrap
+from seqtasks.models.lru import LRU
+from seqtasks.models.mamba import Mamba
 from seqtasks.models.mlp import StepMLP, WindowMLP
 from seqtasks.models.recurrent import (
     ManyToOneGRU,
@@ -14,6 +16,7 @@ from seqtasks.models.recurrent import (
     OneToOneRNN,
 )
 from seqtasks.models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
+from seqtasks.models.tcn import TCN
 from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer
 
 # config name -> the model of each framing it serves (``model=lstm`` picks by the problem)
@@ -27,6 +30,9 @@ FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {
         "seq2seq": Seq2SeqTransformer,
     },
     "mlp": {"one_to_one": StepMLP, "many_to_one": StepMLP},
+    "tcn": {framing: TCN for framing in TCN.framings},
+    "mamba": {framing: Mamba for framing in Mamba.framings},
+    "lru": {framing: LRU for framing in LRU.framings},
     "mlp_window": {framing: WindowMLP for framing in WindowMLP.framings},
     # one model for one framing, names kept from before the families
     "lstm_one_to_one": {"one_to_one": OneToOneLSTM},
@@ -60,7 +66,10 @@ def resolve(name: str, framing: str) -> type[SequenceModel]:
 __all__ = [
     "CUSTOM",
     "FAMILIES",
+    "LRU",
+    "TCN",
     "CausalTransformer",
+    "Mamba",
     "ManyToOneGRU",
     "ManyToOneLSTM",
     "ManyToOneRNN",

@@ -111,6 +111,12 @@ class NetModel(SequenceModel):
     def display_name(self) -> str:
         return class_path(self.net)
 
+    @property
+    def state_size(self) -> int | None:
+        """The net's own ``state_size`` attribute, where it has one; else None (unknown)."""
+        size = getattr(self.net, "state_size", None)
+        return size if isinstance(size, int) else None
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 

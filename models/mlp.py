@@ -47,6 +47,11 @@ class StepMLP(SequenceModel):
         outputs = self.outputs_per_target * (1 if per_step else self.spec.target_length)
         self.mlp = _perceptron(input_size, hidden_size, num_layers, outputs)
 
+    @property
+    def state_size(self) -> int:
+        """Nothing is carried between steps."""
+        return 0
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         steps = self.embed(inputs)  # (B, T, F)
         if self.spec.target_layout == "per_step":
@@ -80,6 +85,11 @@ class WindowMLP(SequenceModel):
         self.mlp = _perceptron(
             input_size * self.spec.input_length, hidden_size, num_layers, outputs
         )
+
+    @property
+    def state_size(self) -> int:
+        """Floats carried per sequence: the (embedded) input window it reads at the end."""
+        return self.mlp[0].in_features
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         window = self.embed(inputs).flatten(start_dim=1)  # (B, T*F)

@@ -21,6 +21,12 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, **options: Any
     return CELLS[cell](input_size, hidden_size, batch_first=True, **options)
 
 
+def recurrent_state_size(layer: nn.RNNBase) -> int:
+    """Floats a recurrent layer carries per sequence: h, and c for an LSTM, of every layer."""
+    per_layer = layer.hidden_size * (2 if isinstance(layer, nn.LSTM) else 1)
+    return per_layer * layer.num_layers * (2 if layer.bidirectional else 1)
+
+
 class RecurrentModel(SequenceModel):
     """Shared options of the recurrent models and their initialisation.
 
@@ -75,6 +81,11 @@ class _StepRecurrent(RecurrentModel):
         )
         initialise(self.rnn, *init_options)
         self.features = hidden_size * (2 if bidirectional else 1)
+
+    @property
+    def state_size(self) -> int:
+        """Floats carried per sequence: h (and the LSTM's c) of every layer and direction."""
+        return recurrent_state_size(self.rnn)
 
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(B, T, F)`` floats or ``(B, T)`` ids -> outputs ``(B, T, H * directions)``."""

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from seqtasks.models.base import SequenceModel, check_sizes
 from seqtasks.models.init import initialise
-from seqtasks.models.recurrent import RecurrentModel, recurrent_layer
+from seqtasks.models.recurrent import RecurrentModel, recurrent_layer, recurrent_state_size
 from torch import nn
 
 from seqtasks import TaskSpec
@@ -79,6 +79,11 @@ class Seq2SeqRecurrent(Seq2SeqDecoding, RecurrentModel):
         self.head = nn.Linear(hidden_size, self.spec.num_classes)
         for layer in (self.encoder, self.decoder):
             initialise(layer, *init_options)
+
+    @property
+    def state_size(self) -> int:
+        """Floats carried per sequence: the encoder's state, handed on to the decoder."""
+        return recurrent_state_size(self.encoder)
 
     def forward_train(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits ``(B, K, C)``."""

@@ -160,6 +160,11 @@ class CausalTransformer(TransformerModel):
         outputs = 1 if per_step else self.spec.target_length
         self.head = nn.Linear(d_model, outputs * self.outputs_per_target)
 
+    @property
+    def state_size(self) -> int:
+        """Floats carried per sequence: the key-value cache of every layer at the input length."""
+        return 2 * self.hparams.num_layers * self.hparams.d_model * self.spec.input_length
+
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """Causal features ``(B, T, D)``: row t depends on input steps <= t only."""
         features = self.embed_inputs(inputs)  # (B, T, D)
@@ -210,6 +215,13 @@ class Seq2SeqTransformer(Seq2SeqDecoding, TransformerModel):
             nn.TransformerDecoderLayer(**self.layer_options), num_layers, norm=nn.LayerNorm(d_model)
         )
         self.head = nn.Linear(d_model, self.spec.num_classes)
+
+    @property
+    def state_size(self) -> int:
+        """Floats carried per sequence: every decoder layer's keys and values of the encoder's T
+        outputs, and its self-attention cache of the K target steps."""
+        steps = self.spec.input_length + self.spec.target_length
+        return 2 * self.hparams.num_layers * self.hparams.d_model * steps
 
     def memory(self, inputs: torch.Tensor) -> torch.Tensor:
         """Encoder output ``(B, T, D)``."""

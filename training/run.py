@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 from seqtasks.models import SequenceModel, WindowMLP
+from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.callbacks import (
     BestOrLater,
     KeepMetricsHistory,
@@ -271,6 +272,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "framing": spec.framing,
         "options": task_options,
         "model": model.display_name,
+        "num_parameters": num_parameters(model),
+        "state_size": state_size(model),  # floats carried per sequence (models/size.py)
         "solved": spec.is_solved(scored[f"{'test' if test else 'val'}/{spec.metric}"]),
         "metric": spec.metric,
         "criterion": f"{'>=' if mode == 'max' else '<='} {spec.solved_threshold:.6g}",

@@ -1,0 +1,227 @@
+"""Every family of ``models.FAMILIES``: causality, sizes in summary.json, learning (slow); and the
+definitions inside tcn, mamba and lru checked against plain loops and the papers' formulas."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import DictConfig, OmegaConf
+from seqtasks.models.lru import LRU, linear_scan
+from seqtasks.models.mamba import Mamba, selective_scan
+from seqtasks.models.size import num_parameters, state_size
+from seqtasks.models.tcn import TCN, levels_for, receptive_field
+from seqtasks.training.run import ConfigError, train
+from seqtasks.training.run import build_model as build
+
+import seqtasks
+from seqtasks import models
+
+MODEL_CONFIGS = Path(__file__).resolve().parents[1] / "training" / "conf" / "model"
+NON_CAUSAL = {"mlp_window"}  # reads the whole window by design: checked to see the future
+ONE_TO_ONE = [name for name, serves in models.FAMILIES.items() if "one_to_one" in serves]
+NEW = ["tcn", "mamba", "lru"]
+
+
+def model_config(family: str, *overrides: str) -> DictConfig:
+    """``model=family`` with ``model.key=value`` overrides, read from its yaml (no Hydra compose:
+    a compose costs about a second)."""
+    config = OmegaConf.load(MODEL_CONFIGS / f"{family}.yaml")
+    return OmegaConf.merge(config, OmegaConf.from_dotlist([o[len("model.") :] for o in overrides]))
+
+
+def test_the_fast_dev_run_grid_covers_every_family_framing_and_encoding():
+    from tests.test_models import ENCODED  # one fast_dev_run each, through train()
+
+    wanted = {(family, framing, encoding) for family, serves in models.FAMILIES.items()
+              for framing in serves for encoding in ("onehot", "index")}  # fmt: skip
+    assert wanted == set(ENCODED)
+
+
+def _changed_after(inputs: torch.Tensor, other: torch.Tensor, step: int) -> torch.Tensor:
+    changed = inputs.clone()
+    changed[:, step + 1 :] = other[:, step + 1 :]  # every input after `step` replaced
+    return changed
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "index"])
+@pytest.mark.parametrize("family", ONE_TO_ONE)
+def test_output_at_step_t_ignores_inputs_after_t(family, encoding):
+    problem = seqtasks.make("subsequence", framing="one_to_one", encoding=encoding, length=12)
+    torch.manual_seed(0)
+    model = build(model_config(family), problem.spec).eval()
+    inputs, _ = problem.generate(0, 3)  # (3, 12, F) or (3, 12)
+    other, _ = problem.generate(3, 3)
+    assert not torch.equal(inputs, other)
+    with torch.no_grad():
+        output = model(inputs)  # (3, 12, C)
+        for step in (0, 5, 10):
+            changed = model(_changed_after(inputs, other, step))  # (3, 12, C)
+            if family in NON_CAUSAL:
+                assert not torch.equal(output[:, : step + 1], changed[:, : step + 1])
+            else:
+                assert torch.equal(output[:, : step + 1], changed[:, : step + 1]), step
+                assert not torch.equal(output[:, step + 1 :], changed[:, step + 1 :])
+
+
+def test_summary_reports_parameters_and_state_size(compose_config):
+    cfg = compose_config(
+        "task=echo", "task.length=8", "model=lru", "model.d_state=7", "model.num_layers=3",
+        "+trainer.fast_dev_run=true", "report.plots=false",
+    )  # fmt: skip
+    summary = train(cfg)
+    model = build(cfg.model, seqtasks.make("echo", length=8).spec)
+    assert summary["num_parameters"] == sum(p.numel() for p in model.parameters())
+    assert summary["state_size"] == 3 * 2 * 7  # complex: 2 floats per unit, per layer
+
+
+@pytest.mark.parametrize(
+    ("family", "overrides", "expected"),
+    [
+        ("lstm", ["model.hidden_size=20", "model.num_layers=2"], 2 * 2 * 20),
+        ("gru", ["model.hidden_size=20"], 20),
+        ("transformer", ["model.d_model=16", "model.num_layers=3"], 2 * 3 * 16 * 12),
+        ("mlp", [], 0),
+        ("mamba", ["model.d_model=8", "model.expand=3", "model.d_state=5"], 2 * 24 * (5 + 3)),
+        ("lru", ["model.d_state=9"], 2 * 2 * 9),
+        # kernel 3 covers 12 steps with 2 levels (dilations 1, 2; field 13): two convolutions
+        # each, keeping (k - 1) d past inputs of their input channels (10 features, then 6)
+        ("tcn", ["model.channels=6", "model.kernel_size=3"], 2 * 10 + 2 * 6 + 2 * 4 * 6),
+        (
+            "tcn",
+            ["model.channels=6", "model.kernel_size=8", "model.num_levels=3"],
+            7 * 10 + 7 * 6 + 2 * 11 * 6 + 2 * 11 * 6,
+        ),  # dilations 2 and 4: 14, 28 capped at 11
+    ],
+)
+def test_state_size_counts_the_floats_carried(family, overrides, expected):
+    spec = seqtasks.make("subsequence", framing="one_to_one", length=12).spec  # 10 features
+    model = build(model_config(family, *overrides), spec)
+    assert state_size(model) == expected
+    assert num_parameters(model) == sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------- tcn
+def test_tcn_levels_cover_the_input_length():
+    assert receptive_field(8, 8) == 1 + 2 * 7 * 255  # Bai et al.'s copy-memory network: 3,571
+    for length in (2, 6, 100, 1020, 5000):
+        for kernel in (2, 3, 8):
+            levels = levels_for(length, kernel)
+            assert receptive_field(kernel, levels) >= length
+            assert levels == 1 or receptive_field(kernel, levels - 1) < length
+    spec = seqtasks.make("copy_memory", delay=1000, variant="bai").spec
+    model = TCN(spec, channels=4, kernel_size=8)
+    assert model.num_levels == 7 and len(model.blocks) == 7
+    assert TCN(spec, channels=4, kernel_size=8, num_levels=8).receptive_field == 3571
+
+
+def test_tcn_sees_exactly_its_receptive_field():
+    spec = seqtasks.make("subsequence", framing="one_to_one", length=40).spec
+    model = TCN(spec, channels=4, kernel_size=2, num_levels=2).eval()  # field 1 + 2 * 3 = 7
+    inputs = torch.randn(1, 40, spec.input_size, requires_grad=True)  # (1, T, F)
+    model(inputs)[0, 30].sum().backward()
+    seen = inputs.grad[0].abs().sum(-1).nonzero().flatten()
+    assert seen.tolist() == list(range(24, 31))
+
+
+# ---------------------------------------------------------------------------- mamba
+def test_selective_scan_matches_the_recurrence():
+    torch.manual_seed(0)
+    u, delta = torch.randn(2, 9, 3), torch.rand(2, 9, 3)  # (B, T, E)
+    A, B, C = -torch.rand(3, 4), torch.randn(2, 9, 4), torch.randn(2, 9, 4)  # (E, N), (B, T, N)
+    state, expected = torch.zeros(2, 3, 4), []
+    for t in range(9):
+        for e in range(3):
+            state[:, e] = torch.exp(delta[:, t, e, None] * A[e]) * state[:, e] + (
+                delta[:, t, e, None] * B[:, t] * u[:, t, e, None]
+            )
+        expected.append((state * C[:, t, None]).sum(-1))
+    assert torch.allclose(selective_scan(u, delta, A, B, C), torch.stack(expected, 1), atol=1e-6)
+
+
+def test_mamba_starts_as_the_paper_and_its_step_size_depends_on_the_input():
+    spec = seqtasks.make("echo", length=10).spec
+    model = Mamba(spec, d_model=16, d_state=6, num_layers=1)
+    block = model.blocks[0]
+    A = -torch.exp(block.A_log)  # (E, N): S4D-real, -(1..N) in every channel
+    assert torch.equal(A, -torch.arange(1, 7.0).expand(32, 6))
+    dt = torch.nn.functional.softplus(block.dt_proj.bias)
+    assert dt.min() >= 0.001 * 0.999 and dt.max() <= 0.1 * 1.001
+    features = torch.randn(2, 5, 32)  # (B, T, E)
+    dt_in, _, _ = block.x_proj(features).split([block.dt_rank, 6, 6], -1)
+    steps = torch.nn.functional.softplus(block.dt_proj(dt_in))  # (B, T, E)
+    assert not torch.allclose(steps[:, 0], steps[:, 1])
+
+
+# ---------------------------------------------------------------------------- lru
+def test_linear_scan_matches_the_recurrence_across_chunks():
+    torch.manual_seed(0)
+    log_lambda = torch.complex(-torch.rand(5) * 0.1, torch.rand(5) * 3)  # (N,)
+    drive = torch.randn(2, 75, 5, dtype=torch.cfloat)  # (B, T, N): T not a multiple of a chunk
+    state, expected = torch.zeros(2, 5, dtype=torch.cfloat), []
+    for t in range(75):
+        state = torch.exp(log_lambda) * state + drive[:, t]
+        expected.append(state)
+    assert torch.allclose(linear_scan(log_lambda, drive), torch.stack(expected, 1), atol=1e-5)
+
+
+def test_lru_ring_initialisation_and_normalisation():
+    torch.manual_seed(0)
+    spec = seqtasks.make("echo", length=10).spec
+    layer = LRU(spec, d_state=4000, num_layers=1, r_min=0.4, r_max=0.8, max_phase=1.5)
+    layer = layer.blocks[0].lru
+    modulus = torch.exp(-torch.exp(layer.nu_log))  # |lambda|
+    phase = torch.exp(layer.theta_log)
+    assert modulus.min() >= 0.4 - 1e-6 and modulus.max() <= 0.8 + 1e-6
+    assert phase.min() >= 0 and phase.max() <= 1.5 + 1e-6
+    # uniform on the ring in area: |lambda|^2 uniform in [0.16, 0.64], mean 0.4
+    assert abs((modulus**2).mean().item() - 0.4) < 0.01
+    gamma = torch.exp(layer.gamma_log)
+    assert torch.allclose(gamma, torch.sqrt(1 - modulus**2), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- refusals
+@pytest.mark.parametrize(
+    ("family", "overrides", "message"),
+    [
+        ("tcn", ["model.kernel_size=1"], r"kernel_size=1 is out of range"),
+        ("tcn", ["model.num_levels=0"], r"num_levels=0 is out of range"),
+        ("tcn", ["model.optimizer=sgd"], r"optimizer='sgd'.*adamw.*rmsprop"),
+        ("tcn", ["model.weight_norm=3"], r"weight_norm must be a bool, got 3"),
+        ("mamba", ["model.d_state=0"], r"d_state=0 is out of range"),
+        ("mamba", ["model.dt_max=0.0001"], r"dt_max=0.0001 is out of range"),
+        ("lru", ["model.r_max=1.0"], r"r_max=1.0 is out of range"),
+        ("lru", ["model.r_min=0.9995"], r"r_max=0.999 is out of range"),
+    ],
+)
+def test_bad_options_are_refused_with_the_allowed_values(family, overrides, message):
+    spec = seqtasks.make("echo").spec
+    with pytest.raises(ConfigError, match=rf"model={family}: {message}"):
+        build(model_config(family, *overrides), spec)
+
+
+@pytest.mark.parametrize("family", NEW)
+def test_seq2seq_is_refused_with_the_models_that_serve_it(family):
+    spec = seqtasks.make("subsequence", framing="seq2seq").spec
+    with pytest.raises(ConfigError, match=rf"model={family} cannot serve.*seq2seq.*'lstm'"):
+        build(model_config(family), spec)
+
+
+# ---------------------------------------------------------------------------- learning (slow)
+@pytest.mark.slow
+@pytest.mark.parametrize("family", [f for f in models.FAMILIES if "many_to_one" in
+                                    models.FAMILIES[f]])  # fmt: skip
+def test_every_family_solves_echo_lag_5(compose_config, family):
+    cfg = compose_config(
+        "task=echo", "task.lag=5", "task.length=6", f"model={family}", "trainer.max_steps=1000",
+        "data.batch_size=256", "data.train_samples=25600", "data.val_samples=1000",
+        "data.test_samples=1000", "report.plots=false", small=False,
+    )  # fmt: skip
+    summary = train(cfg)
+    if family == "mlp":  # no memory: the last input tells nothing about the one 5 steps back
+        assert not summary["solved"] and summary["test"]["test/accuracy"] < 0.05
+    else:
+        assert summary["solved"], (family, summary["test"], summary["steps"])
+    assert math.isfinite(summary["test"]["test/loss"])
