@@ -216,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(0)  # the anchor-style references draw from NumPy's global generator
     load_before = os.getloadavg()[0]
     results = {name: measure(name, args.seconds, args.repeats) for name in args.problems}
-    command = "python -m seqtasks.benchmarks.throughput" + (
-        f" --threads {args.threads}" if args.threads else ""
-    ) + (f" --problems {' '.join(args.problems)}" if args.problems != problems else "")
+    command = (
+        "python -m seqtasks.benchmarks.throughput"
+        + (f" --threads {args.threads}" if args.threads else "")
+        + (f" --problems {' '.join(args.problems)}" if args.problems != problems else "")
+    )
     note = (
         f"`{command}`: default options, num_workers=0, per-sample and naive columns collated "
         f"by DataLoader(batch_size={COLLATE}); median of {args.repeats} windows in "

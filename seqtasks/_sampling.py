@@ -15,19 +15,24 @@ def without_replacement(keys: torch.Tensor, draw: int, pool: int, count: int) ->
     Value ``j`` is the ``r_j``-th smallest value not drawn yet, ``r_j`` uniform in
     ``0 .. pool-1-j``: every ordered choice is equally likely (``np.random.choice(pool, count,
     replace=False)``'s distribution). Uses draws ``draw .. draw+count-1``; ``(B,)`` ->
-    ``(B, count)`` int64. The r-th free value is ``r + #{i : s_i - i <= r}`` for the values
-    ``s_0 < s_1 < ...`` drawn so far (``s_i - i`` of them are free below ``s_i``).
+    ``(B, count)`` int64. The r-th free value is the least fixed point of
+    ``v -> r + #{drawn values <= v}``, reached by iterating from ``v = r`` (at most ``j`` times;
+    the sequence only grows and stops at the first free value with ``r`` free values below it).
     """
     if not 1 <= count <= pool:
         raise ValueError(f"count={count} distinct values cannot be drawn from pool={pool}")
     ranks = integers_each(keys, tuple(range(draw, draw + count)),
                           tuple(range(pool, pool - count, -1)))  # fmt: skip
-    chosen = ranks[:, :1].clone()  # (B, 1)
+    chosen = ranks.clone()  # (B, count): column j becomes value j
     for j in range(1, count):
-        taken = chosen.sort(dim=1).values - torch.arange(j, device=keys.device)  # (B, j)
-        rank = ranks[:, j : j + 1]  # (B, 1)
-        value = rank + (taken <= rank).sum(dim=1, keepdim=True)  # (B, 1)
-        chosen = torch.cat([chosen, value], dim=1)  # (B, j + 1)
+        drawn, rank = chosen[:, :j], ranks[:, j : j + 1]  # (B, j), (B, 1)
+        value = rank
+        for _ in range(j):
+            after = rank + (drawn <= value).sum(dim=1, keepdim=True)  # (B, 1)
+            if torch.equal(after, value):
+                break
+            value = after
+        chosen[:, j : j + 1] = value
     return chosen
 
 
@@ -39,8 +44,9 @@ def weighted_without_replacement(
     ``np.random.choice(S, count, replace=False, p=...)``): ``(B,)`` -> ``(B, count)`` int64.
 
     An exponential race (Efraimidis & Spirakis 2006): index ``i`` finishes at ``E_i / w_i``, ``E_i``
-    standard exponential; the order of finishing is the order of successive weighted draws. Sorted
-    here by ``log E_i - log w_i`` in float64, which no weight over- or underflows.
+    standard exponential; the order of finishing is the order of successive weighted draws. Ranked
+    here by ``log E_i - log w_i`` in float64, which no weight over- or underflows (equal times,
+    about 2**-50 likely per pair, would be ordered by ``topk``).
     """
     size = log_weights.shape[0]
     if not 1 <= count <= size:
@@ -48,5 +54,4 @@ def weighted_without_replacement(
     words = bits(keys, draw, size)  # (B, S) int64 bit patterns
     u = (_shr(words, 64 - UNIT_BITS).to(torch.float64) + 0.5) * 2.0**-UNIT_BITS  # (B, S) in (0, 1)
     finish = torch.log(-torch.log(u)) - log_weights.to(keys.device)  # (B, S)
-    order = torch.sort(finish, dim=1, stable=True).indices  # (B, S)
-    return order[:, :count]
+    return torch.topk(finish, count, dim=1, largest=False, sorted=True).indices  # (B, count)
