@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import sys
 from typing import Any
 
@@ -119,7 +120,16 @@ def train(overrides: list[str]) -> int:
               "pip install 'seqtasks[train]'", file=sys.stderr)  # fmt: skip
         return 2
     sys.argv = ["seqtasks train", *overrides]  # Hydra reads its overrides from sys.argv
-    train_main()
+    # Lightning's DDP launcher starts the other ranks as `python -m <__main__'s module> ARGS`, or
+    # `python <sys.argv[0]> ARGS` when __main__ has no module (a console script): neither is this
+    # command. Name the module that is: the ranks run `python -m seqtasks.training.cli ARGS`.
+    main_module = sys.modules["__main__"]
+    before = getattr(main_module, "__spec__", None)
+    main_module.__spec__ = importlib.util.find_spec("seqtasks.training.cli")
+    try:
+        train_main()
+    finally:
+        main_module.__spec__ = before
     return 0
 
 

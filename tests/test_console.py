@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -73,6 +74,33 @@ def test_installed_train_command_finds_the_configs_from_anywhere(tmp_path, comma
     assert "name: echo" in done.stdout and "lag: 2" in done.stdout
     assert "TensorBoardLogger" in done.stdout
     assert not any(tmp_path.iterdir()), "--cfg job only prints"
+
+
+def test_train_command_names_the_module_a_ddp_launch_runs_again(monkeypatch):
+    # Lightning starts the other DDP ranks as `python -m <__main__'s module>` (or runs argv[0]):
+    # for `seqtasks train` that must be the training entry point, not "seqtasks train"
+    from lightning.fabric.strategies.launchers.subprocess_script import _basic_subprocess_cmd
+
+    launched = []
+    monkeypatch.setattr(
+        "seqtasks.training.cli.main", lambda: launched.append(_basic_subprocess_cmd())
+    )
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    assert main(["train", "task=echo", "trainer=ddp"]) == 0
+    assert launched == [[sys.executable, "-m", "seqtasks.training.cli", "task=echo", "trainer=ddp"]]
+
+
+@pytest.mark.slow  # a DDP launch: two processes
+@pytest.mark.parametrize("command", [["seqtasks", "train"], ["python", "-m", "seqtasks", "train"]])
+def test_train_command_trainer_ddp_from_another_directory(tmp_path, command):
+    program = sys.executable if command[0] == "python" else str(BIN / command[0])
+    done = run_command(program, *command[1:], "task=classify", "trainer=ddp",
+                       "trainer.accelerator=cpu", "trainer.max_steps=4", "data.train_samples=2048",
+                       "trainer.enable_progress_bar=false", "report.plots=false",
+                       f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "run/summary.json").read_text())
+    assert (summary["steps"], summary["samples"]) == (4, 2 * 4 * 256), "two ranks trained"
 
 
 def test_installed_list_command(tmp_path):
