@@ -10,7 +10,8 @@ The contract a network meets, whatever the problem (shapes from the problem's ``
 
 Example (from Python)::
 
-    import lightning as L, seqtasks, models
+    import lightning as L
+    from seqtasks import models
     from seqtasks.training.datamodule import SequenceDataModule
 
     data = SequenceDataModule("echo", {"lag": 3})
@@ -121,6 +122,38 @@ class NetModel(SequenceModel):
         return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 
 
+def example_inputs(spec: TaskSpec, batch: int = 2) -> torch.Tensor:
+    """Valid inputs of ``spec``: its shape, dtype and encoding (the global RNG is untouched)."""
+    generator = torch.Generator().manual_seed(0)
+    steps = spec.input_length
+    if spec.encoding == "index":  # (B, T) int64 symbol ids
+        return torch.randint(0, spec.vocab_size or 1, (batch, steps), generator=generator)
+    if spec.encoding == "onehot":  # (B, T, F) one-hot float32
+        symbols = torch.randint(0, spec.input_size, (batch, steps), generator=generator)
+        return nn.functional.one_hot(symbols, spec.input_size).float()
+    return torch.rand(batch, steps, spec.input_size, generator=generator)  # (B, T, F) reals
+
+
 def wrap(net: nn.Module, spec: TaskSpec, lr: float = 3e-3, weight_decay: float = 0.0) -> NetModel:
-    """Wrap any ``nn.Module`` that meets the contract above into a trainable LightningModule."""
-    return NetModel(spec, net=net, lr=lr, weight_decay=weight_decay)
+    """Wrap any ``nn.Module`` that meets the contract above into a trainable LightningModule.
+
+    As the command line does before training, one forward pass on a batch of the problem's
+    inputs checks the output: a wrong shape raises ``ValueError`` naming the module, the shape it
+    returned and the one expected, and a network that fails on the inputs is refused the same way.
+    """
+    model = NetModel(spec, net=net, lr=lr, weight_decay=weight_decay)
+    parameter = next(net.parameters(), None)
+    inputs = example_inputs(model.spec)
+    if parameter is not None:
+        inputs = inputs.to(parameter.device)
+    try:
+        model.check_output(inputs)
+    except ValueError as error:
+        raise ValueError(f"models.wrap: {error}") from None
+    except Exception as error:
+        raise ValueError(
+            f"models.wrap: {model.display_name} failed on inputs {tuple(inputs.shape)} "
+            f"({inputs.dtype}), the shape of {model.spec.name}'s inputs "
+            f"(encoding {model.spec.encoding}): {type(error).__name__}: {error}"
+        ) from error
+    return model

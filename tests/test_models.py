@@ -184,3 +184,32 @@ def test_wrap_refuses_what_is_not_a_module():
     spec = seqtasks.make("echo").spec
     with pytest.raises(TypeError, match=r"net must be a torch\.nn\.Module"):
         models.wrap(lambda x: x, spec)  # type: ignore[arg-type]
+
+
+def test_wrap_refuses_a_wrong_output_shape_as_the_command_line_does():
+    from tests.user_nets import WrongShape
+
+    spec = seqtasks.make("echo").spec
+    net, state = WrongShape(spec), torch.get_rng_state()
+    with pytest.raises(ValueError, match=r"models.wrap: .*WrongShape returned shape \(2, 1\).*"
+                       r"expected floats of shape \(2, 100\)"):  # fmt: skip
+        models.wrap(net, spec)
+    assert torch.equal(torch.get_rng_state(), state), "the check leaves the global RNG alone"
+
+
+def test_wrap_refuses_a_network_that_fails_on_the_problems_inputs():
+    spec = seqtasks.make("echo").spec  # 100 one-hot features a step
+    with pytest.raises(ValueError, match=r"models.wrap: torch.nn.modules.linear.Linear failed on "
+                       r"inputs \(2, 10, 100\) \(torch.float32\).*mat1 and mat2"):  # fmt: skip
+        models.wrap(nn.Linear(7, 100), spec)
+
+
+@pytest.mark.parametrize("name", seqtasks.available())
+def test_wrap_checks_with_inputs_of_every_problems_shape_and_encoding(name):
+    from seqtasks.models.custom import example_inputs
+
+    for encoding in seqtasks.registry.PROBLEMS[name].encodings:
+        dataset = seqtasks.make(name, encoding=encoding, split="val", num_samples=2)
+        inputs, _ = dataset.generate(0, 2)
+        example = example_inputs(dataset.spec)
+        assert (example.shape, example.dtype) == (inputs.shape, inputs.dtype), encoding
