@@ -1,7 +1,9 @@
 """One prepared measurement of training and data on the device present (``cuda`` if available,
 else ``cpu``), in one process, within a time budget (default 420 s: under 8 minutes with start-up).
 
-    python -m seqtasks.benchmarks.device [--out results] [--budget SECONDS | --quick]
+    python -m seqtasks.benchmarks.device [--out results] [--budget SECONDS] [--quick]
+
+``--quick`` scales the work down for a CPU test (smaller batches and lengths, 90 s).
 
 Writes ``device-gpu.md`` / ``device-gpu.json`` on CUDA (``device-cpu.*`` on the CPU) into
 ``--out``, after every section (a run cut short keeps what it measured). Sections, in order, with
@@ -29,14 +31,17 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
-from seqtasks.benchmarks import time_to_solve
 from seqtasks.benchmarks.device_report import environment, write_report
+from seqtasks.benchmarks.device_runs import paper4_section, tts_section
 from seqtasks.benchmarks.device_timing import (
+    Section,
+    error_message,
     host_syncs,
     optimizer_of,
     step_syncs,
@@ -44,20 +49,27 @@ from seqtasks.benchmarks.device_timing import (
     time_calls,
     training_step,
 )
-from seqtasks.benchmarks.runner import Job, compose_config, max_time, run_jobs
+from seqtasks.benchmarks.runner import compose_config
 from seqtasks.training.run import build_model
 from torch.utils.data import DataLoader
 
 import seqtasks
 from seqtasks import models
 
+
+@dataclass(frozen=True)
+class Plan:
+    """The work asked for: the budget in seconds, data batch sizes, training lengths and batches."""
+
+    budget: float
+    data_batches: tuple[int, ...]
+    lengths: tuple[int, ...]
+    train_batches: tuple[int, ...]
+
+
 SECTIONS = {"data": 0.10, "training": 0.35, "paper_4": 0.25, "time_to_solve": 0.30}
-DEFAULT_BUDGET = 420.0
-QUICK_BUDGET = 60.0
-DATA_BATCHES = (1024, 8192)
-LENGTHS = (100, 1000)
-TRAIN_BATCHES = (32, 256)
-PAPER_SEEDS = (0, 1)
+FULL = Plan(420.0, data_batches=(1024, 8192), lengths=(100, 1000), train_batches=(32, 256))
+QUICK = Plan(90.0, data_batches=(256, 1024), lengths=(20, 100), train_batches=(8, 32))  # a test
 CLIP = 1.0  # train.py's trainer.gradient_clip_val
 EPOCH = 10**12  # samples per epoch: more than any measurement reads
 # the problem each framing trains on in the training section, its length set to T
@@ -67,36 +79,6 @@ FRAMING_TASKS = {
     "seq2seq": ("subsequence", {"framing": "seq2seq"}),
 }
 STEPS_PER_CELL = 5  # a training cell's calls at the least: 2 warm-up, 2 timed, 1 checked
-RUN_OVERHEAD_S = {"paper_4": 8.0, "time_to_solve": 12.0}  # besides max_time: start-up and tests
-MIN_FIT_S = 3.0  # a run is not started with less max_time than this
-
-
-class Section:
-    """A section's deadline, rows and cut work."""
-
-    def __init__(self, name: str, budget: float, deadline: float) -> None:
-        self.name, self.budget, self.deadline = name, budget, deadline
-        self.started = time.perf_counter()
-        self.rows: list[dict[str, Any]] = []
-        self.cut: list[str] = []
-
-    def left(self) -> float:
-        return self.deadline - time.perf_counter()
-
-    def cut_rest(self, items: list[str], reason: str) -> None:
-        self.cut.extend(f"{item}: {reason}" for item in items)
-
-    def summary(self) -> dict[str, Any]:
-        return {"budget_s": round(self.budget, 1),
-                "allowed_s": round(self.deadline - self.started, 1),
-                "elapsed_s": round(time.perf_counter() - self.started, 1),
-                "rows": self.rows, "cut": self.cut}  # fmt: skip
-
-
-def _error(error: BaseException) -> str:
-    if isinstance(error, torch.cuda.OutOfMemoryError):
-        torch.cuda.empty_cache()
-    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def _next_batch(dataset: seqtasks.SequenceTask) -> Callable[[], int]:
@@ -106,9 +88,11 @@ def _next_batch(dataset: seqtasks.SequenceTask) -> Callable[[], int]:
     return lambda: len(next(batches)[1])
 
 
-def data_section(device: torch.device, section: Section, log: Callable[[str], None]) -> None:
+def data_section(
+    plan: Plan, device: torch.device, section: Section, log: Callable[[str], None]
+) -> None:
     """Samples/s of every problem's default batches generated on ``device``."""
-    cells = [(name, batch) for batch in DATA_BATCHES for name in seqtasks.available()]
+    cells = [(name, batch) for batch in plan.data_batches for name in seqtasks.available()]
     share = section.budget / len(cells)
     for index, (name, batch) in enumerate(cells):
         if section.left() <= 0:
@@ -126,7 +110,7 @@ def data_section(device: torch.device, section: Section, log: Callable[[str], No
             row.update(samples_per_s=round(timing.pop("items_per_s")), **timing,
                        host_syncs=check.found)  # fmt: skip
         except Exception as error:  # a problem that cannot make such batches: said in its row
-            row["error"] = _error(error)
+            row["error"] = error_message(error)
         section.rows.append(row)
         log(f"data {name} batch {batch}: {row.get('samples_per_s', row.get('error'))}")
 
@@ -141,9 +125,9 @@ def model_config(family: str) -> tuple[dict[str, Any], str]:
     return OmegaConf.to_container(cfg.model, resolve=True), f"model={family}"
 
 
-def training_cells() -> list[tuple[str, int, int]]:
+def training_cells(plan: Plan) -> list[tuple[str, int, int]]:
     """(family, T, batch) of every family registered now, smallest sizes first."""
-    return [(family, length, batch) for length in LENGTHS for batch in TRAIN_BATCHES
+    return [(family, length, batch) for length in plan.lengths for batch in plan.train_batches
             for family in models.FAMILIES]  # fmt: skip
 
 
@@ -174,9 +158,11 @@ def train_cell(device: torch.device, family: str, length: int, batch: int, secon
     return row
 
 
-def training_section(device: torch.device, section: Section, log: Callable[[str], None]) -> None:
+def training_section(
+    plan: Plan, device: torch.device, section: Section, log: Callable[[str], None]
+) -> None:
     """Steps/s of every family, smallest cells first; a cell predicted to overrun is cut."""
-    cells = training_cells()
+    cells = training_cells(plan)
     share = section.budget / len(cells)
     last: dict[str, tuple[float, int, int]] = {}  # family -> (seconds per step, T, batch)
     for index, (family, length, batch) in enumerate(cells):
@@ -195,91 +181,38 @@ def training_section(device: torch.device, section: Section, log: Callable[[str]
         try:
             row = train_cell(device, family, length, batch, min(share, section.left()))
         except Exception as error:  # a family that cannot train here: said in its row
-            row = {"family": family, "length": length, "batch": batch, "error": _error(error)}
+            row = {
+                "family": family,
+                "length": length,
+                "batch": batch,
+                "error": error_message(error),
+            }
         if "steps_per_s" in row:
             last[family] = (1.0 / row["steps_per_s"], length, batch)
         section.rows.append(row)
         log(f"training {name}: {row.get('steps_per_s', row.get('error'))} steps/s")
 
 
-def _runs(
-    section: Section, names: list[Any], run: Callable[[Any, float], dict[str, Any]], label: str
-) -> None:
-    """Runs one after another, each with an equal share of the time left as its max_time
-    (minus the start-up and test overhead); those that do not fit are cut."""
-    overhead = RUN_OVERHEAD_S[section.name]
-    for index, name in enumerate(names):
-        fit = int(section.left() // (overhead + MIN_FIT_S))
-        if fit < 1:
-            left = max(0.0, section.left())
-            section.cut_rest(
-                [f"{label} {n}" for n in names[index:]],
-                f"{left:.0f} s left, a run needs {overhead + MIN_FIT_S:.0f} s",
-            )
-            return
-        limit = section.left() / min(fit, len(names) - index) - overhead
-        section.rows.append(run(name, limit))
+RUNNERS: dict[str, Callable[..., None]] = {
+    "data": data_section,
+    "training": training_section,
+    "paper_4": lambda plan, *args: paper4_section(*args),
+    "time_to_solve": lambda plan, *args: tts_section(*args),
+}
 
 
-def paper4_section(device: torch.device, section: Section, log: Callable[[str], None]) -> None:
-    """``experiment=paper_4`` for each seed through the runner, in this process."""
-    trainer = "gpu" if device.type == "cuda" else "cpu"
-
-    def run(seed: int, limit: float) -> dict[str, Any]:
-        job = Job({"experiment": "paper_4"}, ("experiment=paper_4", f"trainer={trainer}"),
-                  seed=seed, seconds=limit)  # fmt: skip
-        row = run_jobs([job], threads=torch.get_num_threads(), progress=log, errors="row")[0]
-        summary = row.pop("summary") or {}
-        row.update(command=f"python train.py experiment=paper_4 trainer={trainer} seed={seed} "
-                           f"trainer.max_time={max_time(limit)}",
-                   solved_at_step=summary.get("solved_at_step"),
-                   fit_seconds=summary.get("fit_seconds"))  # fmt: skip
-        return row
-
-    _runs(section, list(PAPER_SEEDS), run, "seed")
-
-
-def tts_section(device: torch.device, section: Section, log: Callable[[str], None]) -> None:
-    """``python train.py task=NAME`` for the specification's problems, a subprocess each."""
-    trainer = "gpu" if device.type == "cuda" else "cpu"
-
-    def run(task: str, limit: float) -> dict[str, Any]:
-        overrides = [f"trainer={trainer}", f"trainer.max_time={max_time(limit)}"]
-        row: dict[str, Any] = {
-            "task": task,
-            "command": f"python train.py task={task} {' '.join(overrides)}",
-        }
-        try:
-            summary = time_to_solve.time_one(task, overrides)
-        except Exception as error:
-            row["error"] = _error(error)
-            return row
-        metric = f"test/{summary['metric']}"
-        row.update(model=summary["model"], solved=summary["solved"], steps=summary["steps"],
-                   sequences=summary["samples"], test_metric=metric,
-                   test_value=summary["test"][metric], fit_seconds=summary["fit_seconds"],
-                   wall_seconds=round(summary["wall"], 2))  # fmt: skip
-        log(f"time_to_solve {task}: solved={row['solved']} wall {row['wall_seconds']} s")
-        return row
-
-    _runs(section, list(time_to_solve.DEFAULT_TASKS), run, "task")
-
-
-RUNNERS = {"data": data_section, "training": training_section, "paper_4": paper4_section,
-           "time_to_solve": tts_section}  # fmt: skip
-
-
-def run_all(budget: float, out: Path, command: str, log: Callable[[str], None]) -> dict[str, Any]:
+def run_all(plan: Plan, out: Path, command: str, log: Callable[[str], None]) -> dict[str, Any]:
     """Every section on the device present; the report is rewritten after each section."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    started, done = time.perf_counter(), 0.0
+    started, done, budget = time.perf_counter(), 0.0, plan.budget
     result: dict[str, Any] = {"command": command, "budget_s": budget,
-                              "environment": environment(device), "sections": {}}  # fmt: skip
+                              "plan": plan.__dict__, "environment": environment(device),
+                              "sections": {}}  # fmt: skip
     for name, share in SECTIONS.items():
         done += share
         section = Section(name, share * budget, started + done * budget)
         log(f"== {name}: budget {section.budget:.0f} s, {section.left():.0f} s allowed")
-        RUNNERS[name](device, section, log)
+        RUNNERS[name](plan, device, section, log)
         result["sections"][name] = section.summary()
         result["wall_s"] = round(time.perf_counter() - started, 1)
         result["complete"] = len(result["sections"]) == len(SECTIONS)
@@ -292,21 +225,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.device",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results"), help="output directory")
-    limit = parser.add_mutually_exclusive_group()
-    limit.add_argument(
-        "--budget",
-        type=float,
-        default=DEFAULT_BUDGET,
-        help=f"seconds for all sections (default {DEFAULT_BUDGET:g})",
-    )
-    limit.add_argument("--quick", action="store_true",
-                       help=f"a budget of {QUICK_BUDGET:g} s (a CPU test)")  # fmt: skip
+    parser.add_argument("--budget", type=float,
+                        help=f"seconds for all sections (default {FULL.budget:g}; --quick "
+                        f"{QUICK.budget:g})")  # fmt: skip
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smaller work for a CPU test: data batches {QUICK.data_batches}, T "
+                        f"{QUICK.lengths}, training batches {QUICK.train_batches}")  # fmt: skip
     args = parser.parse_args(argv)
-    budget = QUICK_BUDGET if args.quick else args.budget
-    if not budget > 0:
-        parser.error(f"--budget={args.budget}: allowed a number of seconds > 0")
+    plan = QUICK if args.quick else FULL
+    if args.budget is not None:
+        if not args.budget > 0:
+            parser.error(f"--budget={args.budget}: allowed a number of seconds > 0")
+        plan = replace(plan, budget=args.budget)
     command = " ".join(["python -m seqtasks.benchmarks.device", *argv])
-    result = run_all(budget, args.out, command, lambda line: print(line, file=sys.stderr,
+    result = run_all(plan, args.out, command, lambda line: print(line, file=sys.stderr,
                                                                     flush=True))  # fmt: skip
     print(f"wrote {result['files']['md']} and {result['files']['json']} in {result['wall_s']} s")
     return 0

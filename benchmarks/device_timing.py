@@ -32,6 +32,35 @@ SYNC_OPS = {"_local_scalar_dense", "nonzero", "masked_select", "_unique2", "uniq
             "unique_consecutive", "is_nonzero", "equal"}  # fmt: skip
 
 
+class Section:
+    """A section's deadline, rows and cut work."""
+
+    def __init__(self, name: str, budget: float, deadline: float) -> None:
+        self.name, self.budget, self.deadline = name, budget, deadline
+        self.started = time.perf_counter()
+        self.rows: list[dict[str, Any]] = []
+        self.cut: list[str] = []
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def cut_rest(self, items: list[str], reason: str) -> None:
+        self.cut.extend(f"{item}: {reason}" for item in items)
+
+    def summary(self) -> dict[str, Any]:
+        return {"budget_s": round(self.budget, 1),
+                "allowed_s": round(self.deadline - self.started, 1),
+                "elapsed_s": round(time.perf_counter() - self.started, 1),
+                "rows": self.rows, "cut": self.cut}  # fmt: skip
+
+
+def error_message(error: BaseException) -> str:
+    """An error's type and first line (after an out-of-memory error, the GPU cache is freed)."""
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+
+
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work (a timing boundary); nothing to wait for on the CPU."""
     if device.type == "cuda":

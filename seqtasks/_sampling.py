@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seqtasks._random import _shr, bits, integers_each
+from seqtasks._random import _shr, bits, integers_each, use_numpy
 
 UNIT_BITS = 53  # uniform floats in (0, 1) from the top 53 bits of a word
 
@@ -24,12 +24,15 @@ def without_replacement(keys: torch.Tensor, draw: int, pool: int, count: int) ->
     ranks = integers_each(keys, tuple(range(draw, draw + count)),
                           tuple(range(pool, pool - count, -1)))  # fmt: skip
     chosen = ranks.clone()  # (B, count): column j becomes value j
+    # the CPU stops at the fixed point; elsewhere torch.equal would be a host sync per iteration,
+    # and iterating on from the fixed point changes nothing
+    stop_early = use_numpy(keys.device)
     for j in range(1, count):
         drawn, rank = chosen[:, :j], ranks[:, j : j + 1]  # (B, j), (B, 1)
         value = rank
         for _ in range(j):
             after = rank + (drawn <= value).sum(dim=1, keepdim=True)  # (B, 1)
-            if torch.equal(after, value):
+            if stop_early and torch.equal(after, value):
                 break
             value = after
         chosen[:, j : j + 1] = value

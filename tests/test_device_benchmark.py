@@ -12,8 +12,10 @@ import pytest
 import torch
 from lightning.pytorch.plugins.precision import MixedPrecision
 from seqtasks.benchmarks import device as bench
+from seqtasks.benchmarks import device_runs
 from seqtasks.benchmarks.device_report import file_stem, markdown, write_report
 from seqtasks.benchmarks.device_timing import (
+    Section,
     host_syncs,
     step_syncs,
     tensor_data,
@@ -135,31 +137,33 @@ def test_gpu_trainer_is_float32_with_bf16_mixed_as_an_option(compose_config) -> 
 
 def test_training_cells_follow_the_registry_at_run_time(monkeypatch) -> None:
     monkeypatch.setitem(models.FAMILIES, "newcomer", {"one_to_one": models.StepMLP})
-    cells = bench.training_cells()
-    assert len(cells) == len(models.FAMILIES) * len(bench.LENGTHS) * len(bench.TRAIN_BATCHES)
+    cells = bench.training_cells(bench.FULL)
+    assert len(cells) == len(models.FAMILIES) * 2 * 2
     assert ("newcomer", 1000, 256) in cells and cells[0][1:] == (100, 32)
 
 
 def test_a_section_past_its_deadline_cuts_everything_and_says_why() -> None:
-    section = bench.Section("data", 10.0, time.perf_counter() - 1)
-    bench.data_section(CPU, section, print)
+    section = Section("data", 10.0, time.perf_counter() - 1)
+    bench.data_section(bench.FULL, CPU, section, print)
     assert section.rows == []
-    assert len(section.cut) == len(seqtasks.available()) * len(bench.DATA_BATCHES)
+    assert len(section.cut) == len(seqtasks.available()) * len(bench.FULL.data_batches)
     assert section.cut[0] == f"{seqtasks.available()[0]} batch 1024: section deadline"
 
 
 def test_runs_share_the_time_left_and_cut_what_cannot_start() -> None:
     limits: list[float] = []
-    section = bench.Section("paper_4", 100.0, time.perf_counter() + 100.0)
-    bench._runs(section, [0, 1], lambda seed, limit: limits.append(limit) or {"seed": seed}, "s")
+    section = Section("paper_4", 100.0, time.perf_counter() + 100.0)
+    device_runs.runs_in_turn(
+        section, [0, 1], lambda seed, limit: limits.append(limit) or {"seed": seed}, "s"
+    )
     assert limits[0] == pytest.approx(100 / 2 - 8, abs=0.5) and limits[1] > limits[0]
-    short = bench.Section("time_to_solve", 20.0, time.perf_counter() + 20.0)
+    short = Section("time_to_solve", 20.0, time.perf_counter() + 20.0)
 
     def run(task: str, limit: float) -> dict:  # takes its whole share (simulated)
-        short.deadline -= limit + bench.RUN_OVERHEAD_S["time_to_solve"]
+        short.deadline -= limit + device_runs.RUN_OVERHEAD_S["time_to_solve"]
         return {"task": task, "limit": limit}
 
-    bench._runs(short, DEFAULT_TASKS, run, "task")
+    device_runs.runs_in_turn(short, DEFAULT_TASKS, run, "task")
     assert [row["task"] for row in short.rows] == DEFAULT_TASKS[:1]
     assert short.cut[0].startswith(f"task {DEFAULT_TASKS[1]}: ") and len(short.cut) == 4
 
@@ -203,11 +207,11 @@ def test_the_quick_command_on_the_cpu_writes_both_files(tmp_path: Path) -> None:
     env = result["environment"]
     assert env["device"] == "cpu" and env["torch"] == torch.__version__ and env["cuda"] is None
     assert result["command"] == f"python -m seqtasks.benchmarks.device --quick --out {tmp_path}"
-    assert result["complete"] and result["wall_s"] < bench.QUICK_BUDGET + 120
+    assert result["complete"] and result["wall_s"] < bench.QUICK.budget + 120
     sections = result["sections"]
     assert list(sections) == list(bench.SECTIONS)
     for name, section in sections.items():
-        assert section["budget_s"] == pytest.approx(bench.SECTIONS[name] * bench.QUICK_BUDGET)
+        assert section["budget_s"] == pytest.approx(bench.SECTIONS[name] * bench.QUICK.budget)
         assert f"## {name}" in text and f"Cut ({len(section['cut'])})" in text
 
     def accounted(name: str, keys: list[str], expected: list[str]) -> None:
@@ -220,11 +224,11 @@ def test_the_quick_command_on_the_cpu_writes_both_files(tmp_path: Path) -> None:
     accounted(
         "data",
         ["problem", "batch"],
-        [f"{p} {b}" for b in bench.DATA_BATCHES for p in seqtasks.available()],
+        [f"{p} {b}" for b in bench.QUICK.data_batches for p in seqtasks.available()],
     )
     accounted("training", ["family", "length", "batch"],
-              [f"{f} {t} {b}" for f, t, b in bench.training_cells()])  # fmt: skip
-    accounted("paper_4", ["seed"], [str(seed) for seed in bench.PAPER_SEEDS])
+              [f"{f} {t} {b}" for f, t, b in bench.training_cells(bench.QUICK)])  # fmt: skip
+    accounted("paper_4", ["seed"], [str(seed) for seed in device_runs.PAPER_SEEDS])
     accounted("time_to_solve", ["task"], DEFAULT_TASKS)
     assert sections["data"]["rows"] and all(r["host_syncs"] == [] for r in sections["data"]["rows"])
     assert any(r.get("steps_per_s", 0) > 0 for r in sections["training"]["rows"])
