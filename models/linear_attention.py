@@ -81,12 +81,11 @@ class LinearAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The parallel (chunked masked) form."""
         q, k, v = self.project(x)  # (B, H, T, d) each
-        length = q.shape[2]
         state, norm = self.initial_state(q.shape[0], q)  # (B, H, d, d), (B, H, d)
         mask = torch.ones(self.chunk_size, self.chunk_size, device=x.device).tril().bool()
         outputs = []
-        for start in range(0, length, self.chunk_size):
-            qc, kc, vc = (t[:, :, start : start + self.chunk_size] for t in (q, k, v))  # (B,H,c,d)
+        chunks = [t.split(self.chunk_size, dim=2) for t in (q, k, v)]  # split: one backward
+        for qc, kc, vc in zip(*chunks, strict=True):  # (B, H, c, d) each
             size = qc.shape[2]
             scores = (qc @ kc.transpose(-1, -2)).masked_fill(~mask[:size, :size], 0.0)  # (B,H,c,c)
             numerator = scores @ vc + qc @ state  # (B, H, c, d)
@@ -190,8 +189,7 @@ class LinearTransformer(CausalStack):
         x = self.dropout(self.positions(features))  # (B, T, D): the table of step t at step t
         states = [block.attention.initial_state(len(x), x) for block in self.blocks]
         steps = []
-        for t in range(x.shape[1]):
-            h = x[:, t]  # (B, D)
+        for h in x.unbind(1):  # (B, D) each
             for index, block in enumerate(self.blocks):
                 h, states[index] = block.step(h, states[index])  # (B, D)
             steps.append(self.norm(h))  # (B, D)

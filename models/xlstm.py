@@ -7,8 +7,9 @@ Blocks (section 2.4, figures 9-10), each pre-LayerNorm and added back to its inp
 - mLSTM block (pre up-projection): ``LN(x)`` is projected up by ``up_factor`` into two branches;
   branch 1 goes through a causal depthwise convolution (``conv_kernel`` taps) and SiLU and gives
   ``q`` and ``k`` through block-diagonal projections (blocks of 4), ``v`` comes from branch 1
-  before the convolution; the mLSTM output, head-wise normed, plus a learnable skip of the
-  convolution's output, is gated by ``SiLU(branch 2)`` and projected down.
+  before the convolution; the mLSTM output (parallel form, in chunks of ``chunk_size`` steps),
+  head-wise normed, plus a learnable skip of the convolution's output, is gated by
+  ``SiLU(branch 2)`` and projected down.
 - sLSTM block (post up-projection): ``x + GN(sLSTM(LN(x)))``, then a gated GELU feed-forward
   block of width ``ffn_factor * d_model`` (the paper's 4/3): ``x + W_down(GELU(W_g LN(x)) *
   W_u LN(x))``.
@@ -55,14 +56,14 @@ class MLSTMBlock(nn.Module):
     """Pre up-projection block around an :class:`MLSTMCell`, ``(B, T, D) -> (B, T, D)``."""
 
     def __init__(self, d_model: int, num_heads: int, up_factor: int, conv_kernel: int,
-                 dropout: float) -> None:  # fmt: skip
+                 chunk_size: int, dropout: float) -> None:  # fmt: skip
         super().__init__()
         inner = up_factor * d_model
         self.norm = nn.LayerNorm(d_model)
         self.up = nn.Linear(d_model, 2 * inner)
         self.conv = nn.Conv1d(inner, inner, conv_kernel, groups=inner)  # depthwise, causal by pad
         self.q, self.k, self.v = (HeadwiseLinear(inner, QKV_BLOCK) for _ in range(3))
-        self.cell = MLSTMCell(inner, num_heads)
+        self.cell = MLSTMCell(inner, num_heads, chunk_size)
         self.skip = nn.Parameter(torch.ones(inner))
         self.down = nn.Linear(inner, d_model)
         self.dropout = nn.Dropout(dropout)
@@ -150,13 +151,14 @@ class XLSTM(CausalStack):
         up_factor: int = 2,
         ffn_factor: float = 4 / 3,
         conv_kernel: int = 4,
+        chunk_size: int = 64,
         dropout: float = 0.0,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         check_sizes(d_model=d_model, num_heads=num_heads, up_factor=up_factor,
-                    conv_kernel=conv_kernel)  # fmt: skip
+                    conv_kernel=conv_kernel, chunk_size=chunk_size)  # fmt: skip
         blocks = list(check_blocks(blocks))  # a plain list in hparams, whatever came in
         check_float("ffn_factor", ffn_factor, 0.0, math.inf)
         check_float("dropout", dropout, -1e-300, 1.0)
@@ -171,7 +173,7 @@ class XLSTM(CausalStack):
         self.ffn_size = max(1, round(ffn_factor * d_model))
         self.build_input(d_model)
         self.blocks = nn.ModuleList(
-            MLSTMBlock(d_model, num_heads, up_factor, conv_kernel, dropout)
+            MLSTMBlock(d_model, num_heads, up_factor, conv_kernel, chunk_size, dropout)
             if kind == "m"
             else SLSTMBlock(d_model, num_heads, self.ffn_size, dropout)
             for kind in blocks
@@ -202,8 +204,7 @@ class XLSTM(CausalStack):
         """:meth:`backbone` one step at a time, every block carrying its state."""
         states = [block.initial_state(len(features), features) for block in self.blocks]
         steps = []
-        for t in range(features.shape[1]):
-            h = features[:, t]  # (B, D)
+        for h in features.unbind(1):  # (B, D) each
             for index, block in enumerate(self.blocks):
                 h, states[index] = block.step(h, states[index])  # (B, D)
             steps.append(self.norm(h))  # (B, D)

@@ -10,7 +10,9 @@ mLSTM (matrix memory, per head, eqs. 19-27): ``k`` scaled by ``1/sqrt(d)``,
 ``i_t = exp(i~_t)``, ``f_t = sigmoid(f~_t)``, stabilised by ``m_t = max(log f_t + m_{t-1}, i~_t)``
 (``i'_t = exp(i~_t - m_t)``, ``f'_t = exp(log f_t + m_{t-1} - m_t)``; the bound 1 becomes
 ``exp(-m_t)``). Two forms: parallel (:meth:`MLSTMCell.forward`, the paper's appendix form with
-``log D_ts = sum_{j=s+1..t} log f_j + i~_s`` for ``s <= t``) and recurrent
+``log D_ts = sum_{j=s+1..t} log f_j + i~_s`` for ``s <= t``, computed in chunks of
+``chunk_size`` steps that pass ``(C, n, m)`` on, so memory grows as ``chunk_size^2``, not
+``T^2``; one chunk as long as the input is the paper's form) and recurrent
 (:meth:`MLSTMCell.step`); both start from ``m_0 = -inf``, so they agree to rounding
 (tests/test_linear_attention_xlstm.py). The gates are scalars per head, from ``[q, k, v]``.
 
@@ -63,9 +65,9 @@ class HeadwiseLinear(nn.Module):
 class MLSTMCell(nn.Module):
     """Multi-head mLSTM memory ``(q, k, v) (B, T, W) -> (B, T, W)``, with a head-wise norm."""
 
-    def __init__(self, width: int, num_heads: int) -> None:
+    def __init__(self, width: int, num_heads: int, chunk_size: int = 64) -> None:
         super().__init__()
-        self.heads, self.head_size = num_heads, width // num_heads
+        self.heads, self.head_size, self.chunk_size = num_heads, width // num_heads, chunk_size
         self.input_gate = nn.Linear(3 * width, num_heads)
         self.forget_gate = nn.Linear(3 * width, num_heads)
         for gate in (self.input_gate, self.forget_gate):  # the paper's code's initialisation
@@ -86,19 +88,46 @@ class MLSTMCell(nn.Module):
         return self.norm(h.reshape(-1, shape[-1])).view(shape)  # (..., W)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """The parallel form over all ``T`` steps."""
+        """The parallel form over all ``T`` steps, ``chunk_size`` steps at a time."""
+        return self.scan(q, k, v)[0]
+
+    def scan(self, q: torch.Tensor, k: torch.Tensor,
+             v: torch.Tensor) -> tuple[torch.Tensor, MState]:  # fmt: skip
+        """The parallel form, chunked: ``h`` ``(B, T, W)`` and the state after the last step.
+
+        Within a chunk, ``log D_ts = b_t - b_s + i~_s`` (``b``: the chunk's running sum of
+        ``log f``); the state of earlier chunks enters with weight ``exp(b_t + m_prev)``, so
+        ``m_t`` is the maximum over every earlier step, as in the recurrent form.
+        """
         i_pre, log_f = (g.transpose(1, 2) for g in self.gates(q, k, v))  # (B, H, T) each
         q, k, v = (split_heads(t, self.heads) for t in (q, k, v))  # (B, H, T, d)
-        length = q.shape[2]
-        cumulative = log_f.cumsum(-1)  # (B, H, T)
-        log_d = cumulative[..., :, None] - cumulative[..., None, :] + i_pre[..., None, :]  # BHTT
-        future = torch.ones(length, length, dtype=torch.bool, device=q.device).triu(1)  # (T, T)
-        log_d = log_d.masked_fill(future, float("-inf"))  # (B, H, T, T): s <= t only
-        m = log_d.amax(-1, keepdim=True)  # (B, H, T, 1): the stabiliser m_t
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_size) * (log_d - m).exp()  # BHTT
-        bound = torch.maximum(scores.sum(-1, keepdim=True).abs(), (-m).exp())  # (B, H, T, 1)
-        h = (scores / (bound + EPS)) @ v  # (B, H, T, d)
-        return self.normalise(h.transpose(1, 2).flatten(2))  # (B, T, W)
+        k = k / math.sqrt(self.head_size)  # (B, H, T, d)
+        c, n, m = self.initial_state(q.shape[0], q)  # (B, H, d, d), (B, H, d), (B, H)
+        size = self.chunk_size
+        future = torch.ones(size, size, dtype=torch.bool, device=q.device).triu(1)  # (L, L)
+        outputs = []
+        chunks = [t.split(size, dim=2) for t in (q, k, v, i_pre, log_f)]  # split: one backward
+        for qc, kc, vc, ic, fc in zip(*chunks, strict=True):  # (B, H, L, d) x 3, (B, H, L) x 2
+            steps = qc.shape[2]
+            b = fc.cumsum(-1)  # (B, H, L)
+            log_d = b[..., :, None] - b[..., None, :] + ic[..., None, :]  # (B, H, L, L)
+            log_d = log_d.masked_fill(future[:steps, :steps], float("-inf"))  # s <= t only
+            carry = b + m[..., None]  # (B, H, L): log weight of the earlier chunks' state
+            m_t = torch.maximum(log_d.amax(-1), carry)  # (B, H, L): the stabiliser
+            scores = (qc @ kc.transpose(-1, -2)) * (log_d - m_t[..., None]).exp()  # (B, H, L, L)
+            old = (carry - m_t).exp()[..., None]  # (B, H, L, 1)
+            numerator = scores @ vc + old * (qc @ c)  # (B, H, L, d)
+            total = scores.sum(-1, keepdim=True) + old * (qc @ n[..., None])  # (B, H, L, 1)
+            bound = torch.maximum(total.abs(), (-m_t).exp()[..., None])  # (B, H, L, 1)
+            outputs.append(numerator / (bound + EPS))  # (B, H, L, d)
+            m_end = m_t[..., -1]  # (B, H)
+            keep = (carry[..., -1] - m_end).exp()  # (B, H)
+            weight = (b[..., -1:] - b + ic - m_end[..., None]).exp()[..., None]  # (B, H, L, 1)
+            c = keep[..., None, None] * c + (kc * weight).transpose(-1, -2) @ vc  # (B, H, d, d)
+            n = keep[..., None] * n + (kc * weight).sum(2)  # (B, H, d)
+            m = m_end  # (B, H)
+        h = torch.cat(outputs, dim=2).transpose(1, 2).flatten(2)  # (B, T, W)
+        return self.normalise(h), (c, n, m)  # (B, T, W)
 
     def initial_state(self, batch: int, like: torch.Tensor) -> MState:
         """``C = 0``, ``n = 0``, ``m = -inf`` (so that ``m_1 = i~_1``, as the parallel form)."""
@@ -178,7 +207,7 @@ class SLSTMCell(nn.Module):
         pre_x = self.input(x)  # (B, T, 4W): the input's share, for all steps at once
         state = self.initial_state(x.shape[0], x)
         steps = []
-        for t in range(x.shape[1]):
-            h, state = self.advance(pre_x[:, t], state)  # (B, W)
+        for pre_t in pre_x.unbind(1):  # unbind: one backward stack, not a (B, T, 4W) per step
+            h, state = self.advance(pre_t, state)  # (B, W)
             steps.append(h)
         return torch.stack(steps, dim=1)  # (B, T, W)

@@ -100,19 +100,22 @@ def mlstm_unstabilised(cell: MLSTMCell, q, k, v):
     return torch.stack(out, 1)
 
 
-def test_mlstm_parallel_equals_recurrent_and_the_unstabilised_formula():
+@pytest.mark.parametrize("chunk_size", [1, 4, 64])
+def test_mlstm_parallel_equals_recurrent_and_the_unstabilised_formula(chunk_size):
     torch.manual_seed(0)
-    cell = MLSTMCell(width=16, num_heads=2)
+    cell = MLSTMCell(width=16, num_heads=2, chunk_size=chunk_size)
     with torch.no_grad():  # gates that vary with the input, and a large input gate somewhere
         cell.input_gate.weight.normal_(0.0, 0.5)
         cell.forget_gate.weight.normal_(0.0, 0.5)
     q, k, v = torch.randn(3, 3, 9, 16).unbind(0)  # (B, T, W) each
-    parallel = cell(q, k, v)
+    parallel, (c, n, m) = cell.scan(q, k, v)
     state, steps = cell.initial_state(3, q), []
     for t in range(9):
         h, state = cell.step(q[:, t], k[:, t], v[:, t], state)
         steps.append(h)
     assert torch.allclose(parallel, torch.stack(steps, 1), atol=1e-5)
+    assert torch.allclose(m, state[2], atol=1e-5)  # the same stabiliser, so the same C and n
+    assert torch.allclose(c, state[0], atol=1e-5) and torch.allclose(n, state[1], atol=1e-5)
     assert torch.allclose(parallel, mlstm_unstabilised(cell, q, k, v), atol=1e-4)
 
 
@@ -139,7 +142,9 @@ def test_slstm_equals_the_unstabilised_formula_with_block_diagonal_recurrence():
 def test_whole_model_parallel_equals_recurrent(family, framing):
     torch.manual_seed(0)
     spec, inputs, _ = batch("subsequence", framing=framing, encoding="index", length=9)
-    options = {"chunk_size": 4} if family == "linear_attention" else {"blocks": ["m", "s", "m"]}
+    options = {"chunk_size": 4}
+    if family == "xlstm":
+        options["blocks"] = ["m", "s", "m"]
     model = FAMILIES[family](spec, **options).eval()
     with torch.no_grad():
         assert torch.allclose(model(inputs), model.forward_recurrent(inputs), atol=1e-5)
@@ -188,6 +193,7 @@ def test_state_sizes_count_the_memories():
         ("xlstm", {"d_model": 20, "num_heads": 4, "up_factor": 1}, ValueError, "= 20 by"),
         ("xlstm", {"up_factor": 0}, ValueError, "up_factor=0"),
         ("xlstm", {"conv_kernel": 0}, ValueError, "conv_kernel=0"),
+        ("xlstm", {"chunk_size": -1}, ValueError, "chunk_size=-1"),
         ("xlstm", {"ffn_factor": 0}, ValueError, "ffn_factor=0"),
         ("xlstm", {"ffn_factor": "big"}, TypeError, "ffn_factor must be a number"),
         ("xlstm", {"weight_decay": -1.0}, ValueError, "weight_decay=-1.0"),
