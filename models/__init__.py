@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seqtasks.models.base import SequenceModel
 from seqtasks.models.custom import NetModel, wrap
+from seqtasks.models.linear_attention import LinearTransformer
 from seqtasks.models.lru import LRU
 from seqtasks.models.mamba import Mamba
 from seqtasks.models.mlp import StepMLP, WindowMLP
@@ -18,6 +19,7 @@ from seqtasks.models.recurrent import (
 from seqtasks.models.seq2seq import Seq2SeqGRU, Seq2SeqLSTM, Seq2SeqRNN
 from seqtasks.models.tcn import TCN
 from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer
+from seqtasks.models.xlstm import XLSTM
 
 # config name -> the model of each framing it serves (``model=lstm`` picks by the problem)
 FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {
@@ -33,6 +35,8 @@ FAMILIES: dict[str, dict[str, type[SequenceModel]]] = {
     "tcn": {framing: TCN for framing in TCN.framings},
     "mamba": {framing: Mamba for framing in Mamba.framings},
     "lru": {framing: LRU for framing in LRU.framings},
+    "linear_attention": {framing: LinearTransformer for framing in LinearTransformer.framings},
+    "xlstm": {framing: XLSTM for framing in XLSTM.framings},
     "mlp_window": {framing: WindowMLP for framing in WindowMLP.framings},
     # one model for one framing, names kept from before the families
     "lstm_one_to_one": {"one_to_one": OneToOneLSTM},
@@ -68,7 +72,9 @@ __all__ = [
     "FAMILIES",
     "LRU",
     "TCN",
+    "XLSTM",
     "CausalTransformer",
+    "LinearTransformer",
     "Mamba",
     "ManyToOneGRU",
     "ManyToOneLSTM",
