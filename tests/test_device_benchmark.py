@@ -135,6 +135,17 @@ def test_gpu_trainer_is_float32_with_bf16_mixed_as_an_option(compose_config) -> 
     assert bf16.device == "cpu" and bf16.scaler is None  # no gradient scaler, no per-step sync
 
 
+def test_a_run_under_bf16_autocast_trains_and_tests(compose_config) -> None:
+    from seqtasks.training.run import train
+
+    # a transformer: on this CPU oneDNN has no bf16 LSTM ("could not create a primitive
+    # descriptor"); a GPU runs cuDNN's, in float16 (see training/conf/trainer/gpu.yaml)
+    summary = train(compose_config("task=classify", "model=transformer",
+                                   "trainer.precision=bf16-mixed",
+                                   "+trainer.fast_dev_run=true"))  # fmt: skip
+    assert summary["steps"] == 1 and "test/accuracy" in summary["test"]
+
+
 def test_training_cells_follow_the_registry_at_run_time(monkeypatch) -> None:
     monkeypatch.setitem(models.FAMILIES, "newcomer", {"one_to_one": models.StepMLP})
     cells = bench.training_cells(bench.FULL)
