@@ -28,6 +28,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
 from seqtasks.benchmarks.tables import grid, write_json
 
@@ -75,7 +76,7 @@ def jobs(seeds: int, families: list[str], problems: list[str]) -> list[Job]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.architectures")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
+    engines.add_arguments(parser)  # --engine, --address, --workers
     parser.add_argument("--seconds", type=float, default=900, help="safety time limit of a run")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument(
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
             file.write(json.dumps({k: v for k, v in row.items() if k != "summary"}) + "\n")
 
     started = time.perf_counter()
-    rows = finished + run_jobs(planned, seconds=args.seconds, workers=args.workers, on_row=save)
+    engine = engines.from_args(args)
+    rows = finished + run_jobs(planned, seconds=args.seconds, on_row=save, **engine)
     wall = time.perf_counter() - started
     previous = args.out / "architectures.json"
     if previous.is_file():  # keep the rows of what was not rerun

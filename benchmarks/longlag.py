@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.longlag_report import markdown
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_jobs
 from seqtasks.benchmarks.tables import write_json
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.longlag")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", default="", help=f"comma-separated presets, of {list(PRESETS)}")
-    parser.add_argument("--workers", type=int, default=2, help="runs at once, 1 thread each")
+    engines.add_arguments(parser)  # --engine, --address, --workers
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--seconds", type=float, default=None,
                         help="time limit of each run (default: the preset max_time)")  # fmt: skip
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             file.write(json.dumps(run_row(row, test_samples)) + "\n")
 
     started = time.perf_counter()
-    new = run_jobs(jobs, workers=args.workers, errors="row", on_row=save)
+    new = run_jobs(jobs, errors="row", on_row=save, **engines.from_args(args))
     wall = time.perf_counter() - started
     runs = finished + [run_row(row, recipes[row["preset"]]["test_samples"]) for row in new]
     previous = args.out / "longlag.json"
