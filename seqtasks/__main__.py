@@ -1,6 +1,7 @@
 """Command line (``seqtasks`` once installed, or ``python -m seqtasks``).
 
-``seqtasks list [NAME ...]``: the problems, their framings, encodings, options and defaults.
+``seqtasks list [NAME ...]``: the problems (framings, encodings, options, effective defaults), the
+models and the experiment presets; NAME is a problem, ``models`` or ``experiments``.
 ``seqtasks show NAME [key=value ...] [-n COUNT]``: a few samples of a problem as a table.
 ``seqtasks train [hydra overrides]``: the same as ``python train.py`` (needs ``seqtasks[train]``).
 """
@@ -15,7 +16,13 @@ from typing import Any
 
 import torch
 
-from seqtasks.base import IGNORE_INDEX, SequenceTask
+from seqtasks.base import DEFAULT_NUM_SAMPLES, IGNORE_INDEX, SequenceTask
+from seqtasks.listing import (
+    describe_default,
+    effective_defaults,
+    list_experiments,
+    list_models,
+)
 from seqtasks.registry import PROBLEMS, available, make, options
 
 # options every problem takes (SequenceTask's), listed once rather than under each problem
@@ -81,7 +88,12 @@ def describe(name: str) -> str:
         f"{encoding} (default)" if i == 0 and len(problem.encodings) > 1 else encoding
         for i, encoding in enumerate(problem.encodings)
     )
-    own = " ".join(f"{key}={value!r}" for key, value in options(name).items() if key not in COMMON)
+    effective = effective_defaults(name)
+    own = ", ".join(
+        describe_default(key, value, effective.get(key, {}))
+        for key, value in options(name).items()
+        if key not in COMMON
+    )
     target = "classes" if problem.target == "classes" else "real values"
     return "\n".join([
         f"{name}: {summary}",
@@ -92,22 +104,45 @@ def describe(name: str) -> str:
     ])  # fmt: skip
 
 
-def list_problems(names: list[str]) -> str:
-    """The ``seqtasks list`` output for ``names`` (all problems when empty)."""
-    for name in names:
-        if name not in PROBLEMS:
-            raise ValueError(f"unknown problem {name!r}: choose one of {available()}")
-    blocks = [describe(name) for name in names or available()]
-    common = ", ".join(
-        f"{key}={value!r}" if value is not None else key
+SECTIONS = ("models", "experiments")  # `seqtasks list models`, `seqtasks list experiments`
+
+
+def common_options() -> str:
+    """The options every problem takes, with what ``None`` means for each."""
+    samples = ", ".join(f"{count:,} for {split}" for split, count in DEFAULT_NUM_SAMPLES.items())
+    meaning = {
+        "framing": "the first listed",
+        "encoding": "the first listed",
+        "num_samples": samples,
+        "batch_size": "one sample per item; an int: whole batches",
+    }
+    return ", ".join(
+        f"{key}={value!r}" if value is not None else f"{key}=None ({meaning.get(key, 'unset')})"
         for key, value in options(available()[0]).items()
         if key in COMMON
     )
-    blocks.append(
-        f"every problem also takes: {common} (None: the problem's default)\n"
-        "see one: seqtasks show NAME [option=value ...]; train one: seqtasks train task=NAME "
-        "[task.option=value ...]"
-    )
+
+
+def list_problems(names: list[str]) -> str:
+    """``seqtasks list NAMES``: problems, ``models``, ``experiments`` (all when empty)."""
+    for name in names:
+        if name not in PROBLEMS and name not in SECTIONS:
+            raise ValueError(
+                f"unknown problem or section {name!r}: choose problems of {available()} or "
+                f"one of {list(SECTIONS)}"
+            )
+    problems = [name for name in names if name in PROBLEMS] if names else available()
+    blocks = [describe(name) for name in problems]
+    if problems:
+        blocks.append(
+            f"every problem also takes: {common_options()}\n"
+            "see one: seqtasks show NAME [option=value ...]; train one: seqtasks train task=NAME "
+            "[task.option=value ...]"
+        )
+    if not names or "models" in names:
+        blocks.append(list_models())
+    if not names or "experiments" in names:
+        blocks.append(list_experiments())
     return "\n\n".join(blocks)
 
 
@@ -140,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         return train(argv[1:])
     parser = argparse.ArgumentParser(prog="seqtasks")
     commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="the problems, framings, options and defaults")
-    listing.add_argument("names", nargs="*", help="problems to describe (default: all)")
+    listing = commands.add_parser(
+        "list", help="the problems (framings, options, effective defaults), models, experiments"
+    )
+    listing.add_argument(
+        "names", nargs="*", help="problems, or models or experiments, to describe (default: all)"
+    )
     commands.add_parser("train", help="train a problem: seqtasks train task=NAME [key=value ...]")
     show = commands.add_parser("show", help="print a few samples of a problem")
     show.add_argument("name", help=f"one of {available()}")
@@ -152,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             print(list_problems(args.names))
             return 0
+        if args.count < 1:
+            raise ValueError(f"-n {args.count}: the number of samples to show is 1 or more")
         chosen = dict(parse_option(text) for text in args.options)
         print(render(make(args.name, **chosen), args.count))
     except (TypeError, ValueError) as error:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import seqtasks
-from seqtasks.__main__ import main
+from seqtasks.__main__ import COMMON, main
 from seqtasks.registry import PROBLEMS, options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,18 +41,72 @@ def test_list_shows_every_problem_with_framings_encodings_and_option_defaults(ca
         assert framings == list(problem.framings)
         assert fields["framings"].startswith(f"{problem.framings[0]} (default)")
         assert fields["encodings"].replace(" (default)", "").split(", ") == list(problem.encodings)
-        shown = dict(item.split("=", 1) for item in fields["options"].split())
-        expected = {k: repr(v) for k, v in options(name).items() if k not in ("framing", "encoding",
-                    "split", "seed", "num_samples", "batch_size", "device")}  # fmt: skip
-        assert shown == expected, name
+        shown = dict(item.split("=", 1) for item in re.split(r", (?=\w+=)", fields["options"]))
+        own = {k: v for k, v in options(name).items() if k not in COMMON}
+        assert list(shown) == list(own), name
+        for key, default in own.items():
+            if default is not None:
+                assert shown[key] == repr(default), (name, key)
+                continue
+            for framing in problem.framings:  # what the problem uses when the option is None
+                used = repr(getattr(seqtasks.make(name, framing=framing), key))
+                assert shown[key] == "None" if used == "None" else used in shown[key], (name, key)
         assert fields["targets"] == ("classes" if problem.target == "classes" else "real values")
+
+
+def test_list_shows_the_effective_defaults_the_issue_names(capsys):
+    assert main(["list", "echo", "ramp", "subsequence"]) == 0
+    listed = entries(capsys.readouterr().out)
+    assert listed["echo"]["options"] == (
+        "length=10, vocab=100, lag=None (means 5), position=None (means 4)"
+    )
+    assert "window=None (means 1 for many_to_one, 9 for one_to_one)" in listed["ramp"]["options"]
+    assert listed["subsequence"]["options"].endswith(
+        "start=None (means 0), size=None (means 5 for many_to_one, 5 for one_to_one, 3 for seq2seq)"
+    )
+
+
+def test_list_models_names_every_model_with_its_classes_and_options(capsys):
+    from seqtasks import models
+
+    assert main(["list", "models"]) == 0
+    out = capsys.readouterr().out
+    assert "every problem also takes" not in out and "experiments (" not in out
+    listed = {block.split(":")[0]: block for block in out.split("\n\n")[1:]}
+    assert list(listed) == models.available()
+    for name, family in models.FAMILIES.items():
+        serves = ", ".join(f"{framing} {cls.__name__}" for framing, cls in family.items())
+        assert f"\n  framings   {serves}\n" in listed[name]
+    assert "  options    hidden_size=128 num_layers=1" in listed["lstm"]
+    assert "model.net._target_=pkg.Class" in listed["custom"]
+
+
+def test_list_experiments_names_every_preset_and_what_it_runs(capsys):
+    assert main(["list", "experiments"]) == 0
+    out = capsys.readouterr().out
+    presets = sorted(p.stem for p in (ROOT / "training/conf/experiment").glob("*.yaml"))
+    listed = {block.split(":")[0]: block for block in out.split("\n\n")[1:]}
+    assert list(listed) == presets
+    assert listed["paper_4"].startswith(
+        "paper_4: Hochreiter & Schmidhuber (1997), Experiment 4, the adding problem at T=100"
+    )
+    assert (
+        "\n  runs       task=adding (length=100 vary_length=True) model=lstm (" in listed["paper_4"]
+    )
+
+
+def test_show_names_the_count_flag(capsys):
+    assert main(["show", "echo", "-n", "0"]) == 2
+    assert capsys.readouterr().err == "error: -n 0: the number of samples to show is 1 or more\n"
 
 
 def test_list_of_named_problems_and_an_unknown_one(capsys):
     assert main(["list", "echo", "classify"]) == 0
     assert list(entries(capsys.readouterr().out)) == ["echo", "classify"]
     assert main(["list", "nope"]) == 2
-    assert "unknown problem 'nope': choose one of ['ramp'" in capsys.readouterr().err
+    assert (
+        "unknown problem or section 'nope': choose problems of ['ramp'" in capsys.readouterr().err
+    )
 
 
 def test_show_is_kept(capsys):

@@ -242,3 +242,11 @@ def test_best_or_later_keeps_a_tie_and_refuses_a_worse_value() -> None:
         assert checkpoint.check_monitor_top_k(trainer, torch.tensor(0.5))
         assert checkpoint.check_monitor_top_k(trainer, torch.tensor(better))
         assert not checkpoint.check_monitor_top_k(trainer, torch.tensor(worse))
+
+
+def test_summary_records_the_effective_options_not_null(compose_config, tmp_path):
+    summary = train(compose_config("task=echo", "trainer.max_steps=2", "report.plots=false"))
+    recorded = json.loads((tmp_path / "summary.json").read_text())["options"]
+    assert recorded == summary["options"]
+    assert (recorded["lag"], recorded["position"]) == (5, 4), "echo's default target"
+    assert recorded["framing"] == "many_to_one" and None not in recorded.values()

@@ -34,6 +34,7 @@ from seqtasks.training.report import (
 )
 
 from seqtasks import TaskSpec, models
+from seqtasks.listing import effective_options
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
@@ -270,7 +271,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     summary = {
         "task": spec.name,
         "framing": spec.framing,
-        "options": task_options,
+        "options": effective_options(datamodule.datasets["val"], task_options),  # no None
         "model": model.display_name,
         "num_parameters": num_parameters(model),
         "state_size": state_size(model),  # floats carried per sequence (models/size.py)
