@@ -179,6 +179,18 @@ def test_runs_share_the_time_left_and_cut_what_cannot_start() -> None:
     assert short.cut[0].startswith(f"task {DEFAULT_TASKS[1]}: ") and len(short.cut) == 4
 
 
+def test_runs_take_the_start_up_a_run_showed_into_account() -> None:
+    limits: list[float] = []
+    section = Section("time_to_solve", 100.0, time.perf_counter() + 100.0)
+
+    def run(task: str, limit: float) -> dict:  # start-up and tests took 30 s (simulated: none)
+        limits.append(limit)
+        return {"task": task, "overhead_s": 30.0}
+
+    device_runs.runs_in_turn(section, ["a", "b", "c"], run, "task")
+    assert limits == pytest.approx([100 / 3 - 12, 100 / 2 - 30, 100 - 30], abs=0.5)
+
+
 def result_of(device: str) -> dict:
     environment = {"device": device, "name": "NVIDIA H200" if device == "cuda" else "x86_64",
                    "torch": "2.13.0", "cuda": "12.8" if device == "cuda" else None,
