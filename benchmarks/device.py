@@ -1,5 +1,5 @@
 """One prepared measurement of training and data on the device present (``cuda`` if available,
-else ``cpu``), in one process, within a time budget (default 420 s: under 8 minutes with start-up).
+else ``cpu``), in one process, within a time budget (default 400 s: under 8 minutes with start-up).
 
     python -m seqtasks.benchmarks.device [--out results] [--budget SECONDS] [--quick]
 
@@ -68,7 +68,7 @@ class Plan:
 
 
 SECTIONS = {"data": 0.10, "training": 0.35, "paper_4": 0.25, "time_to_solve": 0.30}
-FULL = Plan(420.0, data_batches=(1024, 8192), lengths=(100, 1000), train_batches=(32, 256))
+FULL = Plan(400.0, data_batches=(1024, 8192), lengths=(100, 1000), train_batches=(32, 256))
 QUICK = Plan(90.0, data_batches=(256, 1024), lengths=(20, 100), train_batches=(8, 32))  # a test
 CLIP = 1.0  # train.py's trainer.gradient_clip_val
 EPOCH = 10**12  # samples per epoch: more than any measurement reads
@@ -206,8 +206,8 @@ def run_all(plan: Plan, out: Path, command: str, log: Callable[[str], None]) -> 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started, done, budget = time.perf_counter(), 0.0, plan.budget
     result: dict[str, Any] = {"command": command, "budget_s": budget,
-                              "plan": plan.__dict__, "environment": environment(device),
-                              "sections": {}}  # fmt: skip
+                              "plan": {**plan.__dict__, "shares": SECTIONS},
+                              "environment": environment(device), "sections": {}}  # fmt: skip
     for name, share in SECTIONS.items():
         done += share
         section = Section(name, share * budget, started + done * budget)

@@ -144,6 +144,19 @@ def _section_lines(name: str, section: dict[str, Any], device: str) -> list[str]
     return lines
 
 
+def _plan_line(plan: dict[str, Any] | None) -> str:
+    if not plan:
+        return "Work asked: not recorded."
+
+    def words(values: Any) -> str:
+        return ", ".join(str(v) for v in values)
+
+    shares = ", ".join(f"{name} {share:.0%}" for name, share in plan["shares"].items())
+    return (f"Work asked: data batches {words(plan['data_batches'])}; training T "
+            f"{words(plan['lengths'])} x batches {words(plan['train_batches'])}; shares of the "
+            f"budget: {shares}.")  # fmt: skip
+
+
 def markdown(result: dict[str, Any]) -> str:
     env = result["environment"]
     device = env["device"]
@@ -155,8 +168,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"Command: `{result['command']}` (budget {result['budget_s']:g} s; took "
         f"{result.get('wall_s', 0):g} s{'' if result.get('complete') else ', unfinished'}).", "",
         f"Device: {where}; torch {env['torch']}, {cuda}, Lightning {env['lightning']}, "
-        f"Python {env['python']}, {env['torch_threads']} torch threads, load average "
+        f"Python {env['python']}, torch threads: {env['torch_threads']}, float32 matmul "
+        f"precision: {env.get('float32_matmul_precision')}, load average "
         f"{env['load_average']} at the start; {env['platform']}.", "",
+        _plan_line(result.get("plan")), "",
         HOST_SYNC_NOTE + ".", "",
     ]  # fmt: skip
     for name, section in result["sections"].items():

@@ -135,6 +135,7 @@ def test_gpu_trainer_is_float32_with_bf16_mixed_as_an_option(compose_config) -> 
     assert bf16.device == "cpu" and bf16.scaler is None  # no gradient scaler, no per-step sync
 
 
+@pytest.mark.filterwarnings("ignore:Precision bf16-mixed is not supported by the model summary")
 def test_a_run_under_bf16_autocast_trains_and_tests(compose_config) -> None:
     from seqtasks.training.run import train
 
@@ -201,7 +202,10 @@ def result_of(device: str) -> dict:
                "cut": ["parity batch 8192: section deadline"]}  # fmt: skip
     data = {**section, "rows": [{"problem": "adding", "batch": 1024, "samples_per_s": 12345,
                                  "calls": 9, "host_syncs": []}]}  # fmt: skip
-    return {"command": "python -m seqtasks.benchmarks.device --out results", "budget_s": 420,
+    plan = {"budget": 400.0, "data_batches": (1024, 8192), "lengths": (100, 1000),
+            "train_batches": (32, 256), "shares": bench.SECTIONS}  # fmt: skip
+    return {"command": "python -m seqtasks.benchmarks.device --out results", "budget_s": 400,
+            "plan": plan,
             "environment": environment, "wall_s": 400.0, "complete": True,
             "sections": {"data": data, "training": section, "paper_4": section,
                          "time_to_solve": section}}  # fmt: skip
@@ -217,6 +221,8 @@ def test_the_report_follows_the_device_and_names_what_was_cut(tmp_path, device, 
     text = paths["md"].read_text()
     assert "`python -m seqtasks.benchmarks.device --out results`" in text
     assert "torch 2.13.0" in text and text.count("Cut (1): parity batch 8192") == 4
+    assert "data batches 1024, 8192; training T 100, 1000 x batches 32, 256" in text
+    assert "shares of the budget: data 10%, training 35%, paper_4 25%, time_to_solve 30%" in text
     assert "| adding | 1,024 | 12,345 | 9 | none |" in text
     assert ("NVIDIA H200 (139.8 GiB" in text and "CUDA 12.8" in text) == (device == "cuda")
     assert markdown(saved) == text
