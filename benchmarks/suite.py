@@ -24,7 +24,8 @@ and ``leaderboard.png`` into ``--out``: by default a new folder ``./leaderboard-
 
 Profiles: the default (``board``) runs every ladder to its end (hours on a CPU: spread it with
 ``--engine dask``, cut it with ``--time-limit`` and carry on with ``--resume``); ``--quick`` is a
-first look in under 5 minutes (the first two sizes, one seed, the models' own learning rates);
+first look in under 5 minutes (the first two sizes, one seed, the models' own learning rates, no
+claims; a time limit of 200 s, ladders in priority order);
 ``--full`` gives every run 20,000 steps, for a GPU (``--full --workers 4 trainer=gpu``).
 """
 
@@ -60,7 +61,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     extra = [*profile.overrides(), *overrides]
     problems = board.problems(profile)
     per_task = {case.task: board.settings(case.task, profile) for case in claims.CASES}
-    fixed = claims.case_jobs(claims.CASES, per_task, extra, only)
+    fixed = claims.case_jobs(claims.CASES, per_task, extra, only) if profile.claims else []
     own_lr = any(item.startswith("model.lr=") for item in overrides)  # the user's: not tuned
     lrs = () if own_lr else profile.lrs
     ordered = [m for m in board.PRIORITY if m in models] or models
@@ -95,7 +96,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems],
         "goals": board.GOALS,
-        "claims": [] if only else claims.judge(claims.CLAIMS, case_rows),
+        "claims": [] if only or not profile.claims else claims.judge(claims.CLAIMS, case_rows),
         "lengths": sorted(lengths, key=lambda e: (order.get(e["problem"], -1), rank[e["model"]])),
         "frontier": frontiers,
         "ranking": summaries.ranking(frontiers, [asdict(problem) for problem in problems]),
@@ -122,7 +123,8 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
                         "given here are merged in (other machines' runs)")  # fmt: skip
     engines.add_arguments(parser)
     keys = list(board.PROBLEMS)
-    parser.add_argument("--problems", nargs="+", metavar="KEY", help=f"only these, of {keys}")
+    parser.add_argument("--problems", default="", metavar="KEY,KEY",
+                        help=f"only these (comma-separated), of {keys}")  # fmt: skip
     parser.add_argument("--max-steps", type=int, help="replace the profile's budget (tests)")
     parser.add_argument("--time-limit", type=float, help="seconds; no run starts after it")
     parser.add_argument("overrides", nargs="*", help="train.py overrides for every run")
@@ -133,11 +135,12 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
         profile = replace(profile, max_steps=args.max_steps)
     if args.time_limit is not None:
         profile = replace(profile, time_limit=args.time_limit)
-    unknown = sorted(set(args.problems or []) - set(keys))
+    only = [key for key in args.problems.split(",") if key]
+    unknown = sorted(set(only) - set(keys))
     if unknown:
-        parser.error(f"--problems: unknown {unknown}; allowed: {keys}")
-    if args.problems:
-        profile = replace(profile, only=tuple(args.problems))
+        parser.error(f"--problems {args.problems}: unknown {unknown}; allowed: {keys}")
+    if only:
+        profile = replace(profile, only=tuple(only))
     if args.resume is not None and args.out is None and not args.resume:
         parser.error("--resume: which board? give --out DIR (the board to continue)")
     out = args.out or Path(f"leaderboard-{time.strftime('%Y%m%d-%H%M%S')}")
