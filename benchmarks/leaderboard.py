@@ -86,8 +86,9 @@ class Problem:
 
 def ladder_label(model: str, problem: Problem, value: int, lr: float | None) -> dict[str, Any]:
     """What a ladder run is: the progress line's words and the JSON row's keys."""
-    return {"model": model, "task": problem.task, "framing": problem.framing or "default",
-            "knob": problem.knob, "value": value, "lr": lr}  # fmt: skip
+    label = {"model": model, "task": problem.task, "framing": problem.framing or "default",
+             "knob": problem.knob, "value": value}  # fmt: skip
+    return {**label, "lr": lr} if lr is not None else label  # no lr: the model's configured one
 
 
 def best_lr(rows: dict[float, Row]) -> float | None:
@@ -188,7 +189,7 @@ class Ladder:
     def record(self, job: Job, row: Row) -> None:
         """A run's row."""
         self.pending -= 1
-        value, lr = job.label["value"], job.label["lr"]
+        value, lr = job.label["value"], job.label.get("lr")
         if row.get("stopped") == "error" and self.status == "running":
             self.status = "n/a" if REFUSED in row["error"] else "error"
             self.error = row["error"]

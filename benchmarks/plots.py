@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 from matplotlib import ticker
 
 COLORS = {"lstm": "tab:blue", "gru": "tab:green", "rnn": "tab:purple",
-          "transformer": "tab:red", "mlp": "tab:orange", "mlp_window": "tab:gray"}  # fmt: skip
+          "transformer": "tab:red", "mlp": "tab:orange", "mlp_window": "tab:gray",
+          "tcn": "tab:brown", "mamba": "tab:pink", "lru": "tab:olive",
+          "linear_attention": "tab:cyan", "xlstm": "navy"}  # fmt: skip
 
 
 def leaderboard(results: dict[str, Any], path: Path) -> None:
