@@ -205,6 +205,20 @@ def test_bad_options_are_refused_by_name(family, options, error, message):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+def test_rebuilt_from_its_hparams_it_gives_the_same_outputs(family):
+    torch.manual_seed(0)
+    spec, inputs, _ = batch("subsequence", framing="many_to_one", encoding="index")
+    options = {"blocks": ("s", "m")} if family == "xlstm" else {"num_layers": 1}
+    model = FAMILIES[family](spec, **options).eval()
+    if family == "xlstm":
+        assert model.hparams["blocks"] == ["s", "m"]  # a plain list, as a config gives it
+    rebuilt = FAMILIES[family](**model.hparams).eval()
+    rebuilt.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert torch.equal(rebuilt(inputs), model(inputs))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_config_lists_every_option_with_its_default(family):
     config = OmegaConf.to_container(OmegaConf.load(CONF / f"{family}.yaml"))
     assert config.pop("name") == family
