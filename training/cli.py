@@ -17,6 +17,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from seqtasks.training.overrides import check_overrides
 from seqtasks.training.run import ConfigError, run_directory, train
 
 HYDRA_ONLY = {".hydra", "train.log", "cli.log", "config.yaml"}
@@ -82,7 +83,8 @@ def _fail(cfg: DictConfig, error: Exception) -> None:
 
 
 def main() -> None:
-    """Console entry point; a search whose sweeper plugin is missing ends naming the extra."""
+    """Console entry point; a search whose sweeper plugin is missing ends naming the extra, and
+    an override of a key the config does not have ends listing the keys it has."""
     sweeps = any(re.match(r"(\+*hparams_search=|hydra/sweeper=optuna)", a) for a in sys.argv[1:])
     if sweeps and importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None:
         print(
@@ -90,6 +92,11 @@ def main() -> None:
             "pip install 'seqtasks[optuna]'",
             file=sys.stderr,
         )
+        sys.exit(2)
+    try:
+        check_overrides(sys.argv[1:])
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     hydra_main()
 

@@ -1,0 +1,59 @@
+"""A mistyped override gets our message, naming it and listing the keys or choices allowed."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from seqtasks.training.overrides import check_overrides
+from seqtasks.training.run import ConfigError
+
+from seqtasks.__main__ import main
+
+TASK_KEYS = "['encoding', 'framing', 'lag', 'length', 'name', 'position', 'vocab']"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("task.lga=3", f"task.lga=3: task (echo) has no key 'lga': allowed task keys are "
+                       f"{TASK_KEYS} (+task.lga=... adds a key the config does not have)"),
+        ("trainer.max_step=9", "trainer.max_step=9: trainer has no key 'max_step': allowed trainer "
+                               "keys are ['accelerator', 'deterministic', 'devices', "),
+        ("model.hiden_size=8", "model.hiden_size=8: model (lstm) has no key 'hiden_size': allowed "
+                               "model keys are ['dropout', 'embedding_size', 'forget_bias', "),
+        ("dat.batch_size=8", "dat.batch_size=8: the config has no section 'dat': top-level keys "
+                             "are ['checkpoint', 'ckpt_path', 'data', "),
+        ("lga=3", "lga=3: top-level has no key 'lga': allowed top-level keys are ['checkpoint', "),
+        ("~sed", "~sed: top-level has no key 'sed': allowed top-level keys are ['checkpoint', "),
+        ("model=lstn", "model=lstn: no such model: choose one of ['custom', 'gru', "),
+    ],
+)  # fmt: skip
+def test_seqtasks_train_refuses_a_mistyped_override_listing_what_is_allowed(
+    monkeypatch, capsys, override, message
+):
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "task=echo", override])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}"), err
+    assert "is not in struct" not in err and "HYDRA_FULL_ERROR" not in err
+
+
+def test_a_mistyped_key_after_an_experiment_lists_that_experiments_keys():
+    with pytest.raises(ConfigError, match=r"task \(adding\) has no key 'lenght'.*'vary_length'"):
+        check_overrides(["experiment=paper_4", "task.lenght=50"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["task=echo", "task.lag=1", "+trainer.num_sanity_val_steps=0", "hydra.run.dir=/tmp/x"],
+        ["--cfg", "job", "task=classify", "~logger", "model=gru", "model.hidden_size=8"],
+        ["-m", "task.lga=1,2"],  # a multirun is composed by Hydra's sweeper: left to Hydra
+        ["task.lag=[1"],  # a syntax error: Hydra's message points at it
+    ],
+)
+def test_what_hydra_accepts_or_reports_itself_passes(args):
+    check_overrides(args)
