@@ -187,6 +187,24 @@ def test_a_default_run_prints_no_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert WARNING_LINE.findall(done.stderr + done.stdout) == [], done.stderr
     assert "litlogger" not in done.stderr + done.stdout  # Lightning's advertisement, filtered
+    # Hydra's job log holds the run: the command, Lightning's messages and the outcome
+    log = (tmp_path / "run/cli.log").read_text()  # Hydra's job name: the entry point, cli
+    assert "][seqtasks.training.cli][INFO] - train.py task=classify data.batch_size=32" in log
+    assert "`Trainer.fit` stopped: `max_steps=80` reached." in log
+    assert "outcome:\nproblem           classify (one_to_one)\n" in log
+    assert "steps             80\nsamples           2,560\n" in log
+    assert "[INFO]" not in done.stdout + done.stderr, "the terminal output is as before"
+
+
+def test_seqtasks_train_writes_its_log_into_cli_log(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    run = tmp_path / "run"
+    assert main(["train", "task=echo", "task.lag=1", "data.batch_size=32", "data.train_samples=64",
+                 "data.val_samples=32", "data.test_samples=32", "report.plots=false",
+                 "trainer.enable_progress_bar=false", f"hydra.run.dir={run}"]) == 0  # fmt: skip
+    log = (run / "cli.log").read_text()
+    assert "][seqtasks.training.cli][INFO] - seqtasks train task=echo task.lag=1 " in log
+    assert "outcome:\nproblem           echo (many_to_one)\n" in log
 
 
 @pytest.mark.slow

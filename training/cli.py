@@ -8,19 +8,26 @@ overrides as ``train.py`` from any directory. Under ``hparams_search=optuna`` th
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
 import re
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 from seqtasks.training.overrides import check_overrides
+from seqtasks.training.report import format_table
 from seqtasks.training.run import ConfigError, run_directory, train
 
 HYDRA_ONLY = {".hydra", "train.log", "cli.log", "config.yaml"}
+LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+log = logging.getLogger("seqtasks.training.cli")  # the run's log file only (see log_into_run_file)
+_ATTACHED: list[tuple[logging.Logger, logging.Handler]] = []
 RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*
 
 
@@ -54,13 +61,40 @@ def _sweep_direction() -> str | None:
     return direction if isinstance(direction, str) else None
 
 
+def log_into_run_file() -> None:
+    """Write the run's messages into Hydra's job log (``cli.log``, ``train.log``) too.
+
+    Hydra's job logging sends the root logger's records to that file, but Lightning, imported
+    before Hydra set logging up, gave its loggers a terminal handler of their own and stopped
+    them propagating, and the run's outcome is printed: so the file stayed empty. Hydra's file
+    handlers are attached to Lightning's loggers and to :data:`log` (which does not propagate:
+    the terminal gets the outcome from ``print``). Handlers of an earlier run in this process
+    (a sweep, a test) are taken off first.
+    """
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    while _ATTACHED:
+        logger, handler = _ATTACHED.pop()
+        logger.removeHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for logger in (*map(logging.getLogger, LIGHTNING_LOGGERS), log):
+        if logger is log or not logger.propagate:  # else the root's handlers get it already
+            for handler in files:
+                logger.addHandler(handler)
+                _ATTACHED.append((logger, handler))
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def hydra_main(cfg: DictConfig) -> float | None:
     """Train ``cfg``; returns its ``optimized_metric`` when one is set (for the sweeper)."""
+    log_into_run_file()
+    log.info("%s %s", Path(sys.argv[0]).name, " ".join(sys.argv[1:]))
     metric = cfg.get("optimized_metric")
     try:
         check_optimized_metric(metric)
         summary = train(cfg)
+        if rank_zero_only.rank == 0:
+            log.info("outcome:\n%s", format_table(summary))
         return None if metric is None else objective(summary, metric)
     except FloatingPointError as error:
         direction = _sweep_direction()
@@ -75,6 +109,7 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def _fail(cfg: DictConfig, error: Exception) -> None:
+    log.error("error: %s", error)
     run_dir = run_directory(cfg)
     if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_ONLY:
         shutil.rmtree(run_dir)  # nothing was trained: leave no run directory behind
