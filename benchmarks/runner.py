@@ -37,6 +37,7 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 from seqtasks.benchmarks.engines import job_id, make_engine
+from seqtasks.benchmarks.tables import describe
 from seqtasks.training.run import train
 
 Row = dict[str, Any]
@@ -145,27 +146,11 @@ def error_row(job: Job, message: str, seconds: float = 0.0) -> dict[str, Any]:
     return {**summary_row(job, nothing, seconds, "error"), "error": message, "summary": None}
 
 
-def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
-    """``key=value`` words of a row's label, then its outcome."""
-    words = " ".join(f"{key}={row[key]}" for key in keys)
-    if row.get("stopped") == "error":
-        return f"{words} seed={row['seed']}: error: {row['error']}"
-    outcome = "solved" if row["solved"] else "unsolved"
-    if row.get("stopped") in ("time", "solved") and not row["solved"]:
-        outcome += " (time limit)" if row["stopped"] == "time" else " (validation only)"
-    return (
-        f"{words} seed={row['seed']}: {outcome} after {row['steps']} steps "
-        f"({row['sequences']:,} sequences), test {row['test_metric']:.4g}, {row['seconds']:.1f} s"
-    )
-
-
 def run_jobs(jobs: list[Job], seconds: float | None = None, threads: int = 1, workers: int = 1,
              progress: Callable[[str], None] | None = None,
              on_row: Callable[[dict[str, Any]], None] | None = None, errors: str = "raise",
              engine: str = "local", address: str | None = None) -> list[Row]:  # fmt: skip
-    """Run ``jobs`` on ``engine``, ``workers`` at once; a progress line per job (stderr unless
-    ``progress``). Rows come back in the order of ``jobs`` whatever order they end in; ``on_row``
-    gets each row as soon as its job ends (e.g. to save partial results)."""
+    """:func:`run_plan` of a fixed list of ``jobs``: their rows, in the order of ``jobs``."""
     plan = _Fixed(jobs)
     run_plan(plan, seconds, threads, workers, progress, on_row=on_row, errors=errors,
              engine=engine, address=address)  # fmt: skip
@@ -174,8 +159,7 @@ def run_jobs(jobs: list[Job], seconds: float | None = None, threads: int = 1, wo
 
 class _Fixed:  # a fixed list of jobs as a plan; rows by the job's index
     def __init__(self, jobs: list[Job]) -> None:
-        self.jobs, self.rows = list(jobs), {}
-        self._index = {id(job): index for index, job in enumerate(jobs)}
+        self.jobs, self.rows, self._index = list(jobs), {}, {id(j): i for i, j in enumerate(jobs)}
 
     def next_jobs(self) -> list[Job]:
         jobs, self.jobs = self.jobs, []
@@ -220,18 +204,22 @@ def run_plan(
     once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
     ``errors="row"`` a failing job gives an error row.
     """
-    progress, job_fn, known = progress or _stderr, job_fn or run_job, known or {}
+    progress, job_fn, known = progress or _stderr, job_fn or run_job, dict(known or {})
     started = time.perf_counter()
     executor = make_engine(engine, workers, address)
     waiting: list[Job] = []
     running: dict[Any, tuple[str, Job]] = {}  # future -> (job id, job)
-    recorded: set[str] = set()
+    twins: dict[str, list[Job]] = {}  # a running job's id -> the same job handed out meanwhile
+    ids: dict[int, tuple[Job, str]] = {}
     rows: list[dict[str, Any]] = []
     order = getattr(plan, "priority", lambda job: 0)
 
+    def key_of(job: Job) -> str:  # the job is kept with its id: id(job) cannot be reused
+        return ids.setdefault(id(job), (job, job_id(job, seconds)))[1]
+
     def finish(key: str, job: Job, row: dict[str, Any], new: bool) -> None:
-        recorded.add(key)
         row = {**row, "job_id": key, **({"engine": executor.name} if new else {})}
+        known[key] = row
         if new and on_row is not None:
             on_row(row)
         rows.append(row)
@@ -243,21 +231,34 @@ def run_plan(
         while True:
             waiting = sorted([*waiting, *plan.next_jobs()], key=order)  # stable: FIFO by default
             late = time_limit is not None and time.perf_counter() - started > time_limit
-            if waiting and not late and len(running) < executor.capacity():
-                job = waiting.pop(0)
-                key = job_id(job, seconds)
-                if key in known or key in recorded:  # recorded: handed out twice, one row
-                    old = known.get(key) or next(row for row in rows if row["job_id"] == key)
-                    finish(key, job, old, new=False)
+            done = next((job for job in waiting if key_of(job) in known or key_of(job) in twins),
+                        None)  # fmt: skip
+            if done is not None:  # its row exists (or is on its way): recorded, never rerun
+                waiting.remove(done)
+                key = key_of(done)
+                if key in twins:
+                    twins[key].append(done)
                 else:
-                    future = executor.submit(job_fn, job, seconds, errors, threads, key=key)
-                    running[future] = key, job
-                continue
-            if not running:
+                    finish(key, done, known[key], new=False)
+            elif waiting and not late and len(running) < executor.capacity():
+                job = waiting.pop(0)
+                key = key_of(job)
+                twins[key] = []
+                running[executor.submit(job_fn, job, seconds, errors, threads, key=key)] = key, job
+            elif running:
+                for future in executor.wait(running):
+                    key, job = running.pop(future)
+                    try:
+                        row = future.result()
+                    except Exception as error:  # e.g. KilledWorker: its workers kept dying
+                        if errors != "row":
+                            raise
+                        row = error_row(job, f"{type(error).__name__}: {error}")
+                    finish(key, job, row, new=True)
+                    for twin in twins.pop(key):
+                        finish(key, twin, known[key], new=False)
+            else:
                 break
-            for future in executor.wait(running):
-                key, job = running.pop(future)
-                finish(key, job, future.result(), new=True)  # a job's own exception: raised
     finally:
         executor.close()
     return rows

@@ -64,3 +64,17 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
         slim["runs"] = [{k: v for k, v in row.items() if k != "summary"} for row in slim["runs"]]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(slim, indent=1) + "\n")
+
+
+def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
+    """``key=value`` words of a row's label, then its outcome."""
+    words = " ".join(f"{key}={row[key]}" for key in keys)
+    if row.get("stopped") == "error":
+        return f"{words} seed={row['seed']}: error: {row['error']}"
+    outcome = "solved" if row["solved"] else "unsolved"
+    if row.get("stopped") in ("time", "solved") and not row["solved"]:
+        outcome += " (time limit)" if row["stopped"] == "time" else " (validation only)"
+    return (
+        f"{words} seed={row['seed']}: {outcome} after {row['steps']} steps "
+        f"({row['sequences']:,} sequences), test {row['test_metric']:.4g}, {row['seconds']:.1f} s"
+    )

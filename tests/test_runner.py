@@ -126,3 +126,33 @@ def test_job_ids_and_engine_choices() -> None:
         make_engine("local", 0)
     with pytest.raises(ValueError, match="--address 'tcp://x:1' needs --engine dask"):
         make_engine("local", 1, "tcp://x:1")
+
+
+def test_the_same_job_twice_runs_once_and_a_lost_job_becomes_an_error_row() -> None:
+    calls: list[int] = []
+
+    def fake(job: Job, seconds: Any, errors: str, threads: int) -> dict[str, Any]:
+        calls.append(job.seed)
+        if job.seed == 9:  # as a future whose workers kept dying (Dask's KilledWorker)
+            raise RuntimeError("worker died")
+        return {**job.label, "seed": job.seed, "solved": True, "steps": 1, "sequences": 1,
+                "test_metric": 1.0, "seconds": 0.0, "stopped": "solved"}  # fmt: skip
+
+    jobs = [Job({"n": 1}, ("task=echo",)), Job({"n": 1}, ("task=echo",)), Job({"n": 2}, (), 9)]
+    rows = run_plan(_Jobs(jobs), progress=lambda line: None, job_fn=fake)
+    assert calls == [0, 9] and len(rows) == 3 and rows[0] == rows[1]
+    assert rows[2]["stopped"] == "error" and rows[2]["error"] == "RuntimeError: worker died"
+    with pytest.raises(RuntimeError, match="worker died"):
+        run_plan(_Jobs(jobs[2:]), progress=lambda line: None, job_fn=fake, errors="raise")
+
+
+class _Jobs:
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+
+    def next_jobs(self) -> list[Job]:
+        jobs, self.jobs = self.jobs, []
+        return jobs
+
+    def record(self, job: Job, row: dict[str, Any]) -> None:
+        pass
