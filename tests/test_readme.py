@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,16 @@ def test_own_network_snippets_run_and_learn(monkeypatch, tmp_path):
     trainer = namespace["L"].Trainer(logger=False, enable_progress_bar=False)
     (result,) = trainer.test(namespace["model"], datamodule=namespace["data"], verbose=False)
     assert result["test/accuracy"] > 0.9, "the README's own network should learn echo at lag 3"
+
+
+def test_make_demo_installs_only_what_the_demo_needs_and_make_test_the_rest(tmp_path):
+    def dry_run(target: str) -> list[str]:
+        done = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return [line for line in done.stdout.splitlines() if "pip install" in line]
+
+    demo, test = dry_run("demo"), dry_run("test")
+    assert [line.split("pip install ")[1] for line in demo] == ["torch==2.13.0", '-e ".[train]"']
+    assert [line.split("pip install ")[1] for line in test] == [
+        "torch==2.13.0", '-e ".[train]"', '-e ".[dev]"'
+    ]  # fmt: skip
