@@ -56,7 +56,8 @@ def write(out: Path, results: dict[str, Any]) -> None:
     payload = {key: results[key] for key in ("budget", "machine", "runs")}
     payload["runs"] = [_slim(row) for row in results["runs"]]
     rest = {key: value for key, value in results.items() if key not in payload}
-    payload.update(rest, cases=[_slim(row) for row in results["cases"]])
+    payload.update(rest, cases=[_slim(row) for row in results["cases"]],
+                   tuning=[_slim(row) for row in results.get("tuning", [])])  # fmt: skip
     (out / "leaderboard.json").write_text(json.dumps(payload, indent=1, default=_plain) + "\n")
     (out / "leaderboard.md").write_text(markdown(results) + "\n")
 

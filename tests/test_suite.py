@@ -170,7 +170,8 @@ def _never(*args: Any) -> dict:
 
 @pytest.mark.slow
 def test_quick_profile_every_model(tmp_path: Path) -> None:
-    suite.main(["--quick", "--max-steps", "50", "--out", str(tmp_path)])
+    suite.main(["--quick", "--max-steps", "50", "--out", str(tmp_path), "--problems",
+                "echo,subsequence/seq2seq", "--time-limit", "1200"])  # fmt: skip
     saved = _check_files(tmp_path)
     assert {run["model"] for run in saved["runs"]} == set(board.models())
     assert saved["claims"] == [] and saved["cases"] == []  # --quick: the ladders alone
