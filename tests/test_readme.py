@@ -45,7 +45,20 @@ def test_setup_command_trains_classify_and_ci_runs_the_test_command():
     assert "train.py task=classify" in demo
     test_command = re.search(r"## Run the tests\n\n```bash\n([^\n]+)\n```", README).group(1)
     assert test_command == "make test"
-    assert "\nmake test\n" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "\nmake test\n" in ci
+    # after it, the wheel from a user's directory that holds its own models.py and training.py
+    assert ci.index("\nmake test\n") < ci.index("\ntests/wheel_smoke.sh\n")
+    smoke = (ROOT / "tests" / "wheel_smoke.sh").read_text()
+    for step in (
+        "pip wheel --no-deps",
+        '"$WHEEL[train]"',
+        "for name in models training",
+        "## Public Python API",
+        '"$BIN/seqtasks" train',
+        'seqtasks-leaderboard" --quick',
+    ):
+        assert step in smoke, step
 
 
 def test_own_network_snippets_run_and_learn(monkeypatch, tmp_path):
@@ -72,3 +85,19 @@ def test_make_demo_installs_only_what_the_demo_needs_and_make_test_the_rest(tmp_
     assert [line.split("pip install ")[1] for line in test] == [
         "torch==2.13.0", '-e ".[train]"', '-e ".[dev]"'
     ]  # fmt: skip
+
+
+def test_public_api_section_names_real_imports_and_its_example_runs(monkeypatch, tmp_path):
+    section = README.split("## Public Python API")[1].split("\n## ")[0]
+    for dotted in re.findall(r"`(seqtasks(?:\.\w+)+)", section):  # every name it lists imports
+        found = __import__("seqtasks")
+        for part in dotted.split(".")[1:]:
+            found = getattr(found, part, None) or __import__(
+                f"{found.__name__}.{part}", fromlist=["_"]
+            )
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["summary"]["steps"] == 20 and namespace["summary"]["options"]["lag"] == 1
+    assert (tmp_path / "runs/from_python/summary.json").exists()
