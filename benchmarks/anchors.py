@@ -41,7 +41,7 @@ def associative_recall(
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def selective_copy(length: int = 64, num_tokens: int = 8, vocab: int = 16) -> Sample:
+def selective_copy(length: int = 32, num_tokens: int = 8, vocab: int = 16) -> Sample:
     """Selective copying as MAD's generator lays it out, for one example."""
     data = np.random.choice(vocab - 2, size=num_tokens, replace=True)
     marker = length - num_tokens - 1
@@ -53,7 +53,7 @@ def selective_copy(length: int = 64, num_tokens: int = 8, vocab: int = 16) -> Sa
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def induction_heads(length: int = 64, vocab: int = 16) -> Sample:
+def induction_heads(length: int = 32, vocab: int = 16) -> Sample:
     """Random symbols, the trigger once before the end and at the end; the answer follows it."""
     x = np.random.randint(vocab - 1, size=length)
     step = np.random.randint(length - 2)

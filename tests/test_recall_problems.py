@@ -200,7 +200,7 @@ def test_selective_copy_places_are_uniform() -> None:
 
 def test_selective_copy_spec_and_refusals() -> None:
     spec = seqtasks.make("selective_copy").spec
-    assert (spec.input_length, spec.num_classes, spec.target_layout) == (64, 14, "per_step")
+    assert (spec.input_length, spec.num_classes, spec.target_layout) == (32, 14, "per_step")
     assert spec.chance == 1 / 14 and spec.metric == "accuracy"
     seq = seqtasks.make("selective_copy", framing="seq2seq", num_tokens=5).spec
     assert (seq.target_layout, seq.target_shape) == ("sequence", (5,))
