@@ -122,6 +122,17 @@ class BestOrLater(ModelCheckpoint):
         return trainer.strategy.reduce_boolean_decision(better)
 
 
+def last_checkpoint(dirpath: Path, every_n_steps: int | None) -> ModelCheckpoint:
+    """``last.ckpt`` every ``every_n_steps`` training steps and at the end; always that name."""
+    return ModelCheckpoint(
+        dirpath=dirpath,
+        save_last=True,
+        save_top_k=0,
+        every_n_train_steps=every_n_steps or None,
+        enable_version_counter=False,  # never last-v1.ckpt beside it
+    )
+
+
 class KeepMetricsHistory(L.Callback):
     """A resumed run's ``metrics.csv`` keeps the rows logged before the checkpoint it resumes from.
 

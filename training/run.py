@@ -11,7 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 from seqtasks.models import SequenceModel, WindowMLP
 from seqtasks.models.size import num_parameters, state_size
@@ -20,6 +20,7 @@ from seqtasks.training.callbacks import (
     KeepMetricsHistory,
     SampleCounter,
     StopWhenSolved,
+    last_checkpoint,
 )
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.datamodule import SequenceDataModule
@@ -215,13 +216,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(str(error)) from None
     counter = SampleCounter()
     checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
-    keep_last = ModelCheckpoint(  # last.ckpt, for resuming a stopped run (ckpt_path=last)
-        dirpath=checkpoints,
-        save_last=True,
-        save_top_k=0,
-        every_n_train_steps=cfg.checkpoint.every_n_steps or None,
-        enable_version_counter=False,  # always last.ckpt, never last-v1.ckpt
-    )
+    keep_last = last_checkpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
     callbacks = [stopper, counter, checkpointing, keep_last]
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
