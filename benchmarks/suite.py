@@ -86,7 +86,8 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     for row in (*own_cases, *ladder_rows):
         row["model"] = rename(row["model"])
     lengths = claims.lengths([*own_cases, *ladder_rows])
-    case_rows = own_cases + ([] if only else claims.ladder_cases(claims.CASES, ladder_rows))
+    judged = profile.claims and not only  # the specification's claims are about our models
+    case_rows = own_cases + (claims.ladder_cases(claims.CASES, ladder_rows) if judged else [])
     case_rows.sort(key=lambda row: [case.key for case in claims.CASES].index(row["case"]))
     frontiers = [{**frontier(ladder), "model": rename(ladder.model)} for ladder in ladders]
     curves = [{"model": rename(ladder.model), "problem": ladder.problem.key,
@@ -96,7 +97,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems],
         "goals": board.GOALS,
-        "claims": [] if only or not profile.claims else claims.judge(claims.CLAIMS, case_rows),
+        "claims": claims.judge(claims.CLAIMS, case_rows) if judged else [],
         "lengths": sorted(lengths, key=lambda e: (order.get(e["problem"], -1), rank[e["model"]])),
         "frontier": frontiers,
         "ranking": summaries.ranking(frontiers, [asdict(problem) for problem in problems]),
