@@ -171,6 +171,9 @@ def test_wheel_ships_every_config_and_both_commands(tmp_path):
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("seqtasks-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    # one import root: no top-level models or training for a user's own files to collide with
+    assert {name.split("/")[0] for name in names} == {"seqtasks", "seqtasks-0.1.0.dist-info"}
+    assert {"seqtasks/models/__init__.py", "seqtasks/training/run.py"} <= names
     configs = {f"seqtasks/training/{p.relative_to(ROOT / 'training').as_posix()}"
                for p in (ROOT / "training" / "conf").rglob("*.yaml")}  # fmt: skip
     assert len(configs) >= 30 and configs <= names
