@@ -8,7 +8,15 @@ back (through a 1x1 convolution where the channel count changes) before a final 
 convolution pads ``(kernel_size - 1) * dilation`` zeros on the left only, so output t sees inputs
 <= t. The receptive field is ``1 + 2 * (kernel_size - 1) * (2**num_levels - 1)`` steps;
 ``num_levels=None`` takes the fewest levels whose receptive field covers the input length.
-Weights start from N(0, 0.01) as in the paper.
+
+Initialisation as the authors' code (locuslab/TCN) runs it: the paper says N(0, 0.01), and the
+code writes N(0, 0.01) into every convolution's ``weight``; but under ``weight_norm`` that tensor
+is recomputed from ``g`` and ``v`` before the first forward, so weight-normalised convolutions keep
+PyTorch's default draw (``v``, and ``g = |v|``). Here: PyTorch's default for weight-normalised
+convolutions, N(0, 0.01) for the others (the 1x1 residual convolutions, and every convolution with
+``weight_norm=False``) and for the linear head. Measured on copy memory at T=1000 (2 seeds): with
+N(0, 0.01) under weight normalisation the training loss was 0.022-0.024 after 550 steps, still
+above the memoryless 0.0204.
 
 Example: onehot copy memory at T=1000 (1,020 steps, 10 input features), ``channels=10``,
 ``kernel_size=8``, ``num_levels=8`` (Bai et al.'s copy-memory network): inputs ``(B, 1020, 10)``
@@ -59,7 +67,8 @@ class CausalConv(nn.Module):
         super().__init__()
         self.pad = (kernel - 1) * dilation
         conv = nn.Conv1d(channels_in, channels_out, kernel, dilation=dilation)
-        nn.init.normal_(conv.weight, 0.0, 0.01)
+        if not weight_norm:  # weight-normalised: PyTorch's draw (see the module docstring)
+            nn.init.normal_(conv.weight, 0.0, 0.01)
         self.conv = apply_weight_norm(conv) if weight_norm else conv
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
