@@ -39,9 +39,10 @@ class SelectiveCopy(SequenceTask):
     ``0 .. V-3``; solved at test ``accuracy`` >= 0.99 over the recalled symbols; ``chance`` is
     ``1 / (V - 2)``. ``length >= 2 * num_tokens + 1`` and ``vocab >= 3`` are required.
 
-    Ours and MAD's ``generate_selective_copying_instance``: the same layout, vocabulary and
-    defaults as far as the definition goes (Mamba's: 16 tokens, vocabulary 16, length 4096 there,
-    256 in MAD). The anchors draw per example with NumPy; ours is counter-based and batched, so
+    Ours and MAD's copying generator: the same layout and symbol ids (data ``0 .. V-3``, blank
+    ``V-2``, copy marker ``V-1``, ``-100`` where no answer is due); the papers use 16 tokens and a
+    vocabulary of 16, at length 4096 (Mamba) or 256 (MAD's default). The anchors draw per example
+    with NumPy; ours is counter-based and batched, so
     the samples differ while the distribution is the same. The default here is shorter
     (``length=32, num_tokens=8``) so that a run on a CPU takes minutes (at ``length=64`` the
     default Transformer reached 0.992 validation accuracy after 600 steps, 0.988 on the test
