@@ -80,7 +80,7 @@ def test_show_count_is_capped_by_num_samples(capsys: pytest.CaptureFixture[str])
         (["show", "echo", "framing=seq2seq"], "framing='seq2seq' is not available for echo"),
         (["show", "echo", "length=ten"], "length must be an int, got 'ten'"),
         (["show", "classify", "threshold=2"], "threshold=2 is out of range"),
-        (["show", "echo", "-n", "0"], "count=0 is out of range"),
+        (["show", "echo", "-n", "0"], "-n 0: the number of samples to show is 1 or more"),
     ],
 )
 def test_show_bad_option_exits_2(
