@@ -104,7 +104,9 @@ class AssociativeRecall(SequenceTask):
             raise ValueError(
                 f"vocab={self.vocab} is not above length={self.length}: allowed vocab > length"
             )
-        slots = torch.arange(1, (self.length - 2 * self.num_pairs) // 2 + 1, dtype=torch.float64)
+        num_slots = (self.length - 2 * self.num_pairs) // 2
+        # on the device that draws: built there once, not copied to it every batch
+        slots = torch.arange(1, num_slots + 1, dtype=torch.float64, device=self.device)  # (S,)
         self.log_weights = (self.power_a - 1.0) * torch.log(slots)  # (S,): p(g) ~ a g^(a-1)
         self.spec = self._build_spec(
             input_length=self.length,
