@@ -64,10 +64,14 @@ def recipe(preset: str) -> dict[str, Any]:
     """The preset's model and training settings, read from its composed config."""
     cfg = compose_config([f"experiment={preset}"])
     model = cfg.model
+    size = model.get("hidden_size")
+    if model.name == "tcn":  # levels x channels, kernel
+        size = f"{model.num_levels}x{model.channels}, kernel {model.kernel_size}"
     return {
         "model": model.name,
         "init": model.get("init"),
-        "hidden_size": model.get("hidden_size"),
+        "hidden_size": size,
+        "optimizer": model.get("optimizer", "adamw"),
         "lr": model.lr,
         "batch_size": cfg.data.batch_size,
         "gradient_clip_val": cfg.trainer.gradient_clip_val,
@@ -113,7 +117,10 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "unsolved_sequences": [run["sequences"] for run in runs if run["stopped"] != "solved"],
         "median_test_wrong": statistics.median(r["test_wrong"] for r in scored) if scored else None,
         "median_test_loss": statistics.median(r["test_loss"] for r in scored) if scored else None,
+        "test_losses": [r["test_loss"] for r in scored],
+        "test_metrics": [r["test_metric"] for r in scored],
         "median_seconds": statistics.median(run["seconds"] for run in runs),
+        "all_seconds": [run["seconds"] for run in runs],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 # Bai, Kolter & Koltun (2018), Table 1: copy memory at T=1000, test cross-entropy (lower is better).
@@ -15,8 +16,10 @@ def _count(value: float | None) -> str:
 
 def _recipe(r: dict[str, Any]) -> str:
     init = f" {r['init']}" if r.get("init") else ""
+    optimizer = "RMSprop " if r.get("optimizer") == "rmsprop" else ""
     return (
-        f"{r['model']}({r['hidden_size']}){init}, lr {r['lr']:g}, batch {r['batch_size']}, "
+        f"{r['model']}({r['hidden_size']}){init}, {optimizer}lr {r['lr']:g}, "
+        f"batch {r['batch_size']}, "
         f"clip {r['gradient_clip_val']:g}, val every {r['validate_every']:,}, "
         f"time limit {r['max_time']}"
     )
@@ -58,21 +61,39 @@ def paper_table(rows: list[dict[str, Any]], seeds: int) -> str:
     return "\n".join(lines)
 
 
+def _median_range(values: list[float], form: str) -> str:
+    if not values:
+        return "-"
+    text = format(statistics.median(values), form)
+    if min(values) != max(values):
+        text += f" ({format(min(values), form)}-{format(max(values), form)})"
+    return text
+
+
 def copy_table(rows: list[dict[str, Any]]) -> str:
-    """Copy memory at T=1000: our test loss beside Bai et al.'s Table 1."""
+    """Copy memory at T=1000: our test loss beside Bai et al.'s Table 1, a line per preset."""
     rows = [row for row in rows if row["paper"]["sequences"] is None]
     if not rows:
         return ""
-    a, r = rows[0]["aggregate"], rows[0]["recipe"]
     baseline = 10 * math.log(8) / (1000 + 20)
     lines = [
-        "| Model | Copy T=1000, test cross-entropy | Exact match / seeds solved |",
-        "|---|---|---|",
-        *(f"| {name} (Bai et al. 2018) | {loss:g} | - |" for name, loss in TCN_TABLE.items()),
-        f"| memoryless baseline, 10 ln 8 / (T + 20) | {baseline:.4f} | - |",
-        f"| ours: {_recipe(r)}, median of {a['runs']} | {a['median_test_loss']:.3g} | "
-        f"{a['solved']}/{a['runs']} solved (exact match >= 0.99); {_sequences(a)} sequences |",
+        "| Model | Copy T=1000, test cross-entropy, median (range) | Test exact match, median "
+        "(range) | Seeds solved (exact match >= 0.99): sequences | Wall s, median (range) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} (Bai et al. 2018) | {loss:g} | - | - | - |"
+            for name, loss in TCN_TABLE.items()
+        ),
+        f"| memoryless baseline, 10 ln 8 / (T + 20) | {baseline:.4f} | 0 | - | - |",
     ]
+    for row in rows:
+        a, r = row["aggregate"], row["recipe"]
+        losses = a.get("test_losses") or [a["median_test_loss"]]
+        lines.append(
+            f"| ours, `{row['paper']['preset']}`: {_recipe(r)} | {_median_range(losses, '.3g')} | "
+            f"{_median_range(a.get('test_metrics', []), '.3f')} | {a['solved']}/{a['runs']}: "
+            f"{_sequences(a)} | {_median_range(a.get('all_seconds', []), '.0f')} |"
+        )
     return "\n".join(lines)
 
 
