@@ -204,7 +204,8 @@ def test_seqtasks_train_writes_its_log_into_cli_log(monkeypatch, tmp_path):
     run = tmp_path / "run"
     assert main(["train", "task=echo", "task.lag=1", "data.batch_size=32", "data.train_samples=64",
                  "data.val_samples=32", "data.test_samples=32", "report.plots=false",
-                 "trainer.enable_progress_bar=false", f"hydra.run.dir={run}"]) == 0  # fmt: skip
+                 "trainer.max_steps=4", "trainer.enable_progress_bar=false",
+                 f"hydra.run.dir={run}"]) == 0  # fmt: skip
     log = (run / "cli.log").read_text()
     assert "][seqtasks.training.cli][INFO] - seqtasks train task=echo task.lag=1 " in log
     assert "outcome:\nproblem           echo (many_to_one)\n" in log
