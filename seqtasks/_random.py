@@ -272,11 +272,8 @@ def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tens
 
 @functools.lru_cache(maxsize=256)
 def constant(values: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    """``values`` as an int64 tensor on ``device``, made once and shared (never write to it).
-
-    Built from host data every batch, it would be a copy to the GPU that waits for the device
-    (``torch.tensor`` copies from pageable memory and synchronises): a host sync per batch.
-    """
+    """``values`` as an int64 tensor on ``device``, made once and shared (never write to it): made
+    from host data every batch, it would be a copy to the GPU that waits for it (a host sync)."""
     with torch.inference_mode(False):  # usable outside inference mode, whoever made it first
         return torch.tensor(values, dtype=torch.int64, device=device)
 
