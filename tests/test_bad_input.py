@@ -131,9 +131,16 @@ def test_diverging_training_stops_with_a_message(compose_config, tmp_path):
     ("overrides", "code", "message"),
     [
         (["task=echo", "task.lag=10"], 2, "error: task=echo: lag=10 is out of range"),
-        # a subprocess each (about 5 s): Hydra's own refusals run with -m slow
-        pytest.param(["task.lagg=3"], 1, "Key 'lagg' is not in struct", marks=pytest.mark.slow),
-        pytest.param(["task=nope"], 1, "Could not find 'task/nope'", marks=pytest.mark.slow),
+        # a subprocess each (about 5 s): a mistyped key or choice, caught before Hydra, -m slow
+        pytest.param(
+            ["task.lagg=3"],
+            2,
+            "task (classify) has no key 'lagg': allowed task keys",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ["task=nope"], 2, "task=nope: no such task: choose one of", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_train_py_exits_nonzero_and_leaves_no_run_dir(tmp_path, overrides, code, message):
