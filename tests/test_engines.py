@@ -18,10 +18,11 @@ from seqtasks.benchmarks.runner import Job, run_jobs
 
 TINY = ("task=echo", "task.lag=1", "task.length=2", "data.batch_size=16",
         "data.train_samples=800", "data.val_samples=32", "data.test_samples=32",
-        "data.eval_batch_size=32", "trainer.max_steps=150",
+        "data.eval_batch_size=32", "trainer.max_steps=600",
         "checkpoint.every_n_steps=0")  # fmt: skip
 DASK = str(Path(sys.executable).parent / "dask")
 TIMING = ("seconds", "engine")  # a row's keys that depend on where and how fast it ran
+BUSY = 0.3  # seconds a worker has been running a job before it is killed
 SUMMARY_TIMING = ("seconds", "fit_seconds", "run_dir")
 
 
@@ -38,7 +39,8 @@ def free_port() -> int:
 
 
 def kill_a_busy_worker(client: Any, killed: list[int], stop: threading.Event) -> None:
-    """SIGKILL the process of the first worker seen running a job for over a second."""
+    """SIGKILL the process of the first worker seen running a job for over BUSY seconds (a job
+    of TINY takes several seconds, so the kill lands mid-job on a fast machine too)."""
 
     def executing(dask_worker: Any) -> tuple[int, int]:  # nested: sent by value, not by name
         return os.getpid(), len(dask_worker.state.executing)
@@ -53,11 +55,11 @@ def kill_a_busy_worker(client: Any, killed: list[int], stop: threading.Event) ->
         for pid, running in states.values():
             if not running:
                 busy_since.pop(pid, None)
-            elif now - busy_since.setdefault(pid, now) > 1.0:
+            elif now - busy_since.setdefault(pid, now) > BUSY:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
                 return
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
