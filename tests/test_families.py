@@ -214,13 +214,16 @@ def test_seq2seq_is_refused_with_the_models_that_serve_it(family):
 @pytest.mark.parametrize("family", [f for f in models.FAMILIES if "many_to_one" in
                                     models.FAMILIES[f]])  # fmt: skip
 def test_every_family_solves_echo_lag_5(compose_config, family):
-    """Each family's defaults (batch 256, 100 symbols) within 3,000 steps; a run stops when solved.
-    The memoryless MLP gets 300 steps to show it cannot."""
+    """Each family's defaults (batch 256, 100 symbols) within 3,000 steps; a run stops after two
+    validations in a row meet the criterion, as the leaderboard's do (stopped at the first, a TCN
+    run scored 0.995 on validation and 0.988 on test). The memoryless MLP gets 300 steps to show
+    it cannot."""
     budget = 300 if family == "mlp" else 3000
     cfg = compose_config(
         "task=echo", "task.lag=5", "task.length=6", f"model={family}",
         f"trainer.max_steps={budget}", "data.batch_size=256", "data.train_samples=25600",
-        "data.val_samples=1000", "data.test_samples=1000", "report.plots=false", small=False,
+        "data.val_samples=1000", "data.test_samples=1000", "report.plots=false",
+        "solved_in_a_row=2", small=False,
     )  # fmt: skip
     summary = train(cfg)
     if family == "mlp":  # no memory: the last input tells nothing about the one 5 steps back
