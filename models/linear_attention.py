@@ -197,7 +197,4 @@ class LinearTransformer(CausalStack):
 
     def forward_recurrent(self, inputs: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` computed by the recurrent form (the same outputs, to rounding)."""
-        features = self.backbone_recurrent(self.embed(inputs))  # (B, T, D)
-        if self.spec.framing == "one_to_one":
-            return self.shape_output(self.head(features))  # (B, T, C) or (B, T)
-        return self.shape_output(self.head(features[:, -1]))  # (B, [K,] C) or (B, [K])
+        return self.read_out(self.backbone_recurrent(self.embed(inputs)))  # features (B, T, D)

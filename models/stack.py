@@ -54,7 +54,10 @@ class CausalStack(SequenceModel):
         raise NotImplementedError(f"{type(self).__name__} must implement backbone()")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        features = self.backbone(self.embed(inputs))  # (B, T, D')
+        return self.read_out(self.backbone(self.embed(inputs)))  # features (B, T, D')
+
+    def read_out(self, features: torch.Tensor) -> torch.Tensor:
+        """The head on every step's features (one_to_one) or on the last step's (many_to_one)."""
         if self.spec.framing == "one_to_one":
             return self.shape_output(self.head(features))  # (B, T, C) or (B, T)
         return self.shape_output(self.head(features[:, -1]))  # (B, [K,] C) or (B, [K])
