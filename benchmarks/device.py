@@ -50,6 +50,7 @@ from seqtasks.benchmarks.device_timing import (
     training_step,
 )
 from seqtasks.benchmarks.runner import compose_config
+from seqtasks.models.size import num_parameters
 from seqtasks.training.run import build_model
 from torch.utils.data import DataLoader
 
@@ -151,7 +152,7 @@ def train_cell(device: torch.device, family: str, length: int, batch: int, secon
     optimizer = optimizer_of(model)
     step = training_step(model, optimizer, iter(dataset), CLIP)
     timing = time_calls(step, device, seconds, min_calls=2, max_calls=50)
-    row.update(model=model.display_name, parameters=sum(p.numel() for p in model.parameters()),
+    row.update(model=model.display_name, parameters=num_parameters(model),
                steps_per_s=round(timing.pop("calls_per_s"), 2),
                sequences_per_s=round(timing.pop("items_per_s")), **timing,
                host_syncs=step_syncs(step, optimizer, device))  # fmt: skip

@@ -7,10 +7,11 @@ Each family of ``models.FAMILIES`` is built from its config (``model=NAME``, the
 gets) for ``task=subsequence task.framing=one_to_one task.length=LENGTH`` (one-hot inputs,
 10 classes, a target at every step: every family serves it). A training step is what Lightning
 runs: forward (``forward_train``), the problem's loss, backward and the model's own optimiser
-step. The families are timed in turn, ``--steps`` steps each, for ``--rounds`` rounds (after one
-warm-up step each), so every family meets the same machine load; a cell is the median rate of
-its rounds. Names that are only another name for a model already in the table (``lstm_one_to_one``)
-are skipped. Writes ``results/families.{json,md}``.
+step (``device_timing.training_step``, the device benchmark's). The families are timed in
+turn, ``--steps`` steps each, for ``--rounds`` rounds (after one warm-up step each), so every
+family meets the same machine load; a cell is the median rate of its rounds. Names that are
+only another name for a model already in the table (``lstm_one_to_one``) are skipped.
+Writes ``results/families.{json,md}``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import torch
+from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
 from seqtasks.benchmarks.tables import write_json
 from seqtasks.models.size import num_parameters, state_size
@@ -46,15 +50,11 @@ def build_all(length: int) -> dict[str, models.SequenceModel]:
     return built
 
 
-def timed_steps(model: models.SequenceModel, optimizer: torch.optim.Optimizer,
-                batch: tuple[torch.Tensor, torch.Tensor], steps: int) -> float:  # fmt: skip
-    """Training steps per second over ``steps`` steps."""
-    inputs, targets = batch
+def timed_steps(step: Callable[[], int], steps: int) -> float:
+    """Training steps per second over ``steps`` calls of ``step``."""
     started = time.perf_counter()
     for _ in range(steps):
-        optimizer.zero_grad(set_to_none=True)
-        model.loss(model.forward_train(inputs, targets), targets).backward()
-        optimizer.step()
+        step()
     return steps / (time.perf_counter() - started)
 
 
@@ -62,14 +62,15 @@ def measure(length: int, batch: int, rounds: int, steps: int) -> list[dict[str, 
     problem = seqtasks.make("subsequence", framing="one_to_one", length=length)
     data = problem.generate(0, batch)  # (B, T, 10), (B, T)
     built = build_all(length)
-    optimizers = {name: model.configure_optimizers() for name, model in built.items()}
-    for name, model in built.items():  # warm-up: allocations, first-call costs
+    train_steps = {}  # the same batch every step, no clipping
+    for name, model in built.items():
         model.train()
-        timed_steps(model, optimizers[name], data, 1)
+        train_steps[name] = training_step(model, optimizer_of(model), repeat(data), clip=None)
+        timed_steps(train_steps[name], 1)  # warm-up: allocations, first-call costs
     rates: dict[str, list[float]] = {name: [] for name in built}
     for _ in range(rounds):
-        for name, model in built.items():
-            rates[name].append(timed_steps(model, optimizers[name], data, steps))
+        for name in built:
+            rates[name].append(timed_steps(train_steps[name], steps))
     return [
         {"family": name, "model": model.display_name, "num_parameters": num_parameters(model),
          "state_size": state_size(model), "steps_per_second": statistics.median(rates[name]),
