@@ -23,9 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqtasks.benchmarks.leaderboard import LRS, Problem
-
 import seqtasks
+from seqtasks.benchmarks.leaderboard import LRS, Problem
 
 # every model the board knows, in column order; the MLPs are the memoryless references
 ALL_MODELS = ("lstm", "gru", "rnn", "transformer", "tcn", "mamba", "lru", "linear_attention",

@@ -37,6 +37,10 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+from torch.utils.data import DataLoader
+
+import seqtasks
+from seqtasks import models
 from seqtasks.benchmarks.device_report import environment, write_report
 from seqtasks.benchmarks.device_runs import paper4_section, tts_section
 from seqtasks.benchmarks.device_timing import (
@@ -52,10 +56,6 @@ from seqtasks.benchmarks.device_timing import (
 from seqtasks.benchmarks.runner import compose_config
 from seqtasks.models.size import num_parameters
 from seqtasks.training.run import build_model
-from torch.utils.data import DataLoader
-
-import seqtasks
-from seqtasks import models
 
 
 @dataclass(frozen=True)

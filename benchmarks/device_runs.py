@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
 from seqtasks.benchmarks import time_to_solve
 from seqtasks.benchmarks.device_timing import Section, error_message
 from seqtasks.benchmarks.runner import Job, max_time, run_jobs

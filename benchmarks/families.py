@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+import seqtasks
+from seqtasks import models
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
 from seqtasks.benchmarks.tables import write_json
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.run import build_model
-
-import seqtasks
-from seqtasks import models
 
 
 def build_all(length: int) -> dict[str, models.SequenceModel]:

@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
 from seqtasks.benchmarks.runner import Job, run_jobs
 
 LENGTHS = [5, 10, 20, 50, 100, 200]

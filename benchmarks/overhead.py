@@ -20,6 +20,7 @@ import torch
 from hydra import compose, initialize_config_module
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
+
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.run import PROGRESS_EVERY, build_model
 

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import torch
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
+
 from seqtasks.benchmarks.engines import job_id, make_engine
 from seqtasks.benchmarks.tables import describe
 from seqtasks.training.run import train

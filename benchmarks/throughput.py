@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from seqtasks.benchmarks.anchors import ANCHORS
 from torch.utils.data import DataLoader, IterableDataset
 
 import seqtasks
+from seqtasks.benchmarks.anchors import ANCHORS
 
 BATCHES = (1024, 256)
 COLLATE = 256  # the DataLoader batch size of the per-sample and naive columns

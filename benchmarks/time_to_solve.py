@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 
 import torch
-from seqtasks.benchmarks.runner import Job, run_command
 
 import seqtasks
+from seqtasks.benchmarks.runner import Job, run_command
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 

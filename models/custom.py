@@ -28,11 +28,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqtasks.models.base import SequenceModel
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks.base import FRAMINGS
+from seqtasks.models.base import SequenceModel
 
 
 def class_path(obj: Any) -> str:

@@ -34,13 +34,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from seqtasks.models.base import check_sizes
-from seqtasks.models.stack import CausalStack
-from seqtasks.models.transformer import POSITIONS, PositionEncoding
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_choice, check_float
+from seqtasks.models.base import check_sizes
+from seqtasks.models.stack import CausalStack
+from seqtasks.models.transformer import POSITIONS, PositionEncoding
 
 EPS = 1e-6
 State = tuple[torch.Tensor, torch.Tensor]  # S (B, H, d_k, d_v), z (B, H, d_k)

@@ -31,12 +31,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from seqtasks.models.base import check_sizes
-from seqtasks.models.stack import CausalStack
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float
+from seqtasks.models.base import check_sizes
+from seqtasks.models.stack import CausalStack
 
 CHUNK = 32  # steps per chunk of the scan
 

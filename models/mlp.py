@@ -6,10 +6,10 @@ import itertools
 from typing import Any
 
 import torch
-from seqtasks.models.base import SequenceModel, check_sizes
 from torch import nn
 
 from seqtasks import TaskSpec
+from seqtasks.models.base import SequenceModel, check_sizes
 
 
 def _perceptron(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from seqtasks.models.base import SequenceModel, check_sizes
-from seqtasks.models.init import check_init, initialise
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.init import check_init, initialise
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 DEFAULT_INIT = {"lstm": "chrono", "gru": "chrono", "rnn": "pytorch"}  # chosen by measurement

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqtasks.models.base import SequenceModel, check_sizes
-from seqtasks.models.init import initialise
-from seqtasks.models.recurrent import RecurrentModel, recurrent_layer, recurrent_state_size
 from torch import nn
 
 from seqtasks import TaskSpec
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.init import initialise
+from seqtasks.models.recurrent import RecurrentModel, recurrent_layer, recurrent_state_size
 
 
 class Seq2SeqDecoding(SequenceModel):

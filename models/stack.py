@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqtasks.models.base import SequenceModel
 from torch import nn
 
 from seqtasks import TaskSpec
+from seqtasks.models.base import SequenceModel
 
 
 class CausalStack(SequenceModel):

@@ -34,13 +34,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from seqtasks.models.base import check_sizes
-from seqtasks.models.stack import CausalStack
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_bool, check_choice, check_float, check_int
+from seqtasks.models.base import check_sizes
+from seqtasks.models.stack import CausalStack
 
 MAX_LEVELS = 30
 OPTIMIZERS = ("adamw", "rmsprop")  # rmsprop: Bai et al.'s choice for copy memory

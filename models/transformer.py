@@ -23,12 +23,12 @@ import math
 from typing import Any
 
 import torch
-from seqtasks.models.base import SequenceModel, check_sizes
-from seqtasks.models.seq2seq import Seq2SeqDecoding
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_choice, check_float
+from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.seq2seq import Seq2SeqDecoding
 
 POSITIONS = ("sinusoidal", "learned", "none")
 

@@ -40,13 +40,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from seqtasks.models.base import check_sizes
-from seqtasks.models.stack import CausalStack
-from seqtasks.models.xlstm_cells import HeadwiseLinear, MLSTMCell, SLSTMCell
 from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float
+from seqtasks.models.base import check_sizes
+from seqtasks.models.stack import CausalStack
+from seqtasks.models.xlstm_cells import HeadwiseLinear, MLSTMCell, SLSTMCell
 
 KINDS = ("m", "s")
 QKV_BLOCK = 4  # the paper's block size of the mLSTM's q, k, v projections

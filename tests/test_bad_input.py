@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from seqtasks.training.run import ConfigError, train
 
 import seqtasks
+from seqtasks.training.run import ConfigError, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.run import train
 

@@ -11,6 +11,9 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.plugins.precision import MixedPrecision
+
+import seqtasks
+from seqtasks import _random, models
 from seqtasks.benchmarks import device as bench
 from seqtasks.benchmarks import device_runs
 from seqtasks.benchmarks.device_report import file_stem, markdown, write_report
@@ -23,9 +26,6 @@ from seqtasks.benchmarks.device_timing import (
     training_step,
 )
 from seqtasks.benchmarks.time_to_solve import DEFAULT_TASKS
-
-import seqtasks
-from seqtasks import _random, models
 
 CPU = torch.device("cpu")
 

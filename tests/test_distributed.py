@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+
 from seqtasks.models import OneToOneLSTM
 from seqtasks.training.datamodule import SequenceDataModule
 

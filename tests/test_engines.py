@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from seqtasks.benchmarks.runner import Job, run_jobs
 
 TINY = ("task=echo", "task.lag=1", "task.length=2", "data.batch_size=16",

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import DictConfig, OmegaConf
+
+import seqtasks
+from seqtasks import models
 from seqtasks.models.lru import LRU, linear_scan
 from seqtasks.models.mamba import Mamba, selective_scan
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.models.tcn import TCN, levels_for, receptive_field
 from seqtasks.training.run import ConfigError, train
 from seqtasks.training.run import build_model as build
-
-import seqtasks
-from seqtasks import models
 
 MODEL_CONFIGS = Path(__file__).resolve().parents[1] / "training" / "conf" / "model"
 NON_CAUSAL = {"mlp_window"}  # reads the whole window by design: checked to see the future

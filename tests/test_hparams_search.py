@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from seqtasks.training import cli
 from seqtasks.training.run import ConfigError
 

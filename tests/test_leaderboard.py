@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from seqtasks.benchmarks import claims, report, summaries
 from seqtasks.benchmarks.leaderboard import (
     LRS,

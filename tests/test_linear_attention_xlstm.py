@@ -10,13 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
+
+import seqtasks
+from seqtasks import models
 from seqtasks.models.linear_attention import LinearAttention, LinearTransformer
 from seqtasks.models.xlstm import XLSTM
 from seqtasks.models.xlstm_cells import MLSTMCell, SLSTMCell
 from seqtasks.training.run import train
-
-import seqtasks
-from seqtasks import models
 
 CONF = Path(__file__).resolve().parents[1] / "training" / "conf" / "model"
 FAMILIES = {"linear_attention": LinearTransformer, "xlstm": XLSTM}

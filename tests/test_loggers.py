@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, TensorBoardLogger, WandbLogger
+
 from seqtasks.training.loggers import MissingExtraError, build_loggers, wandb_logged_in
 from seqtasks.training.run import ConfigError, train
 

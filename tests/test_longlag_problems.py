@@ -7,11 +7,11 @@ import statistics
 
 import pytest
 import torch
-from seqtasks.training.run import train
 
 import seqtasks
 from seqtasks.base import SequenceTask
 from seqtasks.memorize_long import CDF_SCALE, extra_step_edges
+from seqtasks.training.run import train
 
 NEW_PROBLEMS = ("adding", "multiply", "temporal_order", "memorize_long")
 SYMBOLS = "abcdXYEB_"  # temporal order ids 0..8

@@ -10,14 +10,14 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from seqtasks.models.init import effective_bias
-from seqtasks.training.datamodule import SequenceDataModule
-from seqtasks.training.run import ConfigError, train
-from seqtasks.training.run import build_model as build
 from torch import nn
 
 import seqtasks
 from seqtasks import models
+from seqtasks.models.init import effective_bias
+from seqtasks.training.datamodule import SequenceDataModule
+from seqtasks.training.run import ConfigError, train
+from seqtasks.training.run import build_model as build
 
 ROOT = Path(__file__).resolve().parents[1]
 # subsequence serves every framing with integer inputs: each family x framing x encoding

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from seqtasks.training.overrides import check_overrides
-from seqtasks.training.run import ConfigError
 
 from seqtasks.__main__ import main
+from seqtasks.training.overrides import check_overrides
+from seqtasks.training.run import ConfigError
 
 TASK_KEYS = "['encoding', 'framing', 'lag', 'length', 'name', 'position', 'vocab']"
 

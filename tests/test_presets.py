@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from seqtasks.training.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "training" / "conf" / "experiment"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.run import train
 

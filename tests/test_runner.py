@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+
 from seqtasks.benchmarks.engines import job_id, make_engine
 from seqtasks.benchmarks.runner import Job, describe, max_time, run_job, run_jobs, run_plan
 

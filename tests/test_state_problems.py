@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from seqtasks.models.base import ClassScore, score_classes
-from seqtasks.models.transformer import CausalTransformer
 from torch.utils.data import DataLoader
 
 import seqtasks
 from seqtasks import IGNORE_INDEX
 from seqtasks.induction_heads import InductionHeads
+from seqtasks.models.base import ClassScore, score_classes
+from seqtasks.models.transformer import CausalTransformer
 from seqtasks.parity import Parity
 
 NO = IGNORE_INDEX

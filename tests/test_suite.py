@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import torch
-from seqtasks.benchmarks import board, suite, summaries
 from torch import nn
 
 import seqtasks
 from seqtasks import TaskSpec
+from seqtasks.benchmarks import board, suite, summaries
 
 RUN_KEYS = {"model", "task", "knob", "value", "seed", "solved", "steps", "sequences",
             "test_metric", "seconds"}  # fmt: skip

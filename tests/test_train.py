@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from seqtasks.training.run import ConfigError, train
-from seqtasks.training.run import build_model as build
 
 import seqtasks
 from seqtasks import models
+from seqtasks.training.run import ConfigError, train
+from seqtasks.training.run import build_model as build
 
 ROOT = Path(__file__).resolve().parents[1]
 

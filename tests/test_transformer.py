@@ -11,10 +11,10 @@ import lightning as L
 import pytest
 import torch
 from omegaconf import OmegaConf
-from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer, sinusoids
-from seqtasks.training.datamodule import SequenceDataModule
 
 import seqtasks
+from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer, sinusoids
+from seqtasks.training.datamodule import SequenceDataModule
 
 CONFIG = Path(__file__).resolve().parents[1] / "training" / "conf" / "model" / "transformer.yaml"
 # (problem, options): every framing x encoding, class and real targets

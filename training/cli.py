@@ -20,6 +20,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
+
 from seqtasks.training.overrides import check_overrides
 from seqtasks.training.report import format_table
 from seqtasks.training.run import ConfigError, run_directory, train

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqtasks.models import SequenceModel
 
 import seqtasks
 from seqtasks import SequenceTask, TaskSpec
+from seqtasks.models import SequenceModel
 
 # spec fields that must not change with the length for the trained model to apply
 SHAPE_FIELDS = ("input_size", "target", "num_classes", "target_layout", "encoding")

@@ -13,6 +13,9 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
+
+from seqtasks import TaskSpec, models
+from seqtasks.listing import effective_options
 from seqtasks.models import SequenceModel, WindowMLP
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.callbacks import (
@@ -33,9 +36,6 @@ from seqtasks.training.report import (
     plot_predictions,
     write_summary,
 )
-
-from seqtasks import TaskSpec, models
-from seqtasks.listing import effective_options
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
