@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from seqtasks.benchmarks import claims
+from seqtasks.benchmarks import claims, papers
 from seqtasks.benchmarks.leaderboard import REFUSED
 from seqtasks.benchmarks.summaries import lr_table, ranking_table
 from seqtasks.benchmarks.summaries import one_line as _one_line
@@ -222,6 +222,8 @@ def markdown(results: dict[str, Any]) -> str:
         "## Ranking, one score per model",
         ranking_table(results.get("ranking") or []),
         "![steps to solve against difficulty, one line per model](leaderboard.png)",
+        "## Beside the papers, where the settings match (and what differs where they do not)",
+        papers.markdown(results),
         *(
             ["### The default LSTM against its goals", goals_table(results, results["goals"])]
             if results.get("goals") and "lstm" in results["models"]
