@@ -192,6 +192,18 @@ def budget_text(results: dict[str, Any]) -> str:
     )
 
 
+def progress_text(results: dict[str, Any]) -> str:
+    """How far the board has got, and what it has cost, over every invocation that added rows."""
+    ladders = results.get("ladders") or {"all": 0, "decided": 0}
+    hours = (results.get("run_seconds") or 0) / 3600
+    done = ladders["decided"] == ladders["all"]
+    state = "every ladder decided" if done else "the board is not finished: `--resume` goes on"
+    earlier = results.get("resumed") or 0
+    resumed = f"{earlier:,} of the rows came from earlier invocations; " if earlier else ""
+    return (f"{ladders['decided']} of {ladders['all']} ladders decided ({state}); {resumed}"
+            f"the runs took {hours:,.1f} hours in all (each on one thread).")  # fmt: skip
+
+
 def seed_policy(b: dict[str, Any]) -> str:
     """The seed and learning-rate policy in words."""
     rates = b.get("learning_rates") or []
@@ -215,7 +227,7 @@ def markdown(results: dict[str, Any]) -> str:
         "# The leaderboard: what each architecture remembers, and where it breaks",
         f"`{results['command']}`: {runs} training runs in {results['wall_seconds'] / 60:.1f} min"
         f" on {m['cpu_count']} CPU cores ({m['workers']} runs at once, 1 torch thread each; "
-        f"torch {m['torch']}). Budget: {budget_text(results)}.",
+        f"torch {m['torch']}). {progress_text(results)} Budget: {budget_text(results)}.",
         "## Frontier: the largest size solved in most seeds, the median (range) of the steps "
         "it took over the solved seeds, and the size that broke it",
         frontier_table(results),

@@ -162,6 +162,18 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     again = suite.main(["--out", str(out), "--resume"], job_fn=_never)  # nothing runs again
     assert again["frontier"] == results["frontier"] and again["resumed"] == len(
         (out / "rows.jsonl").read_text().splitlines())  # fmt: skip
+    ladders = len(problems) * len(board.models())
+    assert again["ladders"] == results["ladders"] == {"all": ladders, "decided": ladders}
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    assert again["run_seconds"] == round(sum(row["seconds"] for row in rows))
+    assert f"{ladders} of {ladders} ladders decided (every ladder decided)" in markdown
+    # cut by a time limit before any run: nothing decided, and the report says the board goes on
+    cut = suite.main(["--out", str(tmp_path / "cut"), "--time-limit", "0"], job_fn=_never)
+    assert cut["ladders"]["decided"] == 0
+    assert (
+        "the board is not finished: `--resume` goes on"
+        in (tmp_path / "cut" / "leaderboard.md").read_text()
+    )
 
 
 def _never(*args: Any) -> dict:
