@@ -250,6 +250,9 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
     done = [row for row in runs if row["solved"]]
     steps = _spread([row["steps"] for row in done])
     sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
+    # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
+    # break may be the machine's speed, not the model (the cell says so)
+    timed = any(row.get("stopped") == "time" for row in ladder.rows.get(broke, {}).values())
     return {
         "model": ladder.model,
         "problem": ladder.problem.key,
@@ -262,6 +265,7 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         "steps_range": [steps["min"], steps["max"]] if done else None,
         "sequences": _spread([row["sequences"] for row in done])["median"],
         "first_unsolved": broke,
+        "broke_by_time": timed,
         "status": ladder.status if ladder.status != "running" else "time limit",
         "error": ladder.error,
         "lr": ladder.lr,

@@ -81,8 +81,10 @@ def frontier_cell(entry: dict[str, Any]) -> str:
         if broke:
             return f"none yet ({broke} unsolved; stopped by the time limit)"
         return "no size decided (stopped by the time limit)"
+    timed = " (a run there hit the wall-clock limit before its step budget)" if broke and entry.get(
+        "broke_by_time") else ""  # fmt: skip
     if entry["value"] is None:
-        return f"none ({broke} unsolved)" if broke else "none"
+        return f"none ({broke} unsolved{timed})" if broke else "none"
     at_cap = entry["status"] in ("ceiling", "largest size")
     text = f"**{entry['value']:,}**{' (ceiling)' if at_cap else ''}: {entry['steps']:,.0f} steps"
     low, high = entry.get("steps_range") or (None, None)
@@ -90,6 +92,7 @@ def frontier_cell(entry: dict[str, Any]) -> str:
         text += f" ({low:,}-{high:,})"
     if broke:
         text += f", breaks at {broke}"
+    text += timed
     if cut:
         text += " (stopped by the time limit)"
     return text

@@ -35,7 +35,8 @@ CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every
 
 def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
     """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
-    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails."""
+    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; model
+    ``slow``'s unsolved runs are stopped by the wall-clock guard."""
     label = job.label
     model, value, lr = label["model"], label.get("value", 5), label.get("lr")
     CALLS.append((model, value, job.seed, lr))
@@ -47,13 +48,14 @@ def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: i
     if model == "picky" and lr is not None and lr != 0.01:
         solved = False
     steps = 10 * value + job.seed
+    stopped = "time" if model == "slow" else "max_steps"  # slow: the wall-clock guard stops it
     summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01,
                "solved_at_step": steps if solved else None, "steps": steps,
                "val": {"val/accuracy": 1.0 if solved else 0.5}, "num_parameters": 1000,
                "state_size": 64}  # fmt: skip
     return {**label, "seed": job.seed, "solved": solved, "steps": steps,
             "sequences": 32 * steps, "test_metric": summary["val"]["val/accuracy"],
-            "seconds": 0.0, "stopped": "solved" if solved else "max_steps", "threads": threads,
+            "seconds": 0.0, "stopped": "solved" if solved else stopped, "threads": threads,
             "num_parameters": 1000, "state_size": 64, **job.extra,
             "summary": summary}  # fmt: skip
 
@@ -221,6 +223,21 @@ def test_frontier_cells() -> None:
     assert report.frontier_cell(entry) == "**10**: 300 steps (stopped by the time limit)"
     entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": None}
     assert report.frontier_cell(entry) == "no size decided (stopped by the time limit)"
+
+
+def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
+    slow, plain = frontier(climb("slow")), frontier(climb("plain"))
+    assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, True)
+    assert report.frontier_cell(slow) == (
+        "**20**: 201 steps (200-202), breaks at 50 (a run there hit the wall-clock limit before "
+        "its step budget)"
+    )
+    assert plain["broke_by_time"] is False and "wall-clock" not in report.frontier_cell(plain)
+    nothing = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5,
+               "broke_by_time": True}  # fmt: skip
+    assert report.frontier_cell(nothing) == (
+        "none (5 unsolved (a run there hit the wall-clock limit before its step budget))"
+    )
 
 
 def test_claims_are_judged_on_their_runs() -> None:
