@@ -223,7 +223,7 @@ def seed_policy(b: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     """The README-ready leaderboard."""
     m = results["machine"]
-    runs = len(results["runs"]) + len(results["cases"])
+    runs = results.get("run_count", len(results["runs"]) + len(results["cases"]))
     verdicts = results["claims"]
     agree = sum(v["verdict"] == "agree" for v in verdicts)
     parts = [

@@ -93,11 +93,13 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     curves = [{"model": rename(ladder.model), "problem": ladder.problem.key,
                "points": curve(ladder)} for ladder in ladders]  # fmt: skip
     statuses = [entry["status"] for entry in frontiers]
+    unique = {row["job_id"]: row for _, row in plan.rows}  # a job handed out twice ran once
     return {
         "wall_seconds": round(wall, 1),
         # every run's own seconds, over every invocation that added rows (--resume): the board's
         # cost, where wall_seconds is this invocation's alone
-        "run_seconds": round(sum(row.get("seconds") or 0 for _, row in plan.rows)),
+        "run_seconds": round(sum(row.get("seconds") or 0 for row in unique.values())),
+        "run_count": len(unique),
         "ladders": {"all": len(statuses), "decided": len(statuses) - statuses.count("time limit")},
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems],

@@ -166,6 +166,8 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     assert again["ladders"] == results["ladders"] == {"all": ladders, "decided": ladders}
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert again["run_seconds"] == round(sum(row["seconds"] for row in rows))
+    assert again["run_count"] == results["run_count"] == len(rows)  # every job once
+    assert f"`: {len(rows)} training runs in " in markdown
     assert f"{ladders} of {ladders} ladders decided (every ladder decided)" in markdown
     # cut by a time limit before any run: nothing decided, and the report says the board goes on
     cut = suite.main(["--out", str(tmp_path / "cut"), "--time-limit", "0"], job_fn=_never)
