@@ -28,7 +28,7 @@ def leaderboard(results: dict[str, Any], path: Path) -> None:
     curves = {(c["problem"], c["model"]): c["points"] for c in results["curves"]}
     others = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"][6:] or ["black"])
     colors = {m: COLORS.get(m) or next(others, "black") for m in results["models"]}
-    shift = {m: 1.06 ** (i - (len(colors) - 1) / 2) for i, m in enumerate(colors)}  # no overlap
+    shift = {m: 1.035 ** (i - (len(colors) - 1) / 2) for i, m in enumerate(colors)}  # no overlap
     for axis, problem in zip(axes.flat, problems, strict=False):
         for model in results["models"]:
             points = curves.get((problem["key"], model), [])
@@ -39,6 +39,7 @@ def leaderboard(results: dict[str, Any], path: Path) -> None:
             axis.plot(missed, [ceiling * 1.3] * len(missed), "x", color=colors[model], ms=7)
         axis.axhline(ceiling, color="gray", ls=":", lw=1)
         axis.set_xscale("log")
+        axis.set_xlim(problem["values"][0] / 1.6, problem["values"][-1] * 1.6)  # empty panels too
         axis.set_yscale("log")
         axis.set_ylim(10, ceiling * 1.8)
         axis.set_xticks(problem["values"], [f"{v:,}" for v in problem["values"]], fontsize=7)
