@@ -237,13 +237,13 @@ def markdown(results: dict[str, Any]) -> str:
         "## Ranking, one score per model",
         ranking_table(results.get("ranking") or []),
         "![steps to solve against difficulty, one line per model](leaderboard.png)",
-        "## Beside the papers, where the settings match (and what differs where they do not)",
-        papers.markdown(results),
         *(
             ["### The default LSTM against its goals", goals_table(results, results["goals"])]
             if results.get("goals") and "lstm" in results["models"]
             else []
         ),
+        "## Beside the papers, where the settings match (and what differs where they do not)",
+        papers.markdown(results),
         "## Steps to solve at every size (seeds solved / run: median steps of the solved)",
         size_tables(results),
         "## Length generalisation (test metric at other lengths than the trained one)",
