@@ -261,6 +261,7 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         "ceiling": ladder.problem.ceiling,
         "seeds_solved": len(done),
         "seeds": len(runs),
+        "runs": len({id(row) for row in [*ladder.all_rows(), *ladder.tuning.values()]}),
         "steps": steps["median"],
         "steps_range": [steps["min"], steps["max"]] if done else None,
         "sequences": _spread([row["sequences"] for row in done])["median"],

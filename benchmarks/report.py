@@ -70,7 +70,8 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     """``**50**: 1,700 steps (1,500-2,000), breaks at 100``: the frontier, the median and range
     of the steps of its solved seeds, the first size that broke; ``(ceiling)`` when the ladder's
     top was solved; ``error: <message>`` when a run failed; ``n/a`` when the model cannot serve
-    the framing."""
+    the framing; ``(not finished)``, ``no size decided yet`` or ``not run yet`` when the time
+    limit stopped the ladder (or the board is still being built)."""
     if entry["status"] == "error":
         return f"error: {_one_line(entry.get('error') or 'unknown')}"
     if entry["status"] == "n/a":
@@ -79,8 +80,8 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     cut = entry["status"] == "time limit"
     if entry["value"] is None and cut:  # a lower bound of nothing: say so, not "none"
         if broke:
-            return f"none yet ({broke} unsolved; stopped by the time limit)"
-        return "no size decided (stopped by the time limit)"
+            return f"none yet ({broke} unsolved; not finished)"
+        return "not run yet" if entry.get("runs") == 0 else "no size decided yet"
     timed = " (a run there hit the wall-clock limit before its step budget)" if broke and entry.get(
         "broke_by_time") else ""  # fmt: skip
     if entry["value"] is None:
@@ -93,8 +94,8 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     if broke:
         text += f", breaks at {broke}"
     text += timed
-    if cut:
-        text += " (stopped by the time limit)"
+    if cut:  # the time limit stopped the board (or it is still being built): a lower bound
+        text += " (not finished)"
     return text
 
 
@@ -121,6 +122,8 @@ def goals_table(results: dict[str, Any], goals: dict[str, int], model: str = "ls
             continue
         value = entry["value"]
         reached = "**yes**" if value is not None and value >= goal else "**no**"
+        if reached == "**no**" and entry["status"] == "time limit":
+            reached = "not yet"  # the ladder is not finished
         lines.append(f"| {problem} | {entry['knob']} >= {goal:,} | {frontier_cell(entry)} | "
                      f"{reached} |")  # fmt: skip
     return "\n".join(lines)
@@ -201,10 +204,18 @@ def progress_text(results: dict[str, Any]) -> str:
     hours = (results.get("run_seconds") or 0) / 3600
     done = ladders["decided"] == ladders["all"]
     state = "every ladder decided" if done else "the board is not finished: `--resume` goes on"
-    earlier = results.get("resumed") or 0
-    resumed = f"{earlier:,} of the rows came from earlier invocations; " if earlier else ""
-    return (f"{ladders['decided']} of {ladders['all']} ladders decided ({state}); {resumed}"
-            f"the runs took {hours:,.1f} hours in all (each on one thread).")  # fmt: skip
+    return (f"{ladders['decided']} of {ladders['all']} ladders decided ({state}); the runs "
+            f"took {hours:,.1f} hours in all (each on one thread).")  # fmt: skip
+
+
+def this_invocation(results: dict[str, Any], runs: int) -> str:
+    """``, 12 of them by this invocation`` when the others' rows came from earlier ones."""
+    new = results.get("new_runs", runs)
+    return (
+        f", {new:,} of them by this invocation (the others' rows saved before)"
+        if new < runs
+        else ""
+    )
 
 
 def seed_policy(b: dict[str, Any]) -> str:
@@ -228,9 +239,10 @@ def markdown(results: dict[str, Any]) -> str:
     agree = sum(v["verdict"] == "agree" for v in verdicts)
     parts = [
         "# The leaderboard: what each architecture remembers, and where it breaks",
-        f"`{results['command']}`: {runs} training runs in {results['wall_seconds'] / 60:.1f} min"
-        f" on {m['cpu_count']} CPU cores ({m['workers']} runs at once, 1 torch thread each; "
-        f"torch {m['torch']}). {progress_text(results)} Budget: {budget_text(results)}.",
+        f"`{results['command']}`: {runs} training runs{this_invocation(results, runs)} in "
+        f"{results['wall_seconds'] / 60:.1f} min on {m['cpu_count']} CPU cores ({m['workers']} "
+        f"runs at once, 1 torch thread each; torch {m['torch']}). {progress_text(results)} "
+        f"Budget: {budget_text(results)}.",
         "## Frontier: the largest size solved in most seeds, the median (range) of the steps "
         "it took over the solved seeds, and the size that broke it",
         frontier_table(results),

@@ -100,6 +100,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         # cost, where wall_seconds is this invocation's alone
         "run_seconds": round(sum(row.get("seconds") or 0 for row in unique.values())),
         "run_count": len(unique),
+        "new_runs": sum(key not in (known or {}) for key in unique),  # run by this invocation
         "ladders": {"all": len(statuses), "decided": len(statuses) - statuses.count("time limit")},
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems],

@@ -220,13 +220,28 @@ def test_frontier_cells() -> None:
     entry = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5}
     assert report.frontier_cell(entry) == "none (5 unsolved)"
     entry = {"status": "time limit", "value": 10, "steps": 300, "first_unsolved": None}
-    assert report.frontier_cell(entry) == "**10**: 300 steps (stopped by the time limit)"
+    assert report.frontier_cell(entry) == "**10**: 300 steps (not finished)"
     entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": None}
-    assert report.frontier_cell(entry) == "no size decided (stopped by the time limit)"
+    assert report.frontier_cell(entry) == "no size decided yet"
+    assert report.frontier_cell({**entry, "runs": 0}) == "not run yet"
+    entry = {**entry, "first_unsolved": 5, "runs": 3}
+    assert report.frontier_cell(entry) == "none yet (5 unsolved; not finished)"
+
+
+def test_goals_read_not_yet_while_the_ladder_is_unfinished() -> None:
+    entry = {"model": "lstm", "problem": "echo", "knob": "lag", "value": 20, "steps": 300,
+             "first_unsolved": None, "status": "time limit"}  # fmt: skip
+    results = {"frontier": [entry, {**entry, "problem": "memorize", "status": "broke"}]}
+    table = report.goals_table(results, {"echo": 50, "memorize": 50, "classify": 100})
+    assert "| echo | lag >= 50 | **20**: 300 steps (not finished) | not yet |" in table
+    assert "| memorize | lag >= 50 | **20**: 300 steps | **no** |" in table
+    assert "classify" not in table  # no entry: no line
 
 
 def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
-    slow, plain = frontier(climb("slow")), frontier(climb("plain"))
+    slow = frontier(climb("slow"))
+    assert slow["runs"] == len(CALLS) == 3 + 4 + 2 + 2  # 3 rates, 10 to 100, 2 + 2 seeds
+    plain = frontier(climb("plain"))
     assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, True)
     assert report.frontier_cell(slow) == (
         "**20**: 201 steps (200-202), breaks at 50 (a run there hit the wall-clock limit before "

@@ -167,7 +167,9 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert again["run_seconds"] == round(sum(row["seconds"] for row in rows))
     assert again["run_count"] == results["run_count"] == len(rows)  # every job once
-    assert f"`: {len(rows)} training runs in " in markdown
+    assert f"`: {len(rows)} training runs in " in markdown and again["new_runs"] == 0
+    assert f"{len(rows)} training runs, 0 of them by this invocation (the others' rows saved " in (
+        out / "leaderboard.md").read_text()  # fmt: skip
     assert f"{ladders} of {ladders} ladders decided (every ladder decided)" in markdown
     # cut by a time limit before any run: nothing decided, and the report says the board goes on
     cut = suite.main(["--out", str(tmp_path / "cut"), "--time-limit", "0"], job_fn=_never)
