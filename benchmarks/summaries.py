@@ -4,8 +4,9 @@ The ranking's formula (:data:`FORMULA`): a model's score is 100 x the mean, over
 problems, of the share of the problem's ladder it climbed: (the number of sizes up to and
 including its frontier) / (the number of sizes up to the ceiling). A problem it solved at no size,
 cannot serve (n/a) or failed on (error) counts 0; a ladder cut by the time limit counts what it
-reached (a lower bound: the ranking says "provisional"). Models are ranked by score, ties by the
-median, over the problems at which both solved their frontier, of the steps it took (fewer first).
+reached (a lower bound: the ranking says "provisional"); a model none of whose ladders is decided
+yet is listed last, unranked. Models are ranked by score, ties by the median, over the problems at
+which both solved their frontier, of the steps it took (fewer first).
 """
 
 from __future__ import annotations
@@ -53,10 +54,14 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
             "cut": sum(e["status"] == "time limit" for e in mine),
             "median_steps": statistics.median(steps) if steps else None,
         })  # fmt: skip
-    entries.sort(key=lambda e: (-e["score"], e["median_steps"] or float("inf")))
+    # a model none of whose ladders is decided yet (a board still being built) is not ranked
+    entries.sort(key=lambda e: (e["cut"] == e["problems"], -e["score"],
+                                e["median_steps"] or float("inf")))  # fmt: skip
     for index, entry in enumerate(entries):
         same = index and entries[index - 1]["score"] == entry["score"]
         entry["rank"] = entries[index - 1]["rank"] if same else index + 1
+        if entry["problems"] and entry["cut"] == entry["problems"]:
+            entry["rank"] = None
     return entries
 
 
@@ -65,6 +70,9 @@ def ranking_table(entries: list[dict[str, Any]]) -> str:
              " median steps at the frontiers |", "|---" * 9 + "|"]  # fmt: skip
     for e in entries:
         steps = f"{e['median_steps']:,.0f}" if e["median_steps"] is not None else "-"
+        if e["rank"] is None:  # nothing decided: no score to rank by
+            lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6)
+            continue
         lines.append(f"| {e['rank']} | {e['model']} | {e['score']:.1f} | {e['at_ceiling']} | "
                      f"{e['broke']} | {e['not_applicable']} | {e['errors']} | {e['cut']} | "
                      f"{steps} |")  # fmt: skip

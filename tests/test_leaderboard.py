@@ -210,6 +210,15 @@ def test_ranking_formula() -> None:
     ]  # (4/4 + 1/2) / 2; (2/4 + 0) / 2
     assert ranked[0]["at_ceiling"] == 1 and ranked[1]["not_applicable"] == 1
     assert "mean over problems" in summaries.ranking_table(ranked)
+    # a board still being built: a model with no ladder decided is listed last, not ranked
+    waiting = [entry("w", "a", None, "time limit"), entry("w", "b", None, "time limit")]
+    partial = [entry("v", "a", 1, "time limit"), entry("v", "b", None)]  # 1/4 so far, 0
+    ranked = summaries.ranking([*waiting, *frontiers, *partial], problems)
+    assert [(e["model"], e["rank"]) for e in ranked] == [("x", 1), ("y", 2), ("z", 2), ("v", 4),
+                                                         ("w", None)]  # fmt: skip
+    table = summaries.ranking_table(ranked)
+    assert "| - | w | no ladder decided yet | - | - | - | - | - | - |" in table
+    assert "| 4 | v | 12.5 |" in table and "Provisional" in table
 
 
 def test_frontier_cells() -> None:
