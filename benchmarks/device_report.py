@@ -16,6 +16,8 @@ import lightning
 import numpy as np
 import torch
 
+from seqtasks.benchmarks.tables import markdown_table
+
 HOST_SYNC_NOTE = (
     "host syncs: what made the host wait for the device in one checked batch or step (CUDA: "
     "torch.cuda.set_sync_debug_mode('warn'); every device: a dispatch check for .item(), "
@@ -89,9 +91,7 @@ def _syncs(row: dict[str, Any]) -> str:
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_number(cell) for cell in row) + " |" for row in rows]
-    return lines
+    return markdown_table(header, [[_number(cell) for cell in row] for row in rows]).splitlines()
 
 
 def _section_lines(name: str, section: dict[str, Any], device: str) -> list[str]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from seqtasks.benchmarks.tables import markdown_table
+
 Row = dict[str, Any]
 
 # Arora, Eyuboglu et al. 2023, "Zoology", Figure 2 (the repository's assets/figure2.png): MQAR
@@ -85,11 +87,6 @@ def accuracy_grid(runs: list[Row], problem: str, models: list[str], sizes: tuple
     return grid
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
-
-
 def _ladder(results: dict[str, Any], key: str) -> tuple[int, ...] | None:
     return next((tuple(p["values"]) for p in results["problems"] if p["key"] == key), None)
 
@@ -107,7 +104,7 @@ def zoology(results: dict[str, Any]) -> str:
         cells = [f"{by_size[size]:.2f}" if size in by_size else "-" for size in sizes]
         rows.append([f"{name} (Zoology, Fig. 2)", *cells])
     notes = "\n".join(f"- {line}" for line in ZOOLOGY_DIFFERENCES)
-    return _table(head, rows) + "\n\n" + notes
+    return markdown_table(head, rows) + "\n\n" + notes
 
 
 def mamba(results: dict[str, Any]) -> str:
@@ -116,10 +113,10 @@ def mamba(results: dict[str, Any]) -> str:
     if sizes is None:
         return "The board has no `selective_copy` ladder."
     grid = accuracy_grid(results["runs"], "selective_copy", results["models"], sizes)
-    ours = _table(["model", *(f"length {size:,}" for size in sizes)],
+    ours = markdown_table(["model", *(f"length {size:,}" for size in sizes)],
                   [[model, *cells] for model, cells in grid.items()])  # fmt: skip
     head = ["model (Mamba, Table 1)", "architecture", "layer", "accuracy at length 4,096"]
-    paper = _table(head, [[name, arch, layer, f"{acc:.1f}%"]
+    paper = markdown_table(head, [[name, arch, layer, f"{acc:.1f}%"]
                           for name, arch, layer, acc in MAMBA_TABLE_1])  # fmt: skip
     notes = "\n".join(f"- {line}" for line in MAMBA_DIFFERENCES)
     return f"{ours}\n\n{paper}\n\n{notes}"

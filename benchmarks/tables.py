@@ -57,6 +57,12 @@ def grid(rows: list[Row], row_key: Callable[[Row], str], column_key: Callable[[R
     return "\n".join(lines)
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table: the header, its rule, one line per row of cell texts."""
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """``payload`` as indented JSON, without each row's full summary."""
     slim = dict(payload)
