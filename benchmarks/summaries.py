@@ -3,10 +3,12 @@
 The ranking's formula (:data:`FORMULA`): a model's score is 100 x the mean, over the board's
 problems, of the share of the problem's ladder it climbed: (the number of sizes up to and
 including its frontier) / (the number of sizes up to the ceiling). A problem it solved at no size,
-cannot serve (n/a) or failed on (error) counts 0; a ladder cut by the time limit counts what it
-reached (a lower bound: the ranking says "provisional"); a model none of whose ladders is decided
-yet is listed last, unranked. Models are ranked by score, ties by the median, over the problems at
-which both solved their frontier, of the steps it took (fewer first).
+cannot serve (n/a) or failed on (error) counts 0. Models are ranked by score, ties by the median
+of the steps it took at its frontiers (fewer first). Only a model whose every ladder is decided is
+ranked: while a board is being built (ladders cut by the time limit, to go on with ``--resume``),
+a model with some ladders decided follows the ranked ones, unranked, its score a lower bound (an
+unfinished ladder counts what it reached so far) with how many of its ladders are decided; a model
+with none decided is listed last.
 """
 
 from __future__ import annotations
@@ -51,33 +53,46 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
             "broke": sum(e["status"] == "broke" for e in mine),
             "not_applicable": sum(e["status"] == "n/a" for e in mine),
             "errors": sum(e["status"] == "error" for e in mine),
-            "cut": sum(e["status"] == "time limit" for e in mine),
+            "not_finished": sum(e["status"] == "time limit" for e in mine),
             "median_steps": statistics.median(steps) if steps else None,
         })  # fmt: skip
-    # a model none of whose ladders is decided yet (a board still being built) is not ranked
-    entries.sort(key=lambda e: (e["cut"] == e["problems"], -e["score"],
-                                e["median_steps"] or float("inf")))  # fmt: skip
+
+    # a board still being built: only a model whose every ladder is decided is ranked; then the
+    # models with some decided (their scores lower bounds), then those with none
+    def group(entry: dict[str, Any]) -> int:
+        return 2 if entry["not_finished"] == entry["problems"] else int(entry["not_finished"] > 0)
+
+    entries.sort(key=lambda e: (group(e), -e["score"], e["median_steps"] or float("inf")))
     for index, entry in enumerate(entries):
         same = index and entries[index - 1]["score"] == entry["score"]
         entry["rank"] = entries[index - 1]["rank"] if same else index + 1
-        if entry["problems"] and entry["cut"] == entry["problems"]:
+        if entry["not_finished"]:
             entry["rank"] = None
     return entries
 
 
 def ranking_table(entries: list[dict[str, Any]]) -> str:
-    lines = ["| rank | model | score | at the ceiling | broke | n/a | errors | cut by time |"
+    lines = ["| rank | model | score | at the ceiling | broke | n/a | errors | not finished |"
              " median steps at the frontiers |", "|---" * 9 + "|"]  # fmt: skip
     for e in entries:
         steps = f"{e['median_steps']:,.0f}" if e["median_steps"] is not None else "-"
-        if e["rank"] is None:  # nothing decided: no score to rank by
+        decided = e["problems"] - e["not_finished"]
+        if not decided:  # nothing decided: no score to rank by
             lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6)
             continue
-        lines.append(f"| {e['rank']} | {e['model']} | {e['score']:.1f} | {e['at_ceiling']} | "
-                     f"{e['broke']} | {e['not_applicable']} | {e['errors']} | {e['cut']} | "
-                     f"{steps} |")  # fmt: skip
-    provisional = any(e["cut"] for e in entries)
-    note = " Provisional: some ladders were cut by the time limit." if provisional else ""
+        score = f"{e['score']:.1f}"
+        if e["rank"] is None:
+            score = f">= {score} ({decided} of {e['problems']} ladders decided)"
+        lines.append(f"| {e['rank'] or '-'} | {e['model']} | {score} | {e['at_ceiling']} | "
+                     f"{e['broke']} | {e['not_applicable']} | {e['errors']} | "
+                     f"{e['not_finished']} | {steps} |")  # fmt: skip
+    note = ""
+    if any(e["not_finished"] for e in entries):
+        note = (
+            " Not finished yet: a model is ranked once every one of its ladders is decided;"
+            " until then its score is a lower bound (an unfinished ladder counts what it"
+            " reached so far)."
+        )
     return f"Formula: {FORMULA}.{note}\n\n" + "\n".join(lines)
 
 

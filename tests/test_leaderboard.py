@@ -210,15 +210,21 @@ def test_ranking_formula() -> None:
     ]  # (4/4 + 1/2) / 2; (2/4 + 0) / 2
     assert ranked[0]["at_ceiling"] == 1 and ranked[1]["not_applicable"] == 1
     assert "mean over problems" in summaries.ranking_table(ranked)
-    # a board still being built: a model with no ladder decided is listed last, not ranked
+    assert "Not finished yet" not in summaries.ranking_table(ranked)
+    # a board still being built: only a model whose every ladder is decided is ranked; one with
+    # some decided follows, its score a lower bound, even above a ranked score; none decided: last
     waiting = [entry("w", "a", None, "time limit"), entry("w", "b", None, "time limit")]
     partial = [entry("v", "a", 1, "time limit"), entry("v", "b", None)]  # 1/4 so far, 0
-    ranked = summaries.ranking([*waiting, *frontiers, *partial], problems)
-    assert [(e["model"], e["rank"]) for e in ranked] == [("x", 1), ("y", 2), ("z", 2), ("v", 4),
-                                                         ("w", None)]  # fmt: skip
+    ahead = [entry("u", "a", 10, "ceiling"), entry("u", "b", 1, "time limit")]  # 100 and 50 so far
+    ranked = summaries.ranking([*waiting, *ahead, *frontiers, *partial], problems)
+    assert [(e["model"], e["rank"]) for e in ranked] == [
+        ("x", 1), ("y", 2), ("z", 2), ("u", None), ("v", None), ("w", None)]  # fmt: skip
+    assert [e["not_finished"] for e in ranked] == [0, 0, 0, 1, 1, 2]
     table = summaries.ranking_table(ranked)
     assert "| - | w | no ladder decided yet | - | - | - | - | - | - |" in table
-    assert "| 4 | v | 12.5 |" in table and "Provisional" in table
+    assert "| - | u | >= 75.0 (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 1 | 100 |" in table
+    assert "| - | v | >= 12.5 (1 of 2 ladders decided) |" in table
+    assert "Not finished yet: a model is ranked once every one of its ladders is decided" in table
 
 
 def test_frontier_cells() -> None:
