@@ -15,10 +15,12 @@ selective scan, where the step size, B and C depend on the input (the selection 
 drawn log-uniformly in ``[dt_min, dt_max]``, ``D`` at 1. ``W_r`` maps to ``dt_rank`` features
 (``None``: ``ceil(d_model / 16)``, the paper's).
 
-The scan is sequential over time, in plain PyTorch (no CUDA kernel): on this machine's CPU (2
-shared cores, 1 thread, B=32, T=256, E=128, N=16, forward and backward) it took 2.2-2.7 s against
-17-32 s for a doubling (Hillis-Steele) parallel scan, whose log2(T) passes over the whole
-``(B, T, E, N)`` tensor cost more than T small steps. No package is used: ``mamba-ssm`` needs CUDA.
+The scan is sequential over time, in plain PyTorch (no CUDA kernel; ``models/mamba_scan.py``):
+on the CPU one fused loop with a hand-written backward, elsewhere the definition over whole
+``(B, T, E, N)`` tensors. A doubling (Hillis-Steele) parallel scan was slower still on this
+machine's CPU (17-32 s against 2.2-2.7 s for the materialized loop, 2 shared cores, 1 thread,
+B=32, T=256, E=128, N=16, forward and backward): its log2(T) passes over the whole ``(B, T, E, N)``
+tensor cost more than T small steps. No package is used: ``mamba-ssm`` needs CUDA.
 
 Example: ``task=echo`` (onehot, 10 symbols, length 6), ``d_model=64``, ``expand=2``, ``d_state=16``:
 inputs ``(B, 6, 10)`` -> embed ``(B, 6, 64)`` -> in_proj ``(B, 6, 256)`` = u, z ``(B, 6, 128)``
@@ -39,27 +41,8 @@ from torch import nn
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float
 from seqtasks.models.base import check_sizes
+from seqtasks.models.mamba_scan import selective_scan
 from seqtasks.models.stack import CausalStack
-
-
-def selective_scan(
-    u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
-) -> torch.Tensor:
-    """``y_t = C_t . h_t`` with ``h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t``, ``h_0 = 0``.
-
-    ``u``, ``delta``: ``(B, T, E)``; ``A``: ``(E, N)``; ``B``, ``C``: ``(B, T, N)``. Returns
-    ``(B, T, E)``.
-    """
-    decay = torch.exp(delta.unsqueeze(-1) * A)  # (B, T, E, N)
-    drive = (delta * u).unsqueeze(-1) * B.unsqueeze(2)  # (B, T, E, N)
-    state = u.new_zeros(decay.shape[0], *decay.shape[2:])  # (B, E, N)
-    states = []
-    # unbind once: indexing decay[:, t] in the loop would make backward write a full-size
-    # gradient tensor for every step (T times the memory traffic)
-    for decay_t, drive_t in zip(decay.unbind(1), drive.unbind(1), strict=True):
-        state = decay_t * state + drive_t  # (B, E, N)
-        states.append(state)
-    return torch.einsum("bten,btn->bte", torch.stack(states, dim=1), C)  # (B, T, E)
 
 
 class MambaBlock(nn.Module):

@@ -13,7 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 import seqtasks
 from seqtasks import models
 from seqtasks.models.lru import LRU, linear_scan
-from seqtasks.models.mamba import Mamba, selective_scan
+from seqtasks.models.mamba import Mamba
+from seqtasks.models.mamba_scan import scan_materialized, selective_scan
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.models.tcn import TCN, levels_for, receptive_field
 from seqtasks.training.run import ConfigError, train
@@ -138,7 +139,38 @@ def test_selective_scan_matches_the_recurrence():
                 delta[:, t, e, None] * B[:, t] * u[:, t, e, None]
             )
         expected.append((state * C[:, t, None]).sum(-1))
-    assert torch.allclose(selective_scan(u, delta, A, B, C), torch.stack(expected, 1), atol=1e-6)
+    for scan in (selective_scan, scan_materialized):  # the CPU's fused loop, and the other
+        assert torch.allclose(scan(u, delta, A, B, C), torch.stack(expected, 1), atol=1e-6)
+
+
+def scan_inputs(batch: int, length: int, inner: int, n: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    u, raw = (torch.randn(batch, length, inner, generator=generator, dtype=torch.float64)
+              for _ in range(2))  # fmt: skip
+    A = -3 * torch.rand(inner, n, generator=generator, dtype=torch.float64)
+    B, C = (torch.randn(batch, length, n, generator=generator, dtype=torch.float64)
+            for _ in range(2))  # fmt: skip
+    return [x.requires_grad_() for x in (u, torch.nn.functional.softplus(raw), A, B, C)]
+
+
+def test_the_fused_scan_has_the_gradients_of_the_definition():
+    assert torch.autograd.gradcheck(selective_scan, scan_inputs(2, 5, 3, 4))
+    inputs = scan_inputs(3, 23, 6, 5)
+    fused, materialized = selective_scan(*inputs), scan_materialized(*inputs)
+    weights = torch.randn_like(fused)
+    grads = [torch.autograd.grad((y * weights).sum(), inputs) for y in (fused, materialized)]
+    assert torch.allclose(fused, materialized, atol=1e-12)
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+    with torch.no_grad():  # keeps two states, not T
+        assert torch.allclose(selective_scan(*inputs), materialized, atol=1e-12)
+    only_u = [inputs[0].detach().requires_grad_(), *(x.detach() for x in inputs[1:])]
+    (selective_scan(*only_u) * weights).sum().backward()
+    assert torch.allclose(only_u[0].grad, grads[1][0], atol=1e-10)
+    mixed = [x.detach().to(torch.bfloat16) for x in inputs[:2]] + [
+        x.detach().float() for x in inputs[2:]
+    ]
+    assert selective_scan(*mixed).dtype == torch.float32  # computed in the promoted dtype
 
 
 def test_mamba_starts_as_the_paper_and_its_step_size_depends_on_the_input():
