@@ -9,10 +9,11 @@ u_t`` and ``h_0 = 0``, two ways that give the same values (tests/test_families.p
   instead of keeping it. Only the states are kept for the backward pass.
 
 :func:`selective_scan` takes the fused loop on the CPU and the materialized form elsewhere.
-Measured side by side on this machine's CPU (2 shared cores, 1 torch thread, B=32, E=128, N=16,
-forward and backward, median of 3): 0.30 s against 1.05 s at T=256, and 0.93 s against 4.33 s at
-T=1,000. On a GPU the fused loop launches about three times as many kernels a step, which is
-what a GPU's scan time is made of, so the materialized form is kept there.
+Measured side by side on this machine's CPU (``python -m seqtasks.benchmarks.scan``,
+``results/scan.md``: 2 shared cores, 1 torch thread, B=32, E=128, N=16, forward and backward,
+median of 5): 0.23 s against 0.91 s at T=256, 0.73 s against 3.43 s at T=1,000. On a GPU the
+fused loop would launch about three times as many kernels a step, which is what a GPU's scan
+time is made of, so the materialized form is kept there (not measured: no GPU here).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ definitions inside tcn, mamba and lru checked against plain loops and the papers
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -263,3 +264,17 @@ def test_every_family_solves_echo_lag_5(compose_config, family):
     else:
         assert summary["solved"], (family, summary["test"], summary["steps"])
     assert math.isfinite(summary["test"]["test/loss"])
+
+
+def test_the_scan_benchmark_times_both_scans_per_length(tmp_path: Path) -> None:
+    from seqtasks.benchmarks import scan
+
+    assert scan.main(["--lengths", "3", "5", "--batch", "2", "--rounds", "1",
+                      "--out", str(tmp_path)]) == 0  # fmt: skip
+    rows = json.loads((tmp_path / "scan.json").read_text())["rows"]
+    assert [row["length"] for row in rows] == [3, 5]
+    assert all(row["materialized"] > 0 and row["fused"] > 0 for row in rows)
+    text = (tmp_path / "scan.md").read_text()
+    assert "| length | materialized (s) | fused (s) | speed-up |" in text and "| 5 | " in text
+    with pytest.raises(SystemExit):
+        scan.main(["--rounds", "0", "--out", str(tmp_path)])
