@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch.autograd.function import once_differentiable
 
 
 def selective_scan(
@@ -80,6 +81,7 @@ class FusedScan(torch.autograd.Function):
         return ys.squeeze(-1).transpose(0, 1)  # (B, T, E)
 
     @staticmethod
+    @once_differentiable  # a second derivative through it raises instead of coming out wrong
     def backward(ctx: Any, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
         delta_t, drive_t, A, B_t, C_t, states = ctx.saved_tensors
         dy_t = dy.transpose(0, 1).contiguous()  # (T, B, E)
