@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.autograd.function import once_differentiable
 
 
 def selective_scan(
@@ -81,8 +80,12 @@ class FusedScan(torch.autograd.Function):
         return ys.squeeze(-1).transpose(0, 1)  # (B, T, E)
 
     @staticmethod
-    @once_differentiable  # a second derivative through it raises instead of coming out wrong
     def backward(ctx: Any, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if torch.is_grad_enabled():  # create_graph=True: it would come out wrong, so refuse
+            raise RuntimeError(
+                "the fused selective scan has no second derivative (create_graph=True); "
+                "seqtasks.models.mamba_scan.scan_materialized has one"
+            )
         delta_t, drive_t, A, B_t, C_t, states = ctx.saved_tensors
         dy_t = dy.transpose(0, 1).contiguous()  # (T, B, E)
         length, batch, inner = delta_t.shape
