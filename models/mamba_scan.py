@@ -18,6 +18,7 @@ time is made of, so the materialized form is kept there (not measured: no GPU he
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -33,8 +34,7 @@ def selective_scan(
     """
     if u.device.type != "cpu":
         return scan_materialized(u, delta, A, B, C)
-    dtype = torch.promote_types(torch.promote_types(u.dtype, delta.dtype), A.dtype)
-    dtype = torch.promote_types(dtype, torch.promote_types(B.dtype, C.dtype))
+    dtype = functools.reduce(torch.promote_types, (x.dtype for x in (u, delta, A, B, C)))
     u, delta, A, B, C = (x.to(dtype) for x in (u, delta, A, B, C))
     return FusedScan.apply(delta, delta * u, A, B, C)
 
