@@ -88,12 +88,14 @@ class LRULayer(nn.Module):
         self.D = nn.Parameter(torch.randn(d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, H)`` -> ``(B, T, H)``. The projections in and out run as real products (x is
+        real and only ``Re(C h)`` is read): half the multiplications of complex ones."""
         log_lambda = torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log))  # (N,)
-        B = torch.complex(self.B_re, self.B_im) * torch.exp(self.gamma_log)[:, None]  # (N, H)
-        drive = x.to(B.dtype) @ B.T  # (B, T, N) complex
-        states = linear_scan(log_lambda, drive)  # (B, T, N) complex
-        C = torch.complex(self.C_re, self.C_im)  # (H, N)
-        return (states @ C.T).real + self.D * x  # (B, T, H)
+        B = torch.cat([self.B_re, self.B_im]) * torch.exp(self.gamma_log).repeat(2)[:, None]
+        drive_re, drive_im = (x @ B.T).chunk(2, dim=-1)  # (B, T, N) each: Re and Im of B x
+        states = linear_scan(log_lambda, torch.complex(drive_re, drive_im))  # (B, T, N) complex
+        C = torch.stack([self.C_re, -self.C_im], dim=-1).flatten(1)  # (H, 2N): Re(C h) weights
+        return torch.view_as_real(states).flatten(-2) @ C.T + self.D * x  # (B, T, H)
 
 
 class LRUBlock(nn.Module):

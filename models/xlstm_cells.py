@@ -193,22 +193,37 @@ class SLSTMCell(nn.Module):
         batch = pre_x.shape[0]
         h, c, n, m = state  # (B, H, d) each
         recurrent = torch.einsum("bhd,hde->bhe", h, self.recurrent)  # (B, H, 4d): R h_{t-1}
-        pre = (pre_x.view(batch, self.heads, 4 * self.head_size) + recurrent).unflatten(-1, (4, -1))
-        i_pre, f_pre, z_pre, o_pre = pre.unbind(2)  # (B, H, d) each
-        log_f = F.logsigmoid(f_pre)  # (B, H, d)
-        m_new = torch.maximum(log_f + m, i_pre)  # (B, H, d)
-        forget, write = (log_f + m - m_new).exp(), (i_pre - m_new).exp()  # (B, H, d) each
-        c = forget * c + write * torch.tanh(z_pre)  # (B, H, d)
-        n = forget * n + write  # (B, H, d): > 0 from step 1
-        h = torch.sigmoid(o_pre) * c / n  # (B, H, d)
-        return self.normalise(h.reshape(batch, -1)), (h, c, n, m_new)  # (B, W)
+        pre = pre_x.view(batch, self.heads, 4 * self.head_size) + recurrent  # (B, H, 4d)
+        h, c, n, m = self.gate(pre, (c, n, m))  # (B, H, d) each
+        return self.normalise(h.reshape(batch, -1)), (h, c, n, m)  # (B, W)
+
+    def gate(self, pre: torch.Tensor, memory: tuple[torch.Tensor, ...]) -> SState:
+        """The stabilised exponential gating: pre-activations ``(..., 4d)`` (i, f, z, o) and
+        ``(c, n, m)`` ``(..., d)`` each -> the new ``(h, c, n, m)``, unnormed."""
+        c, n, m = memory
+        i_pre, f_pre, z_pre, o_pre = pre.chunk(4, dim=-1)  # (..., d) each
+        log_f = F.logsigmoid(f_pre)  # (..., d)
+        m_new = torch.maximum(log_f + m, i_pre)  # (..., d)
+        forget, write = (log_f + m - m_new).exp(), (i_pre - m_new).exp()  # (..., d) each
+        c = forget * c + write * torch.tanh(z_pre)  # (..., d)
+        n = forget * n + write  # (..., d): > 0 from step 1
+        return torch.sigmoid(o_pre) * c / n, c, n, m_new  # (..., d) each
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """All ``T`` steps of ``x`` ``(B, T, W)``, one at a time -> normed ``(B, T, W)``."""
-        pre_x = self.input(x)  # (B, T, 4W): the input's share, for all steps at once
-        state = self.initial_state(x.shape[0], x)
+        """All ``T`` steps of ``x`` ``(B, T, W)``, one at a time -> normed ``(B, T, W)``.
+
+        The loop runs head-major, ``(H, B, .)``, so that each step's recurrence is one batched
+        product added to the input's share (``baddbmm``); the norm, per step and head, runs once
+        over all steps after it. The same arithmetic as :meth:`step`, step after step.
+        """
+        batch, length, width = x.shape
+        pre_x = self.input(x).view(batch, length, self.heads, 4 * self.head_size)  # (B,T,H,4d)
+        pre_x = pre_x.permute(1, 2, 0, 3)  # (T, H, B, 4d)
+        h, c, n, m = (s.transpose(0, 1) for s in self.initial_state(batch, x))  # (H, B, d) each
         steps = []
-        for pre_t in pre_x.unbind(1):  # unbind: one backward stack, not a (B, T, 4W) per step
-            h, state = self.advance(pre_t, state)  # (B, W)
+        for pre_t in pre_x.unbind(0):  # unbind: one backward stack, not a (T, ...) per step
+            pre = torch.baddbmm(pre_t, h, self.recurrent)  # (H, B, 4d): W x_t + b + R h_{t-1}
+            h, c, n, m = self.gate(pre, (c, n, m))  # (H, B, d) each
             steps.append(h)
-        return torch.stack(steps, dim=1)  # (B, T, W)
+        h = torch.stack(steps, dim=0).permute(2, 0, 1, 3)  # (T, H, B, d) -> (B, T, H, d)
+        return self.normalise(h.reshape(batch, length, width))  # (B, T, W)
