@@ -9,7 +9,8 @@ decide something:
    (:func:`best_lr`) is the model's learning rate on this problem, and that run is the ladder's
    first run (the same job: it is not run twice);
 2. **climb, one seed**: seed 0 at each next size until two sizes in a row are unsolved or the
-   ceiling is reached;
+   ceiling is reached, or at the first unsolved size where a run met the wall-clock guard (the
+   next size costs more a step and would meet it sooner: a run there would only say so again);
 3. **confirm, three seeds**: seeds 1 and 2 at the frontier (the largest size solved), then at
    the first unsolved size above it; each of the two is decided by the majority of its three
    seeds. If that changes the picture (the frontier fails, or the first unsolved size is solved
@@ -148,9 +149,13 @@ class Ladder:
                 return path, value
             path.append(value)
             misses = 0 if verdict else misses + 1
-            if misses >= MISSES_TO_STOP:
+            if misses >= MISSES_TO_STOP or (not verdict and self.cut_by_time(value)):
                 break
         return path, None
+
+    def cut_by_time(self, value: int) -> bool:
+        """Whether a run at ``value`` was stopped by the wall-clock guard."""
+        return any(row.get("stopped") == "time" for row in self.rows.get(value, {}).values())
 
     def frontier(self) -> tuple[int | None, int | None]:
         """The largest size solved on the climb's path, and the first unsolved size above it."""
@@ -252,7 +257,7 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
     sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
     # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
     # break may be the machine's speed, not the model (the cell says so)
-    timed = any(row.get("stopped") == "time" for row in ladder.rows.get(broke, {}).values())
+    timed = broke is not None and ladder.cut_by_time(broke)
     return {
         "model": ladder.model,
         "problem": ladder.problem.key,

@@ -193,7 +193,9 @@ def budget_text(results: dict[str, Any]) -> str:
         "criterion), then the best "
         f"checkpoint is scored on {b['test_samples']:,} fixed test sequences: *solved* means "
         f"both. {seed_policy(b)}; a run also stops after {b['run_seconds_limit']:.0f} "
-        "wall seconds (counted unsolved, marked). Per-problem settings, the same for every model:"
+        "wall seconds (counted unsolved, marked), and the climb ends at an unsolved size where a "
+        "run did (a larger size costs more a step). Per-problem settings, the same for every "
+        "model:"
         " " + "; ".join(f"{key}: {' '.join(p['settings'])}" for key, p in b["problems"].items())
     )
 

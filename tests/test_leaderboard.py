@@ -30,13 +30,14 @@ RULES = {
     "strong": lambda value, seed: True,
     "picky": lambda value, seed: value <= 10,
 }
+RULES["slow_bloomer"] = RULES["bloomer"]  # and its unsolved runs meet the wall-clock guard
 CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every stub run
 
 
 def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
     """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
     solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; model
-    ``slow``'s unsolved runs are stopped by the wall-clock guard."""
+    ``slow``'s and ``slow_bloomer``'s unsolved runs are stopped by the wall-clock guard."""
     label = job.label
     model, value, lr = label["model"], label.get("value", 5), label.get("lr")
     CALLS.append((model, value, job.seed, lr))
@@ -48,7 +49,7 @@ def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: i
     if model == "picky" and lr is not None and lr != 0.01:
         solved = False
     steps = 10 * value + job.seed
-    stopped = "time" if model == "slow" else "max_steps"  # slow: the wall-clock guard stops it
+    stopped = "time" if model.startswith("slow") else "max_steps"  # slow*: the guard stops them
     summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01,
                "solved_at_step": steps if solved else None, "steps": steps,
                "val": {"val/accuracy": 1.0 if solved else 0.5}, "num_parameters": 1000,
@@ -254,8 +255,12 @@ def test_goals_read_not_yet_while_the_ladder_is_unfinished() -> None:
 
 
 def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
-    slow = frontier(climb("slow"))
-    assert slow["runs"] == len(CALLS) == 3 + 4 + 2 + 2  # 3 rates, 10 to 100, 2 + 2 seeds
+    ladder = climb("slow")
+    slow = frontier(ladder)
+    # the climb ends at the first unsolved size whose run met the guard (50), not a size later;
+    # the three seeds still decide the frontier (20) and that size
+    assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2]}
+    assert slow["runs"] == len(CALLS) == 3 + 3 + 2 + 2  # 3 rates, 10 to 50, 2 + 2 seeds
     plain = frontier(climb("plain"))
     assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, True)
     assert report.frontier_cell(slow) == (
@@ -263,6 +268,12 @@ def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
         "its step budget)"
     )
     assert plain["broke_by_time"] is False and "wall-clock" not in report.frontier_cell(plain)
+    # seed 0 cut at 50, seeds 1 and 2 solve it: 50 is solved and the climb goes on, to its
+    # next cut size (100), where it ends
+    bloomer = climb("slow_bloomer")
+    assert seeds_run(bloomer) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2],
+                                  100: [0, 1, 2]}  # fmt: skip
+    assert (frontier(bloomer)["value"], frontier(bloomer)["first_unsolved"]) == (50, 100)
     nothing = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5,
                "broke_by_time": True}  # fmt: skip
     assert report.frontier_cell(nothing) == (
