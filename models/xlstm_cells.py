@@ -186,11 +186,8 @@ class SLSTMCell(nn.Module):
 
     def step(self, x: torch.Tensor, state: SState) -> tuple[torch.Tensor, SState]:
         """One step: ``x`` ``(B, W)`` -> normed ``h`` ``(B, W)`` and the new state."""
-        return self.advance(self.input(x), state)  # (B, W)
-
-    def advance(self, pre_x: torch.Tensor, state: SState) -> tuple[torch.Tensor, SState]:
-        """One step from the input's share of the pre-activations ``W x_t + b`` ``(B, 4W)``."""
-        batch = pre_x.shape[0]
+        batch = x.shape[0]
+        pre_x = self.input(x)  # (B, 4W): W x_t + b
         h, c, n, m = state  # (B, H, d) each
         recurrent = torch.einsum("bhd,hde->bhe", h, self.recurrent)  # (B, H, 4d): R h_{t-1}
         pre = pre_x.view(batch, self.heads, 4 * self.head_size) + recurrent  # (B, H, 4d)
