@@ -255,6 +255,7 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
     done = [row for row in runs if row["solved"]]
     steps = _spread([row["steps"] for row in done])
     sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
+    ran = {id(row): row for row in [*ladder.all_rows(), *ladder.tuning.values()]}  # each run once
     # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
     # break may be the machine's speed, not the model (the cell says so)
     timed = broke is not None and ladder.cut_by_time(broke)
@@ -266,7 +267,8 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         "ceiling": ladder.problem.ceiling,
         "seeds_solved": len(done),
         "seeds": len(runs),
-        "runs": len({id(row) for row in [*ladder.all_rows(), *ladder.tuning.values()]}),
+        "runs": len(ran),
+        "seconds": round(sum(row.get("seconds") or 0 for row in ran.values()), 1),
         "steps": steps["median"],
         "steps_range": [steps["min"], steps["max"]] if done else None,
         "sequences": _spread([row["sequences"] for row in done])["median"],

@@ -55,6 +55,8 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
             "errors": sum(e["status"] == "error" for e in mine),
             "not_finished": sum(e["status"] == "time limit" for e in mine),
             "median_steps": statistics.median(steps) if steps else None,
+            "runs": sum(e.get("runs") or 0 for e in mine),  # what the model's ladders cost
+            "hours": sum(e.get("seconds") or 0 for e in mine) / 3600,
         })  # fmt: skip
 
     # a board still being built: only a model whose every ladder is decided is ranked; then the
@@ -73,19 +75,22 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
 
 def ranking_table(entries: list[dict[str, Any]]) -> str:
     lines = ["| rank | model | score | at the ceiling | broke | n/a | errors | not finished |"
-             " median steps at the frontiers |", "|---" * 9 + "|"]  # fmt: skip
+             " median steps at the frontiers | runs (hours of runs) |",
+             "|---" * 10 + "|"]  # fmt: skip
     for e in entries:
         steps = f"{e['median_steps']:,.0f}" if e["median_steps"] is not None else "-"
+        cost = f"{e.get('runs', 0):,} ({e.get('hours', 0):.1f} h)" if e.get("runs") else "-"
         decided = e["problems"] - e["not_finished"]
         if not decided:  # nothing decided: no score to rank by
-            lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6)
+            lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6
+                         + f" {cost} |")  # fmt: skip
             continue
         score = f"{e['score']:.1f}"
         if e["rank"] is None:
             score = f">= {score} ({decided} of {e['problems']} ladders decided)"
         lines.append(f"| {e['rank'] or '-'} | {e['model']} | {score} | {e['at_ceiling']} | "
                      f"{e['broke']} | {e['not_applicable']} | {e['errors']} | "
-                     f"{e['not_finished']} | {steps} |")  # fmt: skip
+                     f"{e['not_finished']} | {steps} | {cost} |")  # fmt: skip
     note = ""
     if any(e["not_finished"] for e in entries):
         note = (

@@ -56,7 +56,7 @@ def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: i
                "state_size": 64}  # fmt: skip
     return {**label, "seed": job.seed, "solved": solved, "steps": steps,
             "sequences": 32 * steps, "test_metric": summary["val"]["val/accuracy"],
-            "seconds": 0.0, "stopped": "solved" if solved else stopped, "threads": threads,
+            "seconds": steps / 10, "stopped": "solved" if solved else stopped, "threads": threads,
             "num_parameters": 1000, "state_size": 64, **job.extra,
             "summary": summary}  # fmt: skip
 
@@ -96,6 +96,10 @@ def test_one_seed_climbs_three_decide_the_frontier_and_the_break() -> None:
     assert (entry["value"], entry["first_unsolved"], entry["seeds_solved"]) == (20, 50, 3)
     assert entry["steps"] == 201 and entry["steps_range"] == [200, 202]  # median and range
     assert entry["num_parameters"] == 1000 and entry["state_size"] == 64
+    # its cost: every run once, the tuning runs at the other rates included (seconds: steps / 10)
+    assert entry["seconds"] == pytest.approx(
+        sum(10 * value + seed for _, value, seed, _ in CALLS) / 10
+    )
     runs = [call for call in CALLS if call[0] == "plain"]
     assert len(runs) == len(set(runs)) == 3 + 1 + 3 + 3 + 1  # tuning at 5 (3), no run twice
 
@@ -198,7 +202,7 @@ def test_ranking_formula() -> None:
 
     def entry(model: str, problem: str, value: int | None, status: str = "broke") -> dict:
         return {"model": model, "problem": problem, "value": value, "status": status,
-                "steps": 100 if value else None}  # fmt: skip
+                "steps": 100 if value else None, "runs": 2, "seconds": 900.0}  # fmt: skip
 
     frontiers = [entry("x", "a", 10, "ceiling"), entry("x", "b", 1), entry("y", "a", 2),
                  entry("y", "b", None, "n/a"), entry("z", "a", 2),
@@ -222,8 +226,9 @@ def test_ranking_formula() -> None:
         ("x", 1), ("y", 2), ("z", 2), ("u", None), ("v", None), ("w", None)]  # fmt: skip
     assert [e["not_finished"] for e in ranked] == [0, 0, 0, 1, 1, 2]
     table = summaries.ranking_table(ranked)
-    assert "| - | w | no ladder decided yet | - | - | - | - | - | - |" in table
-    assert "| - | u | >= 75.0 (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 1 | 100 |" in table
+    assert "| - | w | no ladder decided yet | - | - | - | - | - | - | 4 (0.5 h) |" in table
+    assert ("| - | u | >= 75.0 (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 1 | 100 | 4 (0.5 h) |"
+            in table)  # fmt: skip
     assert "| - | v | >= 12.5 (1 of 2 ladders decided) |" in table
     assert "Not finished yet: a model is ranked once every one of its ladders is decided" in table
 
