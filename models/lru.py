@@ -89,11 +89,12 @@ class LRULayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, H)`` -> ``(B, T, H)``. The projections in and out run as real products (x is
-        real and only ``Re(C h)`` is read): half the multiplications of complex ones."""
+        real and only ``Re(C h)`` is read): half the multiplications of complex ones. The scan
+        runs in the parameters' precision, under autocast too (its products may be bfloat16)."""
         log_lambda = torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log))  # (N,)
         B = torch.cat([self.B_re, self.B_im]) * torch.exp(self.gamma_log).repeat(2)[:, None]
-        drive_re, drive_im = (x @ B.T).chunk(2, dim=-1)  # (B, T, N) each: Re and Im of B x
-        states = linear_scan(log_lambda, torch.complex(drive_re, drive_im))  # (B, T, N) complex
+        drive = (x @ B.T).to(self.nu_log.dtype)  # (B, T, 2N): Re and Im of B x
+        states = linear_scan(log_lambda, torch.complex(*drive.chunk(2, dim=-1)))  # (B, T, N)
         C = torch.stack([self.C_re, -self.C_im], dim=-1).flatten(1)  # (H, 2N): Re(C h) weights
         return torch.view_as_real(states).flatten(-2) @ C.T + self.D * x  # (B, T, H)
 
