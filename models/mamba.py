@@ -45,6 +45,15 @@ from seqtasks.models.mamba_scan import selective_scan
 from seqtasks.models.stack import CausalStack
 
 
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` in its weight's precision: under autocast the residual stream may come in
+    as bfloat16, which the fused kernel refuses beside a float32 weight (a warning, then a slower
+    path); the paper's code keeps its norms in float32 too."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.to(self.weight.dtype))  # (..., D)
+
+
 class MambaBlock(nn.Module):
     """One residual Mamba block (pre-RMSNorm); see the module docstring."""
 
@@ -53,7 +62,7 @@ class MambaBlock(nn.Module):
         super().__init__()
         inner = expand * d_model
         self.d_state, self.dt_rank = d_state, dt_rank
-        self.norm = nn.RMSNorm(d_model)
+        self.norm = RMSNorm(d_model)
         self.in_proj = nn.Linear(d_model, 2 * inner, bias=False)
         self.conv = nn.Conv1d(inner, inner, d_conv, groups=inner, padding=d_conv - 1)
         self.x_proj = nn.Linear(inner, dt_rank + 2 * d_state, bias=False)
@@ -114,7 +123,7 @@ class Mamba(CausalStack):
             MambaBlock(d_model, d_state, d_conv, expand, rank, dt_min, dt_max)
             for _ in range(num_layers)
         )
-        self.norm = nn.RMSNorm(d_model)
+        self.norm = RMSNorm(d_model)
         self.build_head(d_model)
 
     @property
