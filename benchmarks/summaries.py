@@ -79,7 +79,7 @@ def ranking_table(entries: list[dict[str, Any]]) -> str:
              "|---" * 10 + "|"]  # fmt: skip
     for e in entries:
         steps = f"{e['median_steps']:,.0f}" if e["median_steps"] is not None else "-"
-        cost = f"{e.get('runs', 0):,} ({e.get('hours', 0):.1f} h)" if e.get("runs") else "-"
+        cost = f"{e['runs']:,} ({e['hours']:.1f} h)" if e.get("runs") else "-"
         decided = e["problems"] - e["not_finished"]
         if not decided:  # nothing decided: no score to rank by
             lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6
