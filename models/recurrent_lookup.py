@@ -1,0 +1,97 @@
+"""The recurrent models on one-hot inputs with a wide vocabulary, on the CPU: the input by lookup.
+
+``nn.LSTM`` multiplies each step's one-hot ``(V,)`` input by its ``(G x H, V)`` input weights
+(G = 4 gates for the LSTM, 3 for the GRU, 1 for the RNN): for a one-hot input that product is
+one column of the weights, so a lookup (``F.embedding``) gives the same value without the
+multiply-adds, and its backward pass adds each step's gradient into one column instead of a
+``(G x H, V)`` product. ``nn.LSTM`` takes no precomputed input projection, so here the recurrence
+runs as a loop of PyTorch operations with the layer's own parameters (``weight_ih_l0``, ...,
+the same state dict), the equations of PyTorch's documentation:
+
+- LSTM: ``i, f, g, o = W_ih x + b_ih + W_hh h + b_hh``; ``c' = s(f) c + s(i) tanh(g)``,
+  ``h' = s(o) tanh(c')``;
+- GRU: ``r, z = s(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z})``,
+  ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``, ``h' = (1 - z) n + z h``;
+- RNN: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``; ``h_0 = c_0 = 0``.
+
+The values are those of the fused kernel up to float rounding (tests/test_recurrent_lookup.py).
+When: on the CPU, float32 without autocast, one layer, one direction, inputs that are one-hot
+(checked on every batch; anything else takes ``nn.LSTM``), and ``input_size >= 3 x hidden_size``.
+Measured side by side (time per sequence step, forward and backward, 1 torch thread, the board
+running beside it, hidden 128): the loop's speed over the fused kernel's
+
+======  =====  ==============  ==============  ==============  ==============
+cell    batch  V = 100         V = 200         V = 500         V = 1,000
+======  =====  ==============  ==============  ==============  ==============
+LSTM    32     0.88            1.29            2.08            2.99
+LSTM    8      0.70            0.38            0.94            1.71
+GRU     32     1.15            1.28            1.71            2.37
+RNN     32     1.13            1.14            1.82            2.04
+LSTM    200*   0.55            0.76            1.14            2.21
+======  =====  ==============  ==============  ==============  ==============
+
+(* forward only, as in validation.) Below 3 x hidden the LSTM's fused kernel is faster. On a GPU
+the fused kernel is kept: a loop launches several kernels a step.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+WIDE = 3  # the lookup runs when input_size >= WIDE x hidden_size (the table above)
+
+
+def lookup_symbols(rnn: nn.RNNBase, inputs: torch.Tensor) -> torch.Tensor | None:
+    """The symbol ids ``(B, T)`` of one-hot ``inputs`` ``(B, T, V)`` when the lookup loop serves
+    ``rnn`` for them (see the module docstring), else None (``nn.LSTM`` then runs as it is)."""
+    layer_fits = (
+        rnn.num_layers == 1
+        and not rnn.bidirectional
+        and rnn.bias
+        and getattr(rnn, "proj_size", 0) == 0
+        and getattr(rnn, "nonlinearity", "tanh") == "tanh"
+        and rnn.input_size >= WIDE * rnn.hidden_size
+        and rnn.weight_ih_l0.dtype == torch.float32
+    )
+    if not layer_fits or inputs.device.type != "cpu" or inputs.dtype != torch.float32:
+        return None
+    if inputs.dim() != 3 or torch.is_autocast_enabled("cpu"):
+        return None
+    largest, symbols = inputs.max(dim=-1)  # (B, T)
+    # one-hot: the largest value is 1 and the absolute values sum to 1 (so every other is 0)
+    one_hot = bool((largest == 1).all()) and bool(
+        (torch.linalg.vector_norm(inputs, 1, dim=-1) == 1).all()
+    )
+    return symbols if one_hot else None
+
+
+def lookup_recurrence(rnn: nn.RNNBase, symbols: torch.Tensor) -> torch.Tensor:
+    """The outputs ``(B, T, H)`` of the one-layer ``rnn`` (from zero state) for the one-hot inputs
+    of ``symbols`` ``(B, T)``: the equations of the module docstring."""
+    w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+    drive = F.embedding(symbols, rnn.weight_ih_l0.t()) + rnn.bias_ih_l0  # (B, T, G*H)
+    state = drive.new_zeros(symbols.shape[0], rnn.hidden_size)  # (B, H)
+    outputs = []
+    # unbind once: indexing drive[:, t] in the loop would make backward write a full-size
+    # gradient tensor for every step (T times the memory traffic)
+    if isinstance(rnn, nn.LSTM):
+        cell = state
+        for drive_t in (drive + b_hh).unbind(1):  # (B, 4H)
+            i, f, g, o = torch.addmm(drive_t, state, w_hh.t()).chunk(4, dim=1)
+            cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)  # (B, H)
+            state = torch.sigmoid(o) * torch.tanh(cell)
+            outputs.append(state)
+    elif isinstance(rnn, nn.GRU):
+        for drive_t in drive.unbind(1):  # (B, 3H)
+            x_r, x_z, x_n = drive_t.chunk(3, dim=1)
+            h_r, h_z, h_n = torch.addmm(b_hh, state, w_hh.t()).chunk(3, dim=1)
+            reset, update = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)  # (B, H)
+            state = torch.lerp(torch.tanh(x_n + reset * h_n), state, update)  # (1-z) n + z h
+            outputs.append(state)
+    else:
+        for drive_t in (drive + b_hh).unbind(1):  # (B, H)
+            state = torch.tanh(torch.addmm(drive_t, state, w_hh.t()))
+            outputs.append(state)
+    return torch.stack(outputs, dim=1)  # (B, T, H)
