@@ -17,21 +17,12 @@ the same state dict), the equations of PyTorch's documentation:
 The values are those of the fused kernel up to float rounding (tests/test_recurrent_lookup.py).
 When: on the CPU, float32 without autocast, one layer, one direction, inputs that are one-hot
 (checked on every batch; anything else takes ``nn.LSTM``), and ``input_size >= 3 x hidden_size``.
-Measured side by side (time per sequence step, forward and backward, 1 torch thread, the board
-running beside it, hidden 128): the loop's speed over the fused kernel's
-
-======  =====  ==============  ==============  ==============  ==============
-cell    batch  V = 100         V = 200         V = 500         V = 1,000
-======  =====  ==============  ==============  ==============  ==============
-LSTM    32     0.88            1.29            2.08            2.99
-LSTM    8      0.70            0.38            0.94            1.71
-GRU     32     1.15            1.28            1.71            2.37
-RNN     32     1.13            1.14            1.82            2.04
-LSTM    200*   0.55            0.76            1.14            2.21
-======  =====  ==============  ==============  ==============  ==============
-
-(* forward only, as in validation.) Below 3 x hidden the LSTM's fused kernel is faster. On a GPU
-the fused kernel is kept: a loop launches several kernels a step.
+Measured side by side (``python -m seqtasks.benchmarks.lookup``, ``results/lookup.md``: hidden
+128, 1 torch thread): at batch 32, forward and backward, the loop runs 3.25x (LSTM), 2.16x (GRU)
+and 2.88x (RNN) the fused kernel's speed at 1,000 symbols and 1.7-2.2x at 500; forward alone at
+batch 200 (validation) 1.25-3.1x at 500. Below 3 x hidden the LSTM's fused kernel is faster
+(0.44-0.88x at 100 symbols); the one loss above it is the LSTM at batch 8 and 500 symbols (0.93x).
+On a GPU the fused kernel is kept: a loop launches several kernels a step.
 """
 
 from __future__ import annotations
@@ -40,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WIDE = 3  # the lookup runs when input_size >= WIDE x hidden_size (the table above)
+WIDE = 3  # the lookup runs when input_size >= WIDE x hidden_size (results/lookup.md)
 
 
 def lookup_symbols(rnn: nn.RNNBase, inputs: torch.Tensor) -> torch.Tensor | None:

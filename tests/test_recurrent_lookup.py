@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -94,3 +96,23 @@ def test_narrow_problems_keep_the_fused_layer() -> None:
     model = build_model(compose_config(["model=lstm"]).model, problem.spec)
     inputs, _ = problem.generate(0, 2)
     assert lookup_symbols(model.rnn, inputs) is None
+
+
+def test_the_benchmark_writes_both_ways_for_every_cell_size_and_pass(tmp_path) -> None:
+    from seqtasks.benchmarks import lookup
+
+    argv = ["--vocabs", "20", "40", "--batches", "2", "--eval-batch", "3", "--hidden", "4",
+            "--length", "3", "--rounds", "1", "--out", str(tmp_path)]  # fmt: skip
+    assert lookup.main(argv) == 0
+    rows = json.loads((tmp_path / "lookup.json").read_text())["rows"]
+    assert {(r["cell"], r["pass"], r["batch"], r["vocab"]) for r in rows} == {
+        (cell, kind, batch, vocab) for cell in ("LSTM", "GRU", "RNN") for vocab in (20, 40)
+        for kind, batch in (("forward and backward", 2), ("forward", 3))
+    }  # fmt: skip
+    assert all(r["speed_up"] == pytest.approx(r["fused_ms"] / r["loop_ms"]) for r in rows)
+    assert (
+        "python -m seqtasks.benchmarks.lookup --vocabs 20 40"
+        in (tmp_path / "lookup.md").read_text()
+    )
+    with pytest.raises(SystemExit):
+        lookup.main(["--vocabs", "1", "--out", str(tmp_path)])
