@@ -116,3 +116,27 @@ def test_the_benchmark_writes_both_ways_for_every_cell_size_and_pass(tmp_path) -
     )
     with pytest.raises(SystemExit):
         lookup.main(["--vocabs", "1", "--out", str(tmp_path)])
+
+
+def test_train_with_the_loop_follows_the_fused_layer(compose_config, monkeypatch) -> None:
+    from seqtasks.models import recurrent
+    from seqtasks.training.run import train
+
+    overrides = ("task=memorize", "task.framing=many_to_one", "task.length=30", "model=gru",
+                 "model.hidden_size=8", "trainer.max_steps=20")  # fmt: skip
+    calls = []
+
+    def counted(rnn: nn.RNNBase, symbols: torch.Tensor) -> torch.Tensor:
+        calls.append(symbols.shape)
+        return lookup_recurrence(rnn, symbols)
+
+    monkeypatch.setattr(recurrent, "lookup_recurrence", counted)
+    looped = train(compose_config(*overrides))  # 30 symbols against 8 units: the loop
+    assert calls, "the loop never ran"
+    monkeypatch.setattr(recurrent, "lookup_symbols", lambda rnn, inputs: None)
+    calls.clear()
+    fused = train(compose_config(*overrides))
+    assert not calls
+    assert looped["test"].keys() == fused["test"].keys()
+    for name, value in fused["test"].items():  # 20 steps apart by float rounding only
+        assert looped["test"][name] == pytest.approx(value, abs=1e-4), name
