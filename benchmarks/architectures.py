@@ -30,7 +30,7 @@ from pathlib import Path
 
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
-from seqtasks.benchmarks.tables import grid, write_json
+from seqtasks.benchmarks.tables import grid, write_results
 
 STEPS = "trainer.max_steps=1000"  # the budget of every run but adding's: 256,000 sequences
 HARDER = {
@@ -140,11 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     text = (f"# Architectures and initialisations\n\n{header}\n\n## Models\n\n{models_table}\n\n"
             f"## LSTM initialisations\n\n{init_table}\n")  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "architectures.md").write_text(text)
-    write_json(args.out / "architectures.json", {"machine": machine(), "seeds": args.seeds,
-               "seconds": args.seconds, "wall_seconds": round(wall), "runs": rows})  # fmt: skip
-    print(text)
+    write_results(args.out, "architectures", text, {"machine": machine(), "seeds": args.seeds,
+                  "seconds": args.seconds, "wall_seconds": round(wall), "runs": rows})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import write_json
+from seqtasks.benchmarks.tables import write_results
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.run import build_model
 
@@ -117,12 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(args.length, args.batch, args.rounds, args.steps)
     wall = time.perf_counter() - started
     text = markdown(rows, args, wall)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "families.md").write_text(text)
     options = {key: str(value) for key, value in vars(args).items()}
     payload = {"machine": machine(), "args": options, "wall_seconds": round(wall), "rows": rows}
-    write_json(args.out / "families.json", payload)
-    print(text)
+    write_results(args.out, "families", text, payload)
     return 0
 
 

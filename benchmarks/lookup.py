@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import markdown_table, write_json
+from seqtasks.benchmarks.tables import markdown_table, write_results
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -97,11 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{m['cpu_count']} shared CPU cores, torch {m['torch']}.\n\n"
         f"{markdown_table(header, cells)}\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "lookup.md").write_text(text)
-    write_json(args.out / "lookup.json", {"machine": m, "args": vars(args) | {"out": str(args.out)},
-                                          "rows": rows})  # fmt: skip
-    print(text)
+    payload = {"machine": m, "args": vars(args) | {"out": str(args.out)}, "rows": rows}
+    write_results(args.out, "lookup", text, payload)
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import markdown_table, write_json
+from seqtasks.benchmarks.tables import markdown_table, write_results
 from seqtasks.models.mamba_scan import scan_materialized, selective_scan
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
@@ -77,11 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds, the two in turn; {args.threads} torch thread(s) on "
         f"{m['cpu_count']} shared CPU cores, torch {m['torch']}.\n\n{table}\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scan.md").write_text(text)
-    write_json(args.out / "scan.json", {"machine": m, "args": vars(args) | {"out": str(args.out)},
-                                        "rows": rows})  # fmt: skip
-    print(text)
+    payload = {"machine": m, "args": vars(args) | {"out": str(args.out)}, "rows": rows}
+    write_results(args.out, "scan", text, payload)
     return 0
 
 

@@ -72,6 +72,14 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(slim, indent=1) + "\n")
 
 
+def write_results(out: Path, name: str, text: str, payload: dict[str, Any]) -> None:
+    """A benchmark's results: ``out/NAME.md`` (``text``, also printed) and ``out/NAME.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.md").write_text(text)
+    write_json(out / f"{name}.json", payload)
+    print(text)
+
+
 def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
     """``key=value`` words of a row's label, then its outcome."""
     words = " ".join(f"{key}={row[key]}" for key in keys)
