@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import markdown_table, write_results
+from seqtasks.benchmarks.tables import markdown_table, write_side_by_side
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -88,17 +88,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['loop_ms']:.3f}", f"{r['speed_up']:.2f}x"] for r in rows]  # fmt: skip
     header = ["cell", "pass", "batch", "vocabulary", "fused (ms/step)", "loop (ms/step)",
               "loop's speed-up"]  # fmt: skip
-    m = machine()
     command = " ".join(["python -m seqtasks.benchmarks.lookup", *(argv or [])])
-    text = (
-        f"`{command}`: recurrent layers of {args.hidden} units on one-hot inputs of "
-        f"{args.length} steps, the fused kernel against the lookup loop; time per sequence step, "
-        f"median of {args.rounds} rounds, the two in turn; {args.threads} torch thread(s) on "
-        f"{m['cpu_count']} shared CPU cores, torch {m['torch']}.\n\n"
-        f"{markdown_table(header, cells)}\n"
-    )
-    payload = {"machine": m, "args": vars(args) | {"out": str(args.out)}, "rows": rows}
-    write_results(args.out, "lookup", text, payload)
+    what = (f"recurrent layers of {args.hidden} units on one-hot inputs of {args.length} steps, "
+            "the fused kernel against the lookup loop; time per sequence step")  # fmt: skip
+    table = markdown_table(header, cells)
+    write_side_by_side(args.out, "lookup", command, what, table, machine(), args, rows)
     return 0
 
 

@@ -80,6 +80,27 @@ def write_results(out: Path, name: str, text: str, payload: dict[str, Any]) -> N
     print(text)
 
 
+def write_side_by_side(
+    out: Path,
+    name: str,
+    command: str,
+    what: str,
+    table: str,
+    machine: dict[str, Any],
+    args: Any,
+    rows: list[dict[str, Any]],
+) -> None:
+    """The results of two ways timed in turn for ``args.rounds`` rounds (a cell: the median):
+    ``out/NAME.md`` says the command, what was timed, the rounds, the threads and the machine."""
+    text = (
+        f"`{command}`: {what}; median of {args.rounds} rounds, the two in turn; {args.threads} "
+        f"torch thread(s) on {machine['cpu_count']} shared CPU cores, torch {machine['torch']}."
+        f"\n\n{table}\n"
+    )
+    payload = {"machine": machine, "args": vars(args) | {"out": str(args.out)}, "rows": rows}
+    write_results(out, name, text, payload)
+
+
 def describe(row: dict[str, Any], keys: Iterable[str]) -> str:
     """``key=value`` words of a row's label, then its outcome."""
     words = " ".join(f"{key}={row[key]}" for key in keys)
