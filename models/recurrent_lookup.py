@@ -50,12 +50,16 @@ def lookup_symbols(rnn: nn.RNNBase, inputs: torch.Tensor) -> torch.Tensor | None
         return None
     if inputs.dim() != 3 or torch.is_autocast_enabled("cpu"):
         return None
-    largest, symbols = inputs.max(dim=-1)  # (B, T)
-    # one-hot: the largest value is 1 and the absolute values sum to 1 (so every other is 0)
-    one_hot = bool((largest == 1).all()) and bool(
-        (torch.linalg.vector_norm(inputs, 1, dim=-1) == 1).all()
+    # one-hot: the largest value is 1, the smallest 0 and the sum 1 (so every other value is 0);
+    # reductions without indices, 6 ms each at (32, 999, 1,000) where argmax takes 70 ms
+    one_hot = all(
+        bool((reduce(-1) == value).all())
+        for reduce, value in ((inputs.amax, 1), (inputs.amin, 0), (inputs.sum, 1))
     )
-    return symbols if one_hot else None
+    if not one_hot:
+        return None
+    positions = torch.arange(inputs.shape[-1], dtype=inputs.dtype, device=inputs.device)
+    return (inputs @ positions).long()  # (B, T): the one 1's position, exact below 2^24
 
 
 def lookup_recurrence(rnn: nn.RNNBase, symbols: torch.Tensor) -> torch.Tensor:
