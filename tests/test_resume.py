@@ -70,6 +70,37 @@ def test_a_stop_in_mid_epoch_leaves_the_validated_weights_as_best(compose_config
     assert torch.load(tmp_path / "checkpoints/best.ckpt", weights_only=False)["global_step"] == 20
 
 
+class Killed(BaseException):
+    """Stands in for SIGKILL: no handler of Lightning's or ours catches a BaseException."""
+
+
+def test_a_run_killed_between_a_checkpoint_and_its_steps_log_line_resumes_whole(
+    compose_config, tmp_path, monkeypatch
+):
+    # the 15th step saves last.ckpt (every 3 steps) before Lightning writes that step's log line
+    # (every 5 steps): a kill between the two must not lose the line
+    run = [*RUN, "trainer.log_every_n_steps=5"]
+    whole = train(compose_config(*run, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
+    save = AtomicCheckpointIO.save_checkpoint
+
+    def dies_after_saving(io, checkpoint, path, storage_options=None):
+        save(io, checkpoint, path, storage_options)
+        if Path(path).name == "last.ckpt" and checkpoint["global_step"] == 15:
+            raise Killed
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", dies_after_saving)
+    with pytest.raises(Killed):
+        train(compose_config(*run, "trainer.max_steps=27", f"run_dir={tmp_path}/cut"))
+    monkeypatch.undo()
+    logged = (tmp_path / "cut/metrics.csv").read_text().splitlines()[1:]
+    assert [line.split(",")[1] for line in logged] == ["4", "9", "9"], "killed before step 14's"
+    resumed = train(
+        compose_config(*run, "trainer.max_steps=27", "ckpt_path=last", f"run_dir={tmp_path}/cut")
+    )
+    assert resumed["test"] == whole["test"]
+    assert_history_whole(tmp_path / "cut", tmp_path / "whole")
+
+
 @pytest.mark.slow  # three train.py processes; .ci/run runs the slow tests too
 def test_killed_run_resumes_exactly(tmp_path):
     def command(run_dir: Path, *extra: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.apply_func import convert_tensors_to_scalars
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.trainer.states import TrainerFn
@@ -142,11 +143,17 @@ class KeepMetricsHistory(L.Callback):
     steps before it, under the same header, for the run to append to. Rows of the checkpoint's
     step and later (steps trained again, a finished run's final evaluation) are dropped: the
     resumed run logs them again, so the file is the one an uninterrupted run would have written.
+
+    A checkpoint saved at the end of a training step is written before Lightning logs that
+    step's row, and a run resumed from it does not log the row again; so the checkpoint carries
+    the row, and a run killed between the two gets it back.
     """
 
-    def __init__(self, loggers: list[Any]) -> None:
+    STEP_ROW = "seqtasks_step_row"  # the checkpoint's key for the row of the step it ends
+
+    def __init__(self, loggers: list[Any], resuming: bool) -> None:
         self.logs: list[tuple[CSVLogger, list[str], list[dict[str, str]]]] = []
-        for logger in loggers:
+        for logger in loggers if resuming else []:
             if isinstance(logger, CSVLogger):
                 path = Path(logger.log_dir) / "metrics.csv"
                 if path.is_file():
@@ -155,6 +162,23 @@ class KeepMetricsHistory(L.Callback):
                         rows = list(reader)
                     self.logs.append((logger, list(reader.fieldnames or []), rows))
 
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        epoch_loop = trainer.fit_loop.epoch_loop
+        progress = epoch_loop.batch_progress.total
+        connector = trainer._logger_connector  # what update_train_step_metrics is about to log
+        if (
+            trainer.state.fn == TrainerFn.FITTING
+            and progress.completed == progress.processed - 1  # in on_train_batch_end
+            and not epoch_loop._should_accumulate()
+            and connector.should_update_logs
+        ):
+            metrics = convert_tensors_to_scalars(connector.metrics["log"])
+            if metrics:
+                row = {"epoch": trainer.current_epoch, **metrics}
+                checkpoint[self.STEP_ROW] = {**row, "step": epoch_loop._batches_that_stepped}
+
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
@@ -162,9 +186,13 @@ class KeepMetricsHistory(L.Callback):
         if not trainer.is_global_zero or trainer.state.fn != TrainerFn.FITTING:
             return
         resumed_at = int(checkpoint["global_step"])
+        step_row = {k: str(v) for k, v in checkpoint.get(self.STEP_ROW, {}).items()}
         for logger, header, rows in logs:
             writer = logger.experiment  # made now if not yet: it deletes the file first
             kept = [row for row in rows if row.get("step") and int(row["step"]) < resumed_at]
+            if step_row and not any(step_row.items() <= row.items() for row in kept):
+                kept.append(step_row)
+                header += sorted(step_row.keys() - set(header))
             with Path(writer.metrics_file_path).open("w", newline="") as handle:
                 out = csv.DictWriter(handle, fieldnames=header)
                 out.writeheader()

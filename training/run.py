@@ -224,8 +224,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         loggers = build_loggers(cfg.get("logger"), run_dir, spec.name)
     except ValueError as error:  # e.g. logger=tensorboard without its package
         raise ConfigError(str(error)) from None
-    if ckpt_path is not None:  # a resumed run appends to its metrics.csv
-        callbacks.append(KeepMetricsHistory(loggers))
+    callbacks.append(KeepMetricsHistory(loggers, resuming=ckpt_path is not None))
     # Lightning advertises its cloud logger when the Trainer is made, unless that logger is used
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_litlogger_tip)
     try:
