@@ -74,26 +74,34 @@ class Killed(BaseException):
     """Stands in for SIGKILL: no handler of Lightning's or ours catches a BaseException."""
 
 
-def test_a_run_killed_between_a_checkpoint_and_its_steps_log_line_resumes_whole(
-    compose_config, tmp_path, monkeypatch
+@pytest.mark.parametrize(
+    ("every", "killed_at", "rows_before"), [(3, 15, ["4", "9", "9"]), (5, 5, None)],
+    ids=["mid-history", "before-the-first-row"],
+)  # fmt: skip
+def test_a_run_killed_between_a_checkpoint_and_its_steps_row_resumes_whole(
+    compose_config, tmp_path, monkeypatch, every, killed_at, rows_before
 ):
-    # the 15th step saves last.ckpt (every 3 steps) before Lightning writes that step's log line
-    # (every 5 steps): a kill between the two must not lose the line
-    run = [*RUN, "trainer.log_every_n_steps=5"]
+    # step `killed_at` saves last.ckpt (every `every` steps) before Lightning writes that step's
+    # metrics row (every 5 steps): a kill between the two must not lose the row
+    run = [*RUN, "trainer.log_every_n_steps=5", f"checkpoint.every_n_steps={every}"]
     whole = train(compose_config(*run, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
     save = AtomicCheckpointIO.save_checkpoint
 
     def dies_after_saving(io, checkpoint, path, storage_options=None):
         save(io, checkpoint, path, storage_options)
-        if Path(path).name == "last.ckpt" and checkpoint["global_step"] == 15:
+        if Path(path).name == "last.ckpt" and checkpoint["global_step"] == killed_at:
             raise Killed
 
     monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", dies_after_saving)
     with pytest.raises(Killed):
         train(compose_config(*run, "trainer.max_steps=27", f"run_dir={tmp_path}/cut"))
     monkeypatch.undo()
-    logged = (tmp_path / "cut/metrics.csv").read_text().splitlines()[1:]
-    assert [line.split(",")[1] for line in logged] == ["4", "9", "9"], "killed before step 14's"
+    log = tmp_path / "cut/metrics.csv"
+    if rows_before is None:
+        assert not log.exists(), "killed before the first row was written"
+    else:
+        steps = [line.split(",")[1] for line in log.read_text().splitlines()[1:]]
+        assert steps == rows_before, f"killed before step {killed_at - 1}'s row was written"
     resumed = train(
         compose_config(*run, "trainer.max_steps=27", "ckpt_path=last", f"run_dir={tmp_path}/cut")
     )

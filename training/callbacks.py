@@ -155,12 +155,15 @@ class KeepMetricsHistory(L.Callback):
         self.logs: list[tuple[CSVLogger, list[str], list[dict[str, str]]]] = []
         for logger in loggers if resuming else []:
             if isinstance(logger, CSVLogger):
+                header: list[str] = []
+                rows: list[dict[str, str]] = []
                 path = Path(logger.log_dir) / "metrics.csv"
-                if path.is_file():
+                if path.is_file():  # absent if killed before the first row was written
                     with path.open(newline="") as handle:
                         reader = csv.DictReader(handle)
                         rows = list(reader)
-                    self.logs.append((logger, list(reader.fieldnames or []), rows))
+                    header = list(reader.fieldnames or [])
+                self.logs.append((logger, header, rows))
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
@@ -188,11 +191,13 @@ class KeepMetricsHistory(L.Callback):
         resumed_at = int(checkpoint["global_step"])
         step_row = {k: str(v) for k, v in checkpoint.get(self.STEP_ROW, {}).items()}
         for logger, header, rows in logs:
-            writer = logger.experiment  # made now if not yet: it deletes the file first
             kept = [row for row in rows if row.get("step") and int(row["step"]) < resumed_at]
             if step_row and not any(step_row.items() <= row.items() for row in kept):
                 kept.append(step_row)
-                header += sorted(step_row.keys() - set(header))
+                header = sorted(set(header) | step_row.keys())  # Lightning's order: sorted
+            if not header:
+                continue
+            writer = logger.experiment  # made now if not yet: it deletes the file first
             with Path(writer.metrics_file_path).open("w", newline="") as handle:
                 out = csv.DictWriter(handle, fieldnames=header)
                 out.writeheader()
