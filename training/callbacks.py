@@ -178,9 +178,9 @@ class KeepMetricsHistory(L.Callback):
             and connector.should_update_logs
         ):
             metrics = convert_tensors_to_scalars(connector.metrics["log"])
-            if metrics:
-                row = {"epoch": trainer.current_epoch, **metrics}
-                checkpoint[self.STEP_ROW] = {**row, "step": epoch_loop._batches_that_stepped}
+            if metrics:  # the row as Lightning's logger connector writes it
+                epoch, step = trainer.current_epoch, epoch_loop._batches_that_stepped
+                checkpoint[self.STEP_ROW] = {"epoch": epoch, **metrics, "step": step}
 
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
