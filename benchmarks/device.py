@@ -46,10 +46,10 @@ from seqtasks.benchmarks.device_runs import paper4_section, tts_section
 from seqtasks.benchmarks.device_timing import (
     Section,
     error_message,
+    gpu_form,
     host_syncs,
     optimizer_of,
     step_syncs,
-    tensor_data,
     time_calls,
     training_step,
 )
@@ -103,7 +103,7 @@ def data_section(
         try:
             dataset = seqtasks.make(name, batch_size=batch, num_samples=EPOCH, device=device)
             timing = time_calls(_next_batch(dataset), device, min(share, section.left()))
-            with tensor_data():  # the tensor form's one-off set-up, as the warm-up on a GPU
+            with gpu_form():  # the tensor form's one-off set-up, as the warm-up on a GPU
                 _next_batch(dataset)()
             check_batch = _next_batch(dataset)  # a fresh iterator: its first batch is made anew
             with host_syncs(device) as check:

@@ -27,6 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from seqtasks import _random
+from seqtasks.models import base
 
 SYNC_OPS = {"_local_scalar_dense", "nonzero", "masked_select", "_unique2", "unique_dim",
             "unique_consecutive", "is_nonzero", "equal"}  # fmt: skip
@@ -86,6 +87,8 @@ class _SyncRecorder(TorchDispatchMode):
         first = args[0] if args and isinstance(args[0], torch.Tensor) else None
         if name in SYNC_OPS and (first is None or first.device.type == self.device.type):
             self.found.append(f"aten.{name}")
+        elif name == "index" and any(i is not None and i.dtype == torch.bool for i in args[1]):
+            self.found.append("aten.index by a boolean mask")  # waits for the count of Trues
         elif name == "lift_fresh" and first is not None and first.dim() > 0:
             self.found.append(f"tensor of shape {tuple(first.shape)} from host data")
         elif name == "_to_copy" and first is not None:
@@ -101,14 +104,15 @@ class _SyncRecorder(TorchDispatchMode):
 
 
 @contextlib.contextmanager
-def tensor_data(on: bool = True) -> Iterator[None]:
-    """Data generated with tensor operations on the CPU too (the form a GPU runs) in the block."""
-    before = _random.NUMPY_ON_CPU
-    _random.NUMPY_ON_CPU = before and not on
+def gpu_form(on: bool = True) -> Iterator[None]:
+    """The form a GPU runs, on the CPU too, in the block: data generated with tensor operations,
+    per-step heads read at every step (``models.base.ANSWERED_STEPS_ON_CPU``)."""
+    before = _random.NUMPY_ON_CPU, base.ANSWERED_STEPS_ON_CPU
+    _random.NUMPY_ON_CPU, base.ANSWERED_STEPS_ON_CPU = (flag and not on for flag in before)
     try:
         yield
     finally:
-        _random.NUMPY_ON_CPU = before
+        _random.NUMPY_ON_CPU, base.ANSWERED_STEPS_ON_CPU = before
 
 
 class SyncCheck:
@@ -124,14 +128,14 @@ def host_syncs(device: torch.device, tensor_form: bool = True) -> Iterator[SyncC
     """Collect, in the yielded check's ``found``, what in the block makes the host wait for
     ``device`` (filled when the block ends).
 
-    ``tensor_form``: on the CPU, generate data with tensor operations (what a GPU runs) instead of
-    NumPy while the block runs.
+    ``tensor_form``: on the CPU, run the form a GPU runs (:func:`gpu_form`: data from tensor
+    operations, not NumPy; per-step heads at every step) while the block runs.
     """
     check = SyncCheck(device)
     recorder = check.recorder
     cuda = device.type == "cuda"
     try:
-        with warnings.catch_warnings(record=True) as caught, tensor_data(tensor_form):
+        with warnings.catch_warnings(record=True) as caught, gpu_form(tensor_form):
             warnings.simplefilter("always")
             if cuda:
                 torch.cuda.set_sync_debug_mode("warn")
@@ -201,7 +205,7 @@ def training_step(
 
     def step() -> int:
         inputs, targets = next(batches)
-        loss = model.loss(model.forward_train(inputs, targets), targets)
+        loss = model.training_loss(inputs, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:

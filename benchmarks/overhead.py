@@ -46,7 +46,7 @@ def plain_loop(task: str, steps: int) -> float:
     while done < steps:
         dataset.set_epoch(epoch)
         for inputs, targets in dataset:
-            loss = model.loss(model(inputs), targets)
+            loss = model.training_loss(inputs, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)

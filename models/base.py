@@ -17,6 +17,10 @@ from seqtasks._validate import check_float, check_int
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
+# a per-step head reads the answered steps alone on the CPU (SequenceModel.scored_outputs); on
+# an accelerator, counting them would make the host wait every step, so it reads every step there.
+# False: every step on the CPU too (the device benchmark's host-sync check takes a GPU's path)
+ANSWERED_STEPS_ON_CPU = True
 
 
 def check_sizes(**sizes: Any) -> None:
@@ -204,9 +208,41 @@ class SequenceModel(L.LightningModule):
             return F.cross_entropy(logits, classes, ignore_index=self.spec.ignore_index)
         return F.mse_loss(output, target)
 
+    def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module] | None:
+        """For a ``one_to_one`` model whose outputs are a head applied to each step's features on
+        their own: the features ``(B, T, H)`` and that head (``(N, H) -> (N, C)``). None (the
+        default): the outputs are only read whole, from :meth:`forward`."""
+        return None
+
+    def scored_outputs(
+        self, inputs: torch.Tensor, targets: torch.Tensor, training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The outputs the loss and metrics read, their targets, and where the targets sit.
+
+        Per-step class targets through a :meth:`step_readout`, on the CPU: the head runs on the
+        answered steps alone, giving logits ``(N, C)``, targets ``(N,)`` and the ``(B, T)`` mask
+        of the answered steps: the loss and metrics of the head on every step, at the cost of the
+        answered ones (MQAR at length 1,024, vocabulary 2,048: 1/16 of the logits). Otherwise
+        (and on other devices, see ``ANSWERED_STEPS_ON_CPU``) the whole output (teacher-forced in
+        ``training``), the targets and None.
+        """
+        on_cpu = ANSWERED_STEPS_ON_CPU and inputs.device.type == "cpu"
+        readout = self.step_readout(inputs) if self.classes and on_cpu else None
+        if readout is None:
+            output = self.forward_train(inputs, targets) if training else self(inputs)
+            return output, targets, None
+        features, head = readout  # (B, T, H)
+        answered = targets != self.spec.ignore_index  # (B, T)
+        return head(features[answered]), targets[answered], answered  # (N, C), (N,), (B, T)
+
+    def training_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The loss a training step minimises on one batch."""
+        output, scored_targets, _ = self.scored_outputs(inputs, targets, training=True)
+        return self.loss(output, scored_targets)
+
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         inputs, targets = batch
-        loss = self.loss(self.forward_train(inputs, targets), targets)
+        loss = self.training_loss(inputs, targets)
         if batch_idx % FINITE_CHECK_EVERY == 0 and not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training diverged: loss is {loss.item()} at step {self.global_step}; "
@@ -222,18 +258,26 @@ class SequenceModel(L.LightningModule):
 
     def _evaluate(self, batch: Batch, stage: str) -> None:
         inputs, targets = batch
-        output = self(inputs)
-        loss = self.loss(output, targets)
+        output, scored_targets, answered = self.scored_outputs(inputs, targets, training=False)
+        loss = self.loss(output, scored_targets)
         self.log(f"{stage}/loss", loss, batch_size=len(targets), sync_dist=True)  # mean of ranks
         metrics = self.metrics[stage]
-        self.update_metrics(metrics, output, targets)
+        self.update_metrics(metrics, output, targets, answered)
         self.log_dict(metrics, batch_size=len(targets))
 
     def update_metrics(
-        self, metrics: MetricCollection, output: torch.Tensor, targets: torch.Tensor
+        self,
+        metrics: MetricCollection,
+        output: torch.Tensor,
+        targets: torch.Tensor,
+        answered: torch.Tensor | None = None,
     ) -> None:
-        """Score a batch's ``output`` against ``targets`` in ``metrics``."""
-        metrics.update(self.predict_from_output(output), targets)  # (B, ...) each
+        """Score a batch's ``output`` against ``targets`` in ``metrics``; with ``answered`` (the
+        mask from :meth:`scored_outputs`), ``output`` holds the answered targets' outputs only."""
+        predictions = self.predict_from_output(output)  # (B, ...) or (N,)
+        if answered is not None:  # the unanswered steps' zeros are never scored
+            predictions = torch.zeros_like(targets).masked_scatter_(answered, predictions)
+        metrics.update(predictions, targets)  # (B, ...) each
 
     def predict_from_output(self, output: torch.Tensor) -> torch.Tensor:
         """Class ids or real values, shaped like the targets."""

@@ -52,6 +52,11 @@ class StepMLP(SequenceModel):
         """Nothing is carried between steps."""
         return 0
 
+    def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module] | None:
+        if self.spec.target_layout != "per_step":
+            return None
+        return self.mlp[:-1](self.embed(inputs)), self.mlp[-1]  # (B, T, H), the output layer
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         steps = self.embed(inputs)  # (B, T, F)
         if self.spec.target_layout == "per_step":

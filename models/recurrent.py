@@ -113,9 +113,12 @@ class OneToOneRecurrent(_StepRecurrent):
         super().__init__(spec, **kwargs)
         self.head = nn.Linear(self.features, self.outputs_per_target)
 
+    def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module]:
+        return self.encode(inputs), self.head  # (B, T, H*D)
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        outputs = self.encode(inputs)  # (B, T, H*D)
-        return self.shape_output(self.head(outputs))  # (B, T, C) or (B, T)
+        outputs, head = self.step_readout(inputs)  # (B, T, H*D)
+        return self.shape_output(head(outputs))  # (B, T, C) or (B, T)
 
 
 class ManyToOneRecurrent(_StepRecurrent):

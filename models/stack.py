@@ -53,6 +53,11 @@ class CausalStack(SequenceModel):
         """Causal features ``(B, T, D) -> (B, T, D')``; every family implements it."""
         raise NotImplementedError(f"{type(self).__name__} must implement backbone()")
 
+    def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module] | None:
+        if self.spec.framing != "one_to_one":
+            return None
+        return self.backbone(self.embed(inputs)), self.head  # (B, T, D')
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.read_out(self.backbone(self.embed(inputs)))  # features (B, T, D')
 

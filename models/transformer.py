@@ -171,6 +171,11 @@ class CausalTransformer(TransformerModel):
         mask = causal_mask(features.shape[1], features.device)  # (T, T)
         return self.blocks(features, mask=mask, is_causal=True)  # (B, T, D)
 
+    def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module] | None:
+        if self.spec.framing != "one_to_one":
+            return None
+        return self.encode(inputs), self.head  # (B, T, D)
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         features = self.encode(inputs)  # (B, T, D)
         if self.spec.framing == "one_to_one":

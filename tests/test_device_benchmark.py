@@ -19,9 +19,9 @@ from seqtasks.benchmarks import device_runs
 from seqtasks.benchmarks.device_report import file_stem, markdown, write_report
 from seqtasks.benchmarks.device_timing import (
     Section,
+    gpu_form,
     host_syncs,
     step_syncs,
-    tensor_data,
     time_calls,
     training_step,
 )
@@ -69,21 +69,21 @@ def test_host_syncs_names_what_makes_the_host_wait() -> None:
         torch.ones(2).to("meta")  # a copy between devices
         torch.ones(2).nonzero()
         torch.tensor(3.0)  # a scalar: passed by value, not flagged
+        torch.ones(3, 2)[torch.ones(3, dtype=torch.bool)]  # its shape needs the count of Trues
     assert check.found == ["aten._local_scalar_dense", "tensor of shape (2,) from host data",
-                           "copy cpu -> meta", "aten.nonzero"]  # fmt: skip
+                           "copy cpu -> meta", "aten.nonzero",
+                           "aten.index by a boolean mask"]  # fmt: skip
     with host_syncs(CPU) as clean:
         torch.ones(3).cumsum(0).mul_(2)
+        torch.ones(3, 2)[torch.zeros(3, dtype=torch.long)]  # by ids: no count to wait for
     assert clean.found == []
 
 
 def test_step_syncs_see_a_model_that_reads_a_value() -> None:
     class Reading(torch.nn.Module):
-        def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return ((output - target) ** 2).mean()
-
-        def forward_train(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        def training_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             scale = float(self.w.abs().max())  # a host read per step
-            return (inputs * self.w * scale).sum(dim=(1, 2))
+            return (((inputs * self.w * scale).sum(dim=(1, 2)) - targets) ** 2).mean()
 
         def __init__(self) -> None:
             super().__init__()
@@ -105,7 +105,7 @@ def test_every_problem_generates_on_the_device_without_host_syncs(name: str) -> 
     made = dataset._batch(dataset._stream(0), 0, 16)
     assert [tuple(t.shape) for t in made] == expected and all(t.is_meta for t in made)
     dataset.device = CPU
-    with tensor_data():
+    with gpu_form():
         next(iter(dataset))  # one-off set-up (a GPU's warm-up)
     batches = iter(dataset)
     with host_syncs(CPU) as check:
