@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seqtasks import TaskSpec
@@ -45,6 +46,14 @@ def sinusoids(length: int, d_model: int, device: torch.device | None = None) -> 
     table[:, 0::2] = torch.sin(angles)  # (T, ceil(D/2))
     table[:, 1::2] = torch.cos(angles[:, : d_model // 2])  # (T, floor(D/2))
     return table
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """``F.gelu`` under a name of its own. PyTorch's encoder layer takes its inference fast path
+    only for ``F.gelu`` itself (and ReLU); with a mask that path computes the whole ``T x T``
+    masked softmax, several times slower on the CPU than the causal attention kernel training
+    runs (README, "Models"). With this one, validation runs the layers as training does."""
+    return F.gelu(x)
 
 
 def causal_mask(length: int, device: torch.device) -> torch.Tensor:
@@ -118,7 +127,7 @@ class TransformerModel(SequenceModel):
         self.positions = PositionEncoding(position, d_model, max_positions)
         self.layer_options = dict(
             d_model=d_model, nhead=num_heads, dim_feedforward=dim_feedforward, dropout=dropout,
-            activation="gelu", batch_first=True, norm_first=True,
+            activation=gelu, batch_first=True, norm_first=True,
         )  # fmt: skip
         self.dropout = nn.Dropout(dropout)
 

@@ -11,6 +11,7 @@ import lightning as L
 import pytest
 import torch
 from omegaconf import OmegaConf
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import seqtasks
 from seqtasks.models.transformer import CausalTransformer, Seq2SeqTransformer, sinusoids
@@ -101,6 +102,31 @@ def test_positions_tell_equal_steps_apart_unless_none(position):
         outputs = model_for(spec, position=position).eval()(inputs)  # (B, T, C)
     same = torch.allclose(outputs[:, 1:], outputs[:, :1].expand_as(outputs[:, 1:]), atol=1e-5)
     assert same == (position == "none")  # without positions, causal attention over equal steps
+
+
+class OpNames(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.add(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("framing", ["one_to_one", "many_to_one"])
+def test_validation_runs_the_layers_as_training_does(framing: str) -> None:
+    # not PyTorch's inference fast path, which computes a whole masked T x T softmax
+    torch.manual_seed(0)
+    spec, inputs, _ = batch("subsequence", framing=framing, length=12)
+    model = model_for(spec)  # dropout 0: training and evaluation compute the same function
+    with torch.no_grad():
+        trained_way = model.train()(inputs)
+        with OpNames() as ops:
+            evaluated = model.eval()(inputs)
+    assert "_transformer_encoder_layer_fwd" not in ops.names
+    assert "_native_multi_head_attention" not in ops.names
+    torch.testing.assert_close(evaluated, trained_way, rtol=0, atol=0)
 
 
 def test_many_to_one_reads_every_step_through_the_last():
