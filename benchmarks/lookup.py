@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import markdown_table, write_side_by_side
+from seqtasks.benchmarks.tables import write_side_by_side
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m seqtasks.benchmarks.lookup", *(argv or [])])
     what = (f"recurrent layers of {args.hidden} units on one-hot inputs of {args.length} steps, "
             "the fused kernel against the lookup loop; time per sequence step")  # fmt: skip
-    table = markdown_table(header, cells)
-    write_side_by_side(args.out, "lookup", command, what, table, machine(), args, rows)
+    write_side_by_side(args.out, "lookup", command, what, header, cells, machine(), args, rows)
     return 0
 
 

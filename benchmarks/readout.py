@@ -35,7 +35,7 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import markdown_table, write_side_by_side
+from seqtasks.benchmarks.tables import write_side_by_side
 from seqtasks.models.base import SequenceModel
 from seqtasks.training.run import build_model
 
@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     what = ("the head on every step against the head on the answered steps alone (MQAR: pairs at "
             "length 256, vocabulary 512, 4 pairs; length at 1,024, vocabulary 2,048, 64 pairs; "
             "copy: selective copying at 1,024); time per batch")  # fmt: skip
-    table = markdown_table(header, cells)
-    write_side_by_side(args.out, "readout", command, what, table, machine(), args, rows)
+    write_side_by_side(args.out, "readout", command, what, header, cells, machine(), args, rows)
     return 0
 
 

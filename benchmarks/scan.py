@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import markdown_table, write_side_by_side
+from seqtasks.benchmarks.tables import write_side_by_side
 from seqtasks.models.mamba_scan import scan_materialized, selective_scan
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     cells = [[f"{r['length']:,}", f"{r['materialized']:.3f}", f"{r['fused']:.3f}",
               f"{r['speed-up']:.1f}x"] for r in rows]  # fmt: skip
-    table = markdown_table(["length", "materialized (s)", "fused (s)", "speed-up"], cells)
+    header = ["length", "materialized (s)", "fused (s)", "speed-up"]
     command = (f"python -m seqtasks.benchmarks.scan --lengths {' '.join(map(str, args.lengths))} "
                f"--batch {args.batch} --rounds {args.rounds} --threads {args.threads}")  # fmt: skip
     what = f"Mamba's selective scan, forward and backward, B={args.batch}, E={INNER}, N={STATES}"
-    write_side_by_side(args.out, "scan", command, what, table, m, args, rows)
+    write_side_by_side(args.out, "scan", command, what, header, cells, m, args, rows)
     return 0
 
 

@@ -85,13 +85,16 @@ def write_side_by_side(
     name: str,
     command: str,
     what: str,
-    table: str,
+    header: list[str],
+    cells: list[list[str]],
     machine: dict[str, Any],
     args: Any,
     rows: list[dict[str, Any]],
 ) -> None:
     """The results of two ways timed in turn for ``args.rounds`` rounds (a cell: the median):
-    ``out/NAME.md`` says the command, what was timed, the rounds, the threads and the machine."""
+    ``out/NAME.md`` says the command, what was timed, the rounds, the threads and the machine,
+    then the table of ``header`` and ``cells``."""
+    table = markdown_table(header, cells)
     text = (
         f"`{command}`: {what}; median of {args.rounds} rounds, the two in turn; {args.threads} "
         f"torch thread(s) on {machine['cpu_count']} shared CPU cores, torch {machine['torch']}."
