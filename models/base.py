@@ -10,10 +10,11 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float, check_int
+from seqtasks.models.metrics import ClassScore, WithinTolerance
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
@@ -29,66 +30,6 @@ def check_sizes(**sizes: Any) -> None:
         check_int(name, value, 1)
 
 
-class WithinTolerance(Metric):
-    """Fraction of real predictions whose absolute error is below ``tolerance``."""
-
-    def __init__(self, tolerance: float) -> None:
-        super().__init__()
-        self.tolerance = tolerance
-        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
-        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        self.right += ((preds - target).abs() < self.tolerance).sum()
-        self.total += target.numel()
-
-    def compute(self) -> torch.Tensor:
-        return self.right.float() / self.total
-
-
-def score_classes(
-    predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Score a batch of class ids: the one place where a prediction is counted right or wrong.
-
-    ``predictions`` and ``targets`` are ``(B, ...)`` class ids; a target equal to
-    ``ignore_index`` carries no answer and counts nowhere. Returns (answered targets predicted
-    right, answered targets, samples whose every answered target is right). Example:
-    targets ``[[-100, 3, 5], [-100, -100, 2]]`` and predictions ``[[0, 3, 4], [7, 7, 2]]`` give
-    ``(2, 3, 1)``: accuracy 2/3, exact match 1/2.
-    """
-    predictions, targets = predictions.reshape(len(targets), -1), targets.reshape(len(targets), -1)
-    answered = targets != ignore_index  # (B, K)
-    right = (predictions == targets) & answered  # (B, K)
-    whole = (right | ~answered).all(dim=1)  # (B,)
-    return right.sum(), answered.sum(), whole.sum()
-
-
-class ClassScore(Metric):
-    """``accuracy`` (answered targets right / answered targets, micro-averaged) or, with
-    ``per_sample``, ``exact_match`` (samples with every answered target right / samples)."""
-
-    full_state_update = False
-
-    def __init__(self, ignore_index: int, per_sample: bool) -> None:
-        super().__init__()
-        self.ignore_index, self.per_sample = ignore_index, per_sample
-        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
-        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        right, answered, whole = score_classes(preds, target, self.ignore_index)
-        if self.per_sample:
-            self.right += whole
-            self.total += len(target)
-        else:
-            self.right += right
-            self.total += answered
-
-    def compute(self) -> torch.Tensor:
-        return self.right.float() / self.total
-
-
 class SequenceModel(L.LightningModule):
     """Base LightningModule: dimensions, loss and metrics come only from the problem's spec.
 
@@ -99,7 +40,7 @@ class SequenceModel(L.LightningModule):
     values right, micro-averaged) and ``exact_match`` (fraction of samples with every answered
     target value right) for classes; ``mse`` and ``mae`` for reals. Class targets equal to
     ``spec.ignore_index`` carry no answer: the loss and both metrics leave them out
-    (:func:`score_classes` scores every batch).
+    (:func:`~seqtasks.models.metrics.score_classes` scores every batch).
     """
 
     framings: tuple[str, ...] = ()  # the framings this model serves
@@ -214,6 +155,16 @@ class SequenceModel(L.LightningModule):
         default): the outputs are only read whole, from :meth:`forward`."""
         return None
 
+    def step_readout_is_forward(self) -> bool:
+        """Whether :meth:`step_readout` computes what ``self(inputs)`` does: not where a subclass
+        overrides ``forward`` or ``forward_train`` and not it, nor with a forward hook."""
+        owner = {name: next(c for c in type(self).__mro__ if name in vars(c))
+                 for name in ("step_readout", "forward", "forward_train")}  # fmt: skip
+        kept = all(
+            issubclass(owner["step_readout"], owner[n]) for n in ("forward", "forward_train")
+        )
+        return kept and not (self._forward_hooks or self._forward_pre_hooks)
+
     def scored_outputs(
         self, inputs: torch.Tensor, targets: torch.Tensor, training: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -227,7 +178,8 @@ class SequenceModel(L.LightningModule):
         ``training``), the targets and None.
         """
         on_cpu = ANSWERED_STEPS_ON_CPU and inputs.device.type == "cpu"
-        readout = self.step_readout(inputs) if self.classes and on_cpu else None
+        by_step = self.classes and on_cpu and self.step_readout_is_forward()
+        readout = self.step_readout(inputs) if by_step else None
         if readout is None:
             output = self.forward_train(inputs, targets) if training else self(inputs)
             return output, targets, None

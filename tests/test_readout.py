@@ -102,6 +102,27 @@ def test_a_model_read_whole_scores_its_whole_output(name: str) -> None:
     assert models.resolve(name, "one_to_one").step_readout is SequenceModel.step_readout
 
 
+@pytest.mark.parametrize("change", ["forward", "forward_train", "hook"])
+def test_a_users_own_forward_is_what_the_loss_reads(change: str) -> None:
+    # a subclass's forward (or a forward hook) that changes the logits must not be bypassed
+    model, (inputs, targets) = model_and_batch("lstm", *PARTLY)
+    base_class = type(model)
+    sharper = {"forward": lambda self, x: 3 * base_class.forward(self, x),
+               "forward_train": lambda self, x, y: 3 * base_class.forward(self, x)}  # fmt: skip
+    if change == "hook":
+        model.register_forward_hook(lambda module, args, output: 3 * output)
+    else:
+        model.__class__ = type("Sharper", (base_class,), {change: sharper[change]})
+    assert not model.step_readout_is_forward()
+    expected = model.loss(3 * base_class.forward(model, inputs), targets)
+    output, scored, answered = model.scored_outputs(inputs, targets, training=True)
+    assert answered is None and scored is targets and output.shape == (8, 64, 128)  # read whole
+    torch.testing.assert_close(model.training_loss(inputs, targets), expected)
+    if change != "hook":  # a subclass that states its readout again keeps it
+        model.__class__ = type("Readout", (model.__class__,), {"step_readout": lambda self, x: 0})
+        assert model.step_readout_is_forward()
+
+
 def test_the_benchmark_writes_both_ways_side_by_side(tmp_path) -> None:
     argv = ["--models", "rnn", "--problems", "pairs", "--batch", "2", "--eval-batch", "2",
             "--rounds", "1", "--out", str(tmp_path)]  # fmt: skip

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 import seqtasks
 from seqtasks import IGNORE_INDEX
 from seqtasks.induction_heads import InductionHeads
-from seqtasks.models.base import ClassScore, score_classes
+from seqtasks.models.metrics import ClassScore, score_classes
 from seqtasks.models.transformer import CausalTransformer
 from seqtasks.parity import Parity
 

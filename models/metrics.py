@@ -1,0 +1,67 @@
+"""The metrics every model logs, and :func:`score_classes`: the one place a batch of class
+predictions is scored (right, answered, samples wholly right)."""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import Metric
+
+
+class WithinTolerance(Metric):
+    """Fraction of real predictions whose absolute error is below ``tolerance``."""
+
+    def __init__(self, tolerance: float) -> None:
+        super().__init__()
+        self.tolerance = tolerance
+        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.right += ((preds - target).abs() < self.tolerance).sum()
+        self.total += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.right.float() / self.total
+
+
+def score_classes(
+    predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Score a batch of class ids: the one place where a prediction is counted right or wrong.
+
+    ``predictions`` and ``targets`` are ``(B, ...)`` class ids; a target equal to
+    ``ignore_index`` carries no answer and counts nowhere. Returns (answered targets predicted
+    right, answered targets, samples whose every answered target is right). Example:
+    targets ``[[-100, 3, 5], [-100, -100, 2]]`` and predictions ``[[0, 3, 4], [7, 7, 2]]`` give
+    ``(2, 3, 1)``: accuracy 2/3, exact match 1/2.
+    """
+    predictions, targets = predictions.reshape(len(targets), -1), targets.reshape(len(targets), -1)
+    answered = targets != ignore_index  # (B, K)
+    right = (predictions == targets) & answered  # (B, K)
+    whole = (right | ~answered).all(dim=1)  # (B,)
+    return right.sum(), answered.sum(), whole.sum()
+
+
+class ClassScore(Metric):
+    """``accuracy`` (answered targets right / answered targets, micro-averaged) or, with
+    ``per_sample``, ``exact_match`` (samples with every answered target right / samples)."""
+
+    full_state_update = False
+
+    def __init__(self, ignore_index: int, per_sample: bool) -> None:
+        super().__init__()
+        self.ignore_index, self.per_sample = ignore_index, per_sample
+        self.add_state("right", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        right, answered, whole = score_classes(preds, target, self.ignore_index)
+        if self.per_sample:
+            self.right += whole
+            self.total += len(target)
+        else:
+            self.right += right
+            self.total += answered
+
+    def compute(self) -> torch.Tensor:
+        return self.right.float() / self.total
