@@ -123,6 +123,12 @@ class SyncCheck:
         self.recorder = _SyncRecorder(device)
 
 
+def _about_sync_debugging(warning: warnings.WarningMessage) -> bool:
+    """The notice torch gives once, when sync debugging is first turned on ("Synchronization debug
+    mode is a prototype feature..."): about the tool, not a sync in the checked code."""
+    return str(warning.message).startswith("Synchronization debug mode is")
+
+
 @contextlib.contextmanager
 def host_syncs(device: torch.device, tensor_form: bool = True) -> Iterator[SyncCheck]:
     """Collect, in the yielded check's ``found``, what in the block makes the host wait for
@@ -144,7 +150,8 @@ def host_syncs(device: torch.device, tensor_form: bool = True) -> Iterator[SyncC
     finally:
         if cuda:
             torch.cuda.set_sync_debug_mode("default")
-    messages = [str(w.message).splitlines()[0] for w in caught if "synchroniz" in str(w.message)]
+    messages = [str(w.message).splitlines()[0] for w in caught
+                if "synchroniz" in str(w.message) and not _about_sync_debugging(w)]  # fmt: skip
     check.found.extend(dict.fromkeys(recorder.found + messages))  # each once, in order
 
 

@@ -12,7 +12,8 @@ until the first validation that met it (training stops there), or until the run 
 ``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_plan` runs
 jobs that depend on earlier rows (a difficulty pushed until it breaks) on an engine
 (``seqtasks.benchmarks.engines``: local processes or Dask); :func:`run_jobs` a fixed list;
-:func:`run_command` one as ``python train.py`` in a subprocess. Tables live in ``tables``.
+:func:`run_command` one as ``python -m seqtasks.training.cli`` (``train.py``'s command line) in a
+subprocess. Tables live in ``tables``.
 """
 
 from __future__ import annotations
@@ -266,17 +267,20 @@ def run_plan(
 
 
 def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
-    """Run one job as ``python train.py ...`` in a subprocess, as a user would; its row, with
-    ``seconds`` the wall time of the whole command (start-up, imports and the final test)."""
-    root = Path(__file__).resolve().parents[1]
+    """Run one job as ``seqtasks-train ...`` (``python train.py``'s command line, installed) in a
+    subprocess, as a user would; its row, with ``seconds`` the wall time of the whole command
+    (start-up, imports and the final test). It runs in its own run directory, so it works from an
+    installed wheel as from a checkout, and a folder named ``seqtasks`` in the caller's working
+    directory cannot shadow the installed package."""
     limit = job.seconds if job.seconds is not None else seconds
     with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
-        command = [sys.executable, "train.py", f"seed={job.seed}", *job.overrides,
-                   f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false"]  # fmt: skip
+        command = [sys.executable, "-m", "seqtasks.training.cli", f"seed={job.seed}",
+                   *job.overrides, f"hydra.run.dir={run_dir}",
+                   "trainer.enable_progress_bar=false"]  # fmt: skip
         if limit is not None:
             command.append(f"trainer.max_time={max_time(limit)}")
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        done = subprocess.run(command, cwd=run_dir, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")

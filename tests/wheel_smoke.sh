@@ -73,6 +73,11 @@ OMP_NUM_THREADS=1 "$BIN/seqtasks" train task=echo task.lag=1 trainer.max_steps=3
 test -s run/summary.json && test -s run/cli.log && test -f run/checkpoints/best.ckpt
 echo "seqtasks train: ok"
 
+step "time to solve: a train command in a subprocess, from the installed wheel"
+OMP_NUM_THREADS=1 "$PY" -m seqtasks.benchmarks.time_to_solve --tasks ramp --out tts.md
+grep -q "^| ramp | many_to_one | ManyToOneLSTM | yes |" tts.md
+echo "time_to_solve: ok"
+
 step "the leaderboard's quick profile"
 OMP_NUM_THREADS=1 "$BIN/seqtasks-leaderboard" --quick --out board
 test -s board/leaderboard.md && test -s board/leaderboard.json
