@@ -69,7 +69,10 @@ class Ramp(SequenceTask):
     def _make(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         starts = integers(keys, 0, 1, self.length - self.window)  # (B, 1)
         offsets = torch.arange(self.window + 1, device=keys.device)  # (W+1,)
-        values = (starts + offsets).to(torch.float32) / self.length  # (B, W+1)
+        steps = (starts + offsets).to(torch.float32)  # (B, W+1)
+        # divided by a tensor, not a Python number: with a host scalar, CUDA multiplies by its
+        # reciprocal (1/length rounded), which is not the CPU's correctly rounded quotient
+        values = steps / torch.full_like(steps, self.length)  # (B, W+1)
         targets = values[:, 1:] if self.framing == "one_to_one" else values[:, -1]
         return values[:, :-1], targets  # (B, W), (B, W) or (B,)
 
