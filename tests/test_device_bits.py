@@ -59,3 +59,13 @@ def test_generation_divides_by_no_host_scalar(name: str) -> None:
         with ScalarDivisions() as check:
             dataset.generate(0, 16)
         assert check.found == [], f"{name} framing={framing}"
+
+
+def test_the_bits_command_compares_every_problem(capsys) -> None:
+    from seqtasks.benchmarks import device_bits
+
+    assert device_bits.main(["--device", "cpu"]) == 0
+    problems = len(seqtasks.available())
+    assert f"cpu bits: {problems * 36} batches compared over {problems} problems; 0 differ" in (
+        capsys.readouterr().out
+    )
