@@ -268,10 +268,10 @@ def run_plan(
 
 def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
     """Run one job as ``python -m seqtasks.training.cli ...`` (``train.py``'s command line, from
-    the installed package) in a subprocess, as a user would; its row, with ``seconds`` the wall time of the whole command
-    (start-up, imports and the final test). It runs in its own run directory, so it works from an
-    installed wheel as from a checkout, and a folder named ``seqtasks`` in the caller's working
-    directory cannot shadow the installed package."""
+    the installed package) in a subprocess, as a user would; its row, with ``seconds`` the wall
+    time of the whole command (start-up, imports and the final test). It runs in its own run
+    directory, so it works from an installed wheel as from a checkout, and a folder named
+    ``seqtasks`` in the caller's working directory cannot shadow the installed package."""
     limit = job.seconds if job.seconds is not None else seconds
     with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
         command = [sys.executable, "-m", "seqtasks.training.cli", f"seed={job.seed}",
