@@ -11,22 +11,19 @@ printing, under a wall-clock limit (Lightning's ``max_time``), and returns one r
 until the first validation that met it (training stops there), or until the run ended unsolved;
 ``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_plan` runs
 jobs that depend on earlier rows (a difficulty pushed until it breaks) on an engine
-(``seqtasks.benchmarks.engines``: local processes or Dask); :func:`run_jobs` a fixed list;
-:func:`run_command` one as ``python -m seqtasks.training.cli`` (``train.py``'s command line) in a
-subprocess. Tables live in ``tables``.
+(``seqtasks.benchmarks.engines``: local processes or Dask); :func:`run_jobs` a fixed list. Tables
+live in ``tables``; ``time_to_solve.run_command`` runs a job as a user's command line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
-import json
 import logging
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -39,6 +36,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
 from seqtasks.benchmarks.engines import job_id, make_engine
+from seqtasks.benchmarks.run_dirs import job_directory
 from seqtasks.benchmarks.tables import describe
 from seqtasks.training.run import train
 
@@ -92,13 +90,15 @@ def quiet() -> Any:
             logger.setLevel(level)
 
 
-def run_job(job: Job, seconds: float | None = None, errors: str = "raise",
-            threads: int = 1) -> dict[str, Any]:  # fmt: skip
+def run_job(job: Job, seconds: float | None = None, errors: str = "raise", threads: int = 1,
+            run_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """Train one job with ``threads`` torch threads; returns its row (see the module docstring).
 
     ``stopped`` says why training ended: ``solved``, ``max_steps`` or ``time`` (the wall-clock
     limit). With ``errors="row"`` a failing run (e.g. a model that cannot serve the framing) gives
-    a row with ``stopped="error"``, its message in ``error`` and ``summary=None``.
+    a row with ``stopped="error"``, its message in ``error`` and ``summary=None``. In ``run_dir``
+    (``run_dirs.job_directory``) a killed run resumes from its last validation: the row adds
+    ``resumed_at_step``, and ``seconds`` the seconds trained before it.
     """
     if errors not in ("raise", "row"):
         raise ValueError(f"errors={errors!r}: allowed 'raise' or 'row'")
@@ -110,8 +110,8 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise",
         overrides.append(f"trainer.max_time={max_time(limit)}")
     started = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
-            cfg = compose_config(overrides, Path(run_dir))
+        with job_directory(run_dir) as (directory, carried):
+            cfg = compose_config([*overrides, *(["ckpt_path=last"] if carried else [])], directory)
             with quiet():
                 summary = train(cfg)  # seeds everything from cfg.seed itself
     except Exception as error:
@@ -122,7 +122,9 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise",
     stopped, max_steps = "max_steps", cfg.trainer.max_steps
     if summary["solved_at_step"] is not None or max_steps < 0 or summary["steps"] < max_steps:
         stopped = "solved" if summary["solved_at_step"] is not None else "time"
-    return {**summary_row(job, summary, time.perf_counter() - started, stopped), "threads": threads}
+    before = {"resumed_at_step": carried.step} if carried else {}
+    seconds = time.perf_counter() - started + (carried.seconds if carried else 0.0)
+    return {**summary_row(job, summary, seconds, stopped), **before, "threads": threads}
 
 
 def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str) -> dict[str, Any]:
@@ -195,6 +197,7 @@ def run_plan(
     on_row: Callable[[dict[str, Any]], None] | None = None,
     errors: str = "row",
     job_fn: Callable[..., dict[str, Any]] | None = None,
+    runs_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run the jobs ``plan`` hands out on ``engine`` (``seqtasks.benchmarks.engines``), as many
     at once as it has workers, until it has none left; returns the rows in the order they ended.
@@ -204,7 +207,8 @@ def run_plan(
     a job is submitted once and recorded once. A job whose id is in ``known`` (the rows of an
     earlier run: ``--resume``) is not run again: its row is recorded as it was. No job starts
     once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
-    ``errors="row"`` a failing job gives an error row.
+    ``errors="row"`` a failing job gives an error row. With ``runs_dir`` each job runs in
+    ``runs_dir/<job id>``, where a job killed mid-run resumes (``seqtasks.benchmarks.run_dirs``).
     """
     progress, job_fn, known = progress or _stderr, job_fn or run_job, dict(known or {})
     started = time.perf_counter()
@@ -246,7 +250,9 @@ def run_plan(
                 job = waiting.pop(0)
                 key = key_of(job)
                 twins[key] = []
-                running[executor.submit(job_fn, job, seconds, errors, threads, key=key)] = key, job
+                where = {} if runs_dir is None else {"run_dir": runs_dir / key}
+                task = functools.partial(job_fn, **where)
+                running[executor.submit(task, job, seconds, errors, threads, key=key)] = key, job
             elif running:
                 for future in executor.wait(running):
                     key, job = running.pop(future)
@@ -264,29 +270,6 @@ def run_plan(
     finally:
         executor.close()
     return rows
-
-
-def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
-    """Run one job as ``python -m seqtasks.training.cli ...`` (``train.py``'s command line, from
-    the installed package) in a subprocess, as a user would; its row, with ``seconds`` the wall
-    time of the whole command (start-up, imports and the final test). It runs in its own run
-    directory, so it works from an installed wheel as from a checkout, and a folder named
-    ``seqtasks`` in the caller's working directory cannot shadow the installed package."""
-    limit = job.seconds if job.seconds is not None else seconds
-    with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
-        command = [sys.executable, "-m", "seqtasks.training.cli", f"seed={job.seed}",
-                   *job.overrides, f"hydra.run.dir={run_dir}",
-                   "trainer.enable_progress_bar=false"]  # fmt: skip
-        if limit is not None:
-            command.append(f"trainer.max_time={max_time(limit)}")
-        started = time.perf_counter()
-        done = subprocess.run(command, cwd=run_dir, capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-        summary = json.loads((Path(run_dir) / "summary.json").read_text())
-    stopped = "ended" if summary["solved_at_step"] is None else "solved"
-    return summary_row(job, summary, wall, stopped)
 
 
 def _stderr(line: str) -> None:

@@ -39,7 +39,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from seqtasks.benchmarks import board, claims, engines, plots, report, store, summaries
+from seqtasks.benchmarks import (board, claims, engines, plots, report, run_dirs, store,
+                                  summaries)  # fmt: skip
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, curve, frontier
 from seqtasks.benchmarks.runner import machine, run_plan
@@ -53,9 +54,10 @@ def user_model(overrides: Sequence[str]) -> str | None:
 
 def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any = None, *,
         engine: str = "local", address: str | None = None, known: dict | None = None,
-        on_row: Callable[[dict], None] | None = None, job_fn: Any = None) -> dict:  # fmt: skip
-    """The whole leaderboard: the plan's runs (``known`` rows are not run again), then
-    everything the report needs."""
+        on_row: Callable[[dict], None] | None = None, job_fn: Any = None,
+        runs_dir: Path | None = None) -> dict:  # fmt: skip
+    """The whole leaderboard: the plan's runs (``known`` rows are not run again; a run killed
+    mid-way in ``runs_dir`` resumes there), then everything the report needs."""
     only = user_model(overrides)
     models = (only,) if only else board.models()
     extra = [*profile.overrides(), *overrides]
@@ -72,7 +74,8 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     plan = LeaderboardPlan(fixed, ladders)
     started = time.perf_counter()
     run_plan(plan, profile.run_seconds, 1, workers, progress, profile.time_limit, engine=engine,
-             address=address, known=known, on_row=on_row, job_fn=job_fn)  # fmt: skip
+             address=address, known=known, on_row=on_row, job_fn=job_fn,
+             runs_dir=runs_dir)  # fmt: skip
     wall = time.perf_counter() - started
     names = {row["model"]: row["summary"]["model"] for _, row in plan.rows
              if only == "custom" and row.get("summary")}  # fmt: skip
@@ -160,8 +163,10 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     known = store.load([*(args.resume or []), *([out] if saved.path.is_file() else [])])
     saved.merge(known)
     given = sys.argv[1:] if argv is None else list(argv)
+    runs_dir = out.resolve() / run_dirs.IN_PROGRESS  # absolute: Dask workers elsewhere
+    run_dirs.prune(runs_dir, set(known))
     results = run(profile, list(args.overrides), known=known, on_row=saved.add, job_fn=job_fn,
-                  **engine)  # fmt: skip
+                  runs_dir=runs_dir, **engine)  # fmt: skip
     results.update(
         command=" ".join(["seqtasks-leaderboard", *given]),
         budget=report.budget(profile, results["problems"], args.workers),

@@ -3,24 +3,52 @@
     python -m seqtasks.benchmarks.time_to_solve [--tasks ramp memorize ...]
         [--out results/time_to_solve.md]
 
-Each problem runs as its own subprocess (as a user would run it,
-``seqtasks.benchmarks.runner.run_command``)
-into a temporary run directory; the table gives the wall seconds of the whole command and what its
+Each problem runs as its own subprocess (as a user would run it, :func:`run_command`) into a
+temporary run directory; the table gives the wall seconds of the whole command and what its
 summary.json says.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 import seqtasks
-from seqtasks.benchmarks.runner import Job, run_command
+from seqtasks.benchmarks.runner import Job, max_time, summary_row
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
+
+
+def run_command(job: Job, seconds: float | None = None) -> dict[str, Any]:
+    """Run one job as ``python -m seqtasks.training.cli ...`` (``train.py``'s command line, from
+    the installed package) in a subprocess, as a user would; its row, with ``seconds`` the wall
+    time of the whole command (start-up, imports and the final test). It runs in its own run
+    directory, so it works from an installed wheel as from a checkout, and a folder named
+    ``seqtasks`` in the caller's working directory cannot shadow the installed package."""
+    limit = job.seconds if job.seconds is not None else seconds
+    with tempfile.TemporaryDirectory(prefix="seqtasks-run-") as run_dir:
+        command = [sys.executable, "-m", "seqtasks.training.cli", f"seed={job.seed}",
+                   *job.overrides, f"hydra.run.dir={run_dir}",
+                   "trainer.enable_progress_bar=false"]  # fmt: skip
+        if limit is not None:
+            command.append(f"trainer.max_time={max_time(limit)}")
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=run_dir, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    stopped = "ended" if summary["solved_at_step"] is None else "solved"
+    return summary_row(job, summary, wall, stopped)
 
 
 def time_one(task: str, overrides: list[str]) -> dict:

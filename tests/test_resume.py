@@ -75,14 +75,17 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize(
-    ("every", "killed_at", "rows_before"), [(3, 15, ["4", "9", "9"]), (5, 5, None)],
-    ids=["mid-history", "before-the-first-row"],
+    ("every", "killed_at", "rows_before"),
+    [(3, 15, ["4", "9", "9"]), (5, 5, None), (5, 10, ["4", "9", "9"])],
+    ids=["mid-history", "before-the-first-row", "after-a-validation-at-a-checkpoint-step"],
 )  # fmt: skip
 def test_a_run_killed_between_a_checkpoint_and_its_steps_row_resumes_whole(
     compose_config, tmp_path, monkeypatch, every, killed_at, rows_before
 ):
     # step `killed_at` saves last.ckpt (every `every` steps) before Lightning writes that step's
-    # metrics row (every 5 steps): a kill between the two must not lose the row
+    # metrics row (every 5 steps): a kill between the two must not lose the row. At step 10 a
+    # validation follows (10 steps an epoch): its save waits for the validation's end, else a
+    # kill in the validation resumes past it, without its row and its best
     run = [*RUN, "trainer.log_every_n_steps=5", f"checkpoint.every_n_steps={every}"]
     whole = train(compose_config(*run, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
     save = AtomicCheckpointIO.save_checkpoint

@@ -117,9 +117,12 @@ def test_user_model_and_profiles() -> None:
     assert set(board.models()) <= set(board.ALL_MODELS) and "lstm" in board.models()
 
 
-def stub(job: Any, seconds: Any = None, errors: str = "row", threads: int = 1) -> dict:
+def stub(job: Any, seconds: Any = None, errors: str = "row", threads: int = 1,
+         run_dir: Path | None = None) -> dict:  # fmt: skip
     """A fake trainer: a model solves sizes up to its rank in ``board.ALL_MODELS`` x 3 steps of
-    its ladder (the MLPs fail everything); ``mamba`` fails with an error."""
+    its ladder (the MLPs fail everything); ``mamba`` fails with an error. Each job is given its
+    own run directory in the board's ``in-progress`` folder."""
+    assert run_dir is not None and run_dir.is_absolute() and run_dir.parent.name == "in-progress"
     label = job.label
     if label["model"] == "mamba":
         return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,

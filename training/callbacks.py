@@ -44,6 +44,10 @@ class StopWhenSolved(L.Callback):
             self.solved_at_step = trainer.global_step
             trainer.should_stop = True
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.solved_at_step is not None:  # resumed from the end of a fit that was solved
+            trainer.should_stop = True
+
     def state_dict(self) -> dict[str, Any]:
         return {"solved_at_step": self.solved_at_step, "streak": self.streak}
 
@@ -123,15 +127,56 @@ class BestOrLater(ModelCheckpoint):
         return trainer.strategy.reduce_boolean_decision(better)
 
 
-def last_checkpoint(dirpath: Path, every_n_steps: int | None) -> ModelCheckpoint:
-    """``last.ckpt`` every ``every_n_steps`` training steps and at the end; always that name."""
-    return ModelCheckpoint(
-        dirpath=dirpath,
-        save_last=True,
-        save_top_k=0,
-        every_n_train_steps=every_n_steps or None,
-        enable_version_counter=False,  # never last-v1.ckpt beside it
-    )
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` at the end of every validation of a fit, every ``every_n_steps`` training
+    steps between validations (0: none between), and at the end of the fit; always that name.
+
+    At a step that a validation follows, the step's save waits for the validation's end: a
+    checkpoint written before the validation and a run killed during it would resume past that
+    validation (Lightning counts it as run), so its best model and its stopping would be lost. A
+    ``ModelCheckpoint`` so that Lightning calls it after :class:`BestOrLater`: the saved state
+    already holds that validation's best. Lightning's own ``save_last`` writes at validations only
+    when a top-k checkpoint was written there, and at a step-based save before the validation.
+    """
+
+    def __init__(self, dirpath: Path, every_n_steps: int = 0) -> None:
+        super().__init__(dirpath=dirpath, save_top_k=0, enable_version_counter=False)
+        self.every_n_steps, self.saved_at = every_n_steps, -1
+        self.path = Path(dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
+
+    def write_last(self, trainer: L.Trainer) -> None:
+        if trainer.fast_dev_run or trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        trainer.save_checkpoint(self.path)  # every rank calls it; the strategy writes once
+        self.saved_at = trainer.global_step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:  # fmt: skip
+        due = self.every_n_steps and trainer.global_step % self.every_n_steps == 0
+        if due and not validation_follows(trainer):
+            self.write_last(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.should_stop:  # else the fit ends here: on_train_end writes it, at its end
+            self.write_last(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pass  # ModelCheckpoint's epoch-end save: not wanted
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.saved_at != trainer.global_step:  # e.g. stopped by max_steps between validations
+            self.write_last(trainer)
+
+
+def validation_follows(trainer: L.Trainer) -> bool:
+    """Whether a validation runs after the training batch that just ended (Lightning's own
+    test, ``_should_check_val_fx``; False where a Lightning version lacks it)."""
+    epoch_loop = trainer.fit_loop.epoch_loop
+    check = getattr(epoch_loop, "_should_check_val_fx", None)
+    fetcher = getattr(trainer.fit_loop, "_data_fetcher", None)
+    if check is None or fetcher is None or not trainer.enable_validation:
+        return False
+    return bool(check(fetcher))
 
 
 class KeepMetricsHistory(L.Callback):

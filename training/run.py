@@ -21,9 +21,9 @@ from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.callbacks import (
     BestOrLater,
     KeepMetricsHistory,
+    LastCheckpoint,
     SampleCounter,
     StopWhenSolved,
-    last_checkpoint,
 )
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.datamodule import SequenceDataModule
@@ -216,7 +216,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(str(error)) from None
     counter = SampleCounter()
     checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
-    keep_last = last_checkpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
+    keep_last = LastCheckpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
     callbacks = [stopper, counter, checkpointing, keep_last]
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
