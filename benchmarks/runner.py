@@ -1,11 +1,12 @@
 """The one experiment runner: jobs (train.py overrides x seeds) -> rows, quietly, with a time limit.
 
 A job composes the real ``train.py`` config (``training/conf``) with its overrides, runs
-:func:`training.run.train` in a temporary run directory with no progress bar, no plots and no
-printing, under a wall-clock limit (Lightning's ``max_time``), and returns one row::
+:func:`training.run.train` in a temporary run directory (or its own, where a killed run resumes:
+``run_dirs``) with no progress bar, no plots and no printing, under a wall-clock limit
+(Lightning's ``max_time``), and returns one row::
 
     {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped",
-     "threads", "engine", "job_id", "num_parameters", "state_size", ...}
+     "threads", "engine", "job_id", "num_parameters", "state_size", ["resumed_at_step"], ...}
 
 ``solved`` is the problem's criterion on the test set; ``steps``/``sequences`` are those trained
 until the first validation that met it (training stops there), or until the run ended unsolved;

@@ -39,8 +39,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from seqtasks.benchmarks import (board, claims, engines, plots, report, run_dirs, store,
-                                  summaries)  # fmt: skip
+from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs, store, summaries
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, curve, frontier
 from seqtasks.benchmarks.runner import machine, run_plan

@@ -52,9 +52,37 @@ def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at)
         assert resumed[key] == whole[key], key
 
 
+@pytest.mark.parametrize("cut", ["max_steps", "killed-after-a-validation"])
+def test_a_resumed_run_draws_the_dropout_masks_of_the_uninterrupted_run(
+    compose_config, tmp_path, monkeypatch, cut
+):
+    # Lightning keeps no random state, and a DataLoader draws its workers' seed from the global
+    # generator at every iterator unless given its own: the resume makes its iterators elsewhere
+    run = [*RUN, "model=transformer", "model.dropout=0.3", "trainer.max_steps=27"]
+    whole = train(compose_config(*run, f"run_dir={tmp_path}/whole"))
+    if cut == "max_steps":
+        train(compose_config(*run, "trainer.max_steps=15", f"run_dir={tmp_path}/cut"))
+    else:
+        save = AtomicCheckpointIO.save_checkpoint
+
+        def dies_after_saving(io, checkpoint, path, storage_options=None):
+            save(io, checkpoint, path, storage_options)
+            if Path(path).name == "last.ckpt" and checkpoint["global_step"] == 10:
+                raise Killed
+
+        monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", dies_after_saving)
+        with pytest.raises(Killed):
+            train(compose_config(*run, f"run_dir={tmp_path}/cut"))
+        monkeypatch.undo()
+    resumed = train(compose_config(*run, "ckpt_path=last", f"run_dir={tmp_path}/cut"))
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a), "same batches and masks"
+    assert resumed["test"] == whole["test"]
+
+
 def test_finished_run_resumed_with_more_steps_keeps_its_history_and_best(compose_config, tmp_path):
     # 10 steps an epoch, last.ckpt every 5: the finished run's last.ckpt (step 10) is written
-    # before that step's validation writes best.ckpt, so last.ckpt knows no best yet
+    # at the end of that step's validation, after best.ckpt
     run = [*RUN, "checkpoint.every_n_steps=5", "trainer.log_every_n_steps=5"]
     train(compose_config(*run, "trainer.max_steps=30", f"run_dir={tmp_path}/whole"))
     train(compose_config(*run, "trainer.max_steps=10", f"run_dir={tmp_path}/cut"))

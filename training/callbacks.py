@@ -87,10 +87,10 @@ class BestOrLater(ModelCheckpoint):
     later of two equally good checkpoints is kept.
 
     The file name never gets a version (``best-v1.ckpt``): the best is always ``best.ckpt``. On a
-    resumed fit the best on disk is adopted before training: ``last.ckpt`` may predate it (it is
-    written at a training step, the best after that step's validation, and a run can be killed
-    between the two), and without it the first validation after the resume would count as the
-    best so far whatever ``best.ckpt`` already holds.
+    resumed fit the best on disk is adopted before training: ``last.ckpt`` may predate it (both
+    are written at the end of a validation, the best first, and a run can be killed between the
+    two), and without it the first validation after the resume would count as the best so far
+    whatever ``best.ckpt`` already holds.
 
     It is written at validation ends only. Lightning's default also considers the end of a
     training epoch, which after a ``max_steps`` stop in mid-epoch scores the unvalidated final
@@ -177,6 +177,28 @@ def validation_follows(trainer: L.Trainer) -> bool:
     if check is None or fetcher is None or not trainer.enable_validation:
         return False
     return bool(check(fetcher))
+
+
+class KeepRandomState(L.Callback):
+    """Checkpoints carry torch's random state (the CPU generator and CUDA's), which Lightning's
+    do not: a resumed run draws the dropout masks of the uninterrupted run. Every rank draws
+    alike (``seed_everything`` seeds them alike), so rank 0's state serves all."""
+
+    KEY = "seqtasks_random_state"
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+        checkpoint[self.KEY] = {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        state = checkpoint.get(self.KEY)
+        if state is None or trainer.state.fn != TrainerFn.FITTING:  # evaluation draws nothing
+            return
+        torch.set_rng_state(state["cpu"])
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class KeepMetricsHistory(L.Callback):

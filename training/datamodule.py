@@ -34,9 +34,18 @@ class _EpochSampler(Sampler[None]):
             self.dataset.set_epoch(epoch)
 
 
+def batch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
+    """``DataLoader(batch_size=None)`` whose iterators take their workers' base seed from a
+    generator of their own. PyTorch's default draws it from the global generator, once per
+    iterator (every epoch, every validation), so the random state that dropout draws from moved
+    with them, and a resumed run, which makes its iterators at other moments, drew other masks."""
+    seeds = torch.Generator()
+    return DataLoader(dataset, batch_size=None, num_workers=num_workers, generator=seeds)
+
+
 def epoch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
-    """``DataLoader(batch_size=None)`` over a batched dataset whose epoch follows Lightning's."""
-    loader = DataLoader(dataset, batch_size=None, num_workers=num_workers)
+    """:func:`batch_loader` over a batched dataset whose epoch follows Lightning's."""
+    loader = batch_loader(dataset, num_workers)
     object.__setattr__(loader, "sampler", _EpochSampler(dataset))  # DataLoader guards the name
     return loader
 
@@ -130,7 +139,7 @@ class SequenceDataModule(L.LightningDataModule):
         return epoch_loader(dataset, self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.datasets["val"], batch_size=None, num_workers=self.num_workers)
+        return batch_loader(self.datasets["val"], self.num_workers)
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.datasets["test"], batch_size=None, num_workers=self.num_workers)
+        return batch_loader(self.datasets["test"], self.num_workers)

@@ -21,6 +21,7 @@ from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.callbacks import (
     BestOrLater,
     KeepMetricsHistory,
+    KeepRandomState,
     LastCheckpoint,
     SampleCounter,
     StopWhenSolved,
@@ -217,7 +218,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     counter = SampleCounter()
     checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
     keep_last = LastCheckpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
-    callbacks = [stopper, counter, checkpointing, keep_last]
+    callbacks = [stopper, counter, checkpointing, keep_last, KeepRandomState()]
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     try:
