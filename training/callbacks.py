@@ -134,6 +134,9 @@ class LastCheckpoint(ModelCheckpoint):
     At a step that a validation follows, the step's save waits for the validation's end: a
     checkpoint written before the validation and a run killed during it would resume past that
     validation (Lightning counts it as run), so its best model and its stopping would be lost. A
+    validation that ends the fit (``should_stop``: solved, or the time limit) is saved at the fit's
+    end instead, with the loops' end-of-fit counters: a solved run resumed from it stops at once
+    (:class:`StopWhenSolved`) and logs its final rows at the same epoch and step. A
     ``ModelCheckpoint`` so that Lightning calls it after :class:`BestOrLater`: the saved state
     already holds that validation's best. Lightning's own ``save_last`` writes at validations only
     when a top-k checkpoint was written there, and at a step-based save before the validation.
