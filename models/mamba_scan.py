@@ -1,5 +1,5 @@
 """Mamba's selective scan, ``y_t = C_t . h_t`` with ``h_t = exp(delta_t A) h_{t-1} + delta_t B_t
-u_t`` and ``h_0 = 0``, two ways that give the same values (tests/test_families.py):
+u_t`` and ``h_0 = 0``, two ways that give the same values (tests/test_tcn_mamba_lru.py):
 
 - :func:`scan_materialized`: the definition as written, over whole ``(B, T, E, N)`` tensors
   (``exp(delta A)`` and ``delta B u`` for every step at once, then a loop of two operations a

@@ -1,13 +1,13 @@
-"""The frontier search without training: ladders run on a stub trainer; frontiers and claims."""
+"""The frontier search without training: ladders run on a stub trainer (tests/stub_trainer.py);
+the summaries and claims are in test_leaderboard_summaries.py."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from seqtasks.benchmarks import claims, report, summaries
+from seqtasks.benchmarks import report
 from seqtasks.benchmarks.leaderboard import (
     LRS,
     Ladder,
@@ -18,59 +18,7 @@ from seqtasks.benchmarks.leaderboard import (
     frontier,
 )
 from seqtasks.benchmarks.runner import Job, run_plan
-
-ECHO = Problem("echo", "echo", "lag", (5, 10, 20, 50, 100, 200, 500, 1000),
-               {"framing": "many_to_one"}, tied={"length": (1, 1)})  # fmt: skip
-# model -> whether (size, seed) is solved: a known function, the stub trainer's answer
-RULES = {
-    "plain": lambda value, seed: value <= 20,
-    "lucky": lambda value, seed: value <= 50 or (value == 100 and seed == 0),
-    "unlucky": lambda value, seed: value <= 50 and (value, seed) != (20, 0),
-    "bloomer": lambda value, seed: value <= 20 or (value == 50 and seed != 0),
-    "strong": lambda value, seed: True,
-    "picky": lambda value, seed: value <= 10,
-}
-RULES["slow_bloomer"] = RULES["bloomer"]  # and its unsolved runs meet the wall-clock guard
-CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every stub run
-
-
-def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
-    """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
-    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; model
-    ``slow``'s and ``slow_bloomer``'s unsolved runs are stopped by the wall-clock guard."""
-    label = job.label
-    model, value, lr = label["model"], label.get("value", 5), label.get("lr")
-    CALLS.append((model, value, job.seed, lr))
-    if model == "broken":
-        return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
-                "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
-                "error": "RuntimeError: boom\nsecond line | with a pipe", **job.extra}  # fmt: skip
-    solved = RULES.get(model, RULES["plain"])(value, job.seed)
-    if model == "picky" and lr is not None and lr != 0.01:
-        solved = False
-    steps = 10 * value + job.seed
-    stopped = "time" if model.startswith("slow") else "max_steps"  # slow*: the guard stops them
-    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01,
-               "solved_at_step": steps if solved else None, "steps": steps,
-               "val": {"val/accuracy": 1.0 if solved else 0.5}, "num_parameters": 1000,
-               "state_size": 64}  # fmt: skip
-    return {**label, "seed": job.seed, "solved": solved, "steps": steps,
-            "sequences": 32 * steps, "test_metric": summary["val"]["val/accuracy"],
-            "seconds": steps / 10, "stopped": "solved" if solved else stopped, "threads": threads,
-            "num_parameters": 1000, "state_size": 64, **job.extra,
-            "summary": summary}  # fmt: skip
-
-
-def climb(model: str, problem: Problem = ECHO, seeds: int = 3, lrs=LRS, known=None) -> Ladder:
-    """Run one ladder to its end on the stub trainer."""
-    CALLS.clear()
-    ladder = Ladder(model, [f"model={model}"], problem, seeds, lrs)
-    run_plan(LeaderboardPlan([], [ladder]), job_fn=stub, progress=lambda line: None, known=known)
-    return ladder
-
-
-def seeds_run(ladder: Ladder) -> dict[int, list[int]]:
-    return {value: sorted(rows) for value, rows in ladder.rows.items()}
+from tests.stub_trainer import CALLS, ECHO, climb, seeds_run, stub
 
 
 def test_problem_options_tie_other_options_to_the_knob() -> None:
@@ -195,147 +143,3 @@ def test_plan_hands_out_fixed_jobs_then_ladders_first_model_first() -> None:
     assert waiting[0] is fixed[0]
     assert [job.label["model"] for job in waiting[1:]] == ["gru"] * 6 + ["lstm"] * 3
     assert plan.next_jobs() == []  # nothing new until rows come back
-
-
-def test_ranking_formula() -> None:
-    problems = [{"key": "a", "values": [1, 2, 5, 10]}, {"key": "b", "values": [1, 2]}]
-
-    def entry(model: str, problem: str, value: int | None, status: str = "broke") -> dict:
-        return {"model": model, "problem": problem, "value": value, "status": status,
-                "steps": 100 if value else None, "runs": 2, "seconds": 900.0}  # fmt: skip
-
-    frontiers = [entry("x", "a", 10, "ceiling"), entry("x", "b", 1), entry("y", "a", 2),
-                 entry("y", "b", None, "n/a"), entry("z", "a", 2),
-                 entry("z", "b", None)]  # fmt: skip
-    ranked = summaries.ranking(frontiers, problems)
-    assert [(e["model"], e["score"], e["rank"]) for e in ranked] == [
-        ("x", 75.0, 1),
-        ("y", 25.0, 2),
-        ("z", 25.0, 2),
-    ]  # (4/4 + 1/2) / 2; (2/4 + 0) / 2
-    assert ranked[0]["at_ceiling"] == 1 and ranked[1]["not_applicable"] == 1
-    assert "mean over problems" in summaries.ranking_table(ranked)
-    assert "Not finished yet" not in summaries.ranking_table(ranked)
-    # a board still being built: only a model whose every ladder is decided is ranked; one with
-    # some decided follows, its score a lower bound, even above a ranked score; none decided: last
-    waiting = [entry("w", "a", None, "time limit"), entry("w", "b", None, "time limit")]
-    partial = [entry("v", "a", 1, "time limit"), entry("v", "b", None)]  # 1/4 so far, 0
-    ahead = [entry("u", "a", 10, "ceiling"), entry("u", "b", 1, "time limit")]  # 100 and 50 so far
-    ranked = summaries.ranking([*waiting, *ahead, *frontiers, *partial], problems)
-    assert [(e["model"], e["rank"]) for e in ranked] == [
-        ("x", 1), ("y", 2), ("z", 2), ("u", None), ("v", None), ("w", None)]  # fmt: skip
-    assert [e["not_finished"] for e in ranked] == [0, 0, 0, 1, 1, 2]
-    table = summaries.ranking_table(ranked)
-    assert "| - | w | no ladder decided yet | - | - | - | - | - | - | 4 (0.5 h) |" in table
-    assert ("| - | u | >= 75.0 (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 1 | 100 | 4 (0.5 h) |"
-            in table)  # fmt: skip
-    assert "| - | v | >= 12.5 (1 of 2 ladders decided) |" in table
-    assert "Not finished yet: a model is ranked once every one of its ladders is decided" in table
-
-
-def test_frontier_cells() -> None:
-    entry = {"status": "broke", "value": 50, "steps": 1700.0, "first_unsolved": 100}
-    assert report.frontier_cell(entry) == "**50**: 1,700 steps, breaks at 100"
-    entry = {**entry, "steps_range": [1500, 2000]}
-    assert report.frontier_cell(entry) == "**50**: 1,700 steps (1,500-2,000), breaks at 100"
-    entry = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5}
-    assert report.frontier_cell(entry) == "none (5 unsolved)"
-    entry = {"status": "time limit", "value": 10, "steps": 300, "first_unsolved": None}
-    assert report.frontier_cell(entry) == "**10**: 300 steps (not finished)"
-    entry = {"status": "time limit", "value": None, "steps": None, "first_unsolved": None}
-    assert report.frontier_cell(entry) == "no size decided yet"
-    assert report.frontier_cell({**entry, "runs": 0}) == "not run yet"
-    entry = {**entry, "first_unsolved": 5, "runs": 3}
-    assert report.frontier_cell(entry) == "none yet (5 unsolved; not finished)"
-
-
-def test_goals_read_not_yet_while_the_ladder_is_unfinished() -> None:
-    entry = {"model": "lstm", "problem": "echo", "knob": "lag", "value": 20, "steps": 300,
-             "first_unsolved": None, "status": "time limit"}  # fmt: skip
-    results = {"frontier": [entry, {**entry, "problem": "memorize", "status": "broke"}]}
-    table = report.goals_table(results, {"echo": 50, "memorize": 50, "classify": 100})
-    assert "| echo | lag >= 50 | **20**: 300 steps (not finished) | not yet |" in table
-    assert "| memorize | lag >= 50 | **20**: 300 steps | **no** |" in table
-    assert "classify" not in table  # no entry: no line
-
-
-def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
-    ladder = climb("slow")
-    slow = frontier(ladder)
-    # the climb ends at the first unsolved size whose run met the guard (50), not a size later;
-    # the three seeds still decide the frontier (20) and that size
-    assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2]}
-    assert slow["runs"] == len(CALLS) == 3 + 3 + 2 + 2  # 3 rates, 10 to 50, 2 + 2 seeds
-    plain = frontier(climb("plain"))
-    assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, True)
-    assert report.frontier_cell(slow) == (
-        "**20**: 201 steps (200-202), breaks at 50 (a run there hit the wall-clock limit before "
-        "its step budget)"
-    )
-    assert plain["broke_by_time"] is False and "wall-clock" not in report.frontier_cell(plain)
-    # seed 0 cut at 50, seeds 1 and 2 solve it: 50 is solved and the climb goes on, to its
-    # next cut size (100), where it ends
-    bloomer = climb("slow_bloomer")
-    assert seeds_run(bloomer) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2],
-                                  100: [0, 1, 2]}  # fmt: skip
-    assert (frontier(bloomer)["value"], frontier(bloomer)["first_unsolved"]) == (50, 100)
-    nothing = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5,
-               "broke_by_time": True}  # fmt: skip
-    assert report.frontier_cell(nothing) == (
-        "none (5 unsolved (a run there hit the wall-clock limit before its step budget))"
-    )
-
-
-def test_claims_are_judged_on_their_runs() -> None:
-    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01, "solved_at_step": 50}
-    rows = [
-        {"case": "echo/lag=1", "model": "lstm", "solved": True, "steps": 50,
-         "test_metric": 0.995, "summary": summary},
-        {"case": "echo/lag=1", "model": "mlp", "solved": True, "steps": 50,
-         "test_metric": 0.999, "summary": summary},
-        {"case": "echo/lag=0", "model": "mlp", "stopped": "error", "error": "boom"},
-    ]  # fmt: skip
-    verdicts = {(v["case"], v["model"]): v for v in claims.judge(claims.CLAIMS, rows)}
-    assert verdicts["echo/lag=1", "lstm"]["verdict"] == "agree"
-    assert verdicts["echo/lag=1", "mlp"]["verdict"] == "disagree"  # the claim says it cannot
-    assert "solved at step 50" in verdicts["echo/lag=1", "mlp"]["measured"]
-    assert verdicts["echo/lag=0", "mlp"]["verdict"] == "not measured"
-    assert verdicts["echo/lag=5", "lstm"]["measured"] == "not run"
-    assert len(verdicts) == len(claims.CLAIMS)
-
-
-def test_case_jobs_skip_cases_a_ladder_runs() -> None:
-    jobs = claims.case_jobs(claims.CASES, {"echo": ("data.batch_size=32",)}, ["x=1"])
-    by_key = {(j.label["case"], j.label["model"]): j for j in jobs}
-    echo = by_key["echo/lag=5", "mlp"].overrides
-    assert echo[:2] == ("task=echo", "task.lag=5") and "data.batch_size=32" in echo
-    assert echo[-1] == "x=1" and "model=mlp" in echo
-    assert "report.eval_lengths=[20,50,100]" in echo  # echo at lag 5 of 10 is scored at 2x..10x
-    assert not any("eval_lengths" in o for o in by_key["echo/lag=5", "mlp_window"].overrides)
-    user = claims.case_jobs(claims.CASES, {}, ["model=custom"], user_model="custom")
-    assert [(j.label["case"], j.label["model"]) for j in user] == [("echo/lag=5", "custom")]
-    assert "model.bidirectional=true" in by_key["classify/bilstm", "bilstm"].overrides
-    assert not any(case == "memorize/many_to_one" for case, _ in by_key)  # a ladder's first size
-    ladder_run = {"problem": "memorize", "value": 5, "seed": 0, "model": "lstm", "solved": True}
-    rows = claims.ladder_cases(claims.CASES, [ladder_run, {**ladder_run, "seed": 1}])
-    assert rows == [
-        {**ladder_run, "case": "memorize/many_to_one", "label": "memorize, many_to_one"}
-    ]
-
-
-def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
-    def run(seed: int, score: float) -> dict:
-        summary = {
-            "metric": "accuracy",
-            "options": {"length": 5},
-            "lengths": {"10": {"test/accuracy": score}, "50": {"test/accuracy": score / 2}},
-        }
-        return {"problem": "subsequence/one_to_one", "model": "gru", "seed": seed,
-                "solved": seed != 2, "test_metric": 1.0, "summary": summary}  # fmt: skip
-
-    unscored = {"problem": "echo", "model": "gru", "summary": {"metric": "accuracy"}}
-    (entry,) = claims.lengths([run(0, 0.9), run(1, 0.5), run(2, 0.7), unscored])
-    assert entry["problem"] == "subsequence/one_to_one" and entry["trained_length"] == 5
-    assert entry["seeds"] == 3 and entry["solved"] == 2
-    assert entry["by_length"] == {10: 0.7, 50: 0.35}
-    assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")

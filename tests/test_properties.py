@@ -1,8 +1,9 @@
 """Property tests: any options either build a dataset whose batches match its spec, or are refused
 with a ValueError/TypeError naming an option; an epoch of any size costs O(batch).
 
-Examples per test follow the Hypothesis profile ``seqtasks`` (set ``HYPOTHESIS_PROFILE=thorough``
-for ten times as many). Every example runs under an alarm, so a hang fails instead of blocking.
+Examples per test follow the Hypothesis profile ``seqtasks`` of conftest.py (set
+``HYPOTHESIS_PROFILE=thorough`` for ten times as many). Every example runs under an alarm, so a
+hang fails instead of blocking. The generator's own properties are in test_generator.py.
 """
 
 from __future__ import annotations
@@ -10,36 +11,25 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import seqtasks
 from seqtasks import _random
 from seqtasks.base import SequenceTask
 from seqtasks.registry import PROBLEMS
-
-# examples per test; the deadline guards against a hang, not speed: typical examples take up to
-# about 0.1 s (--hypothesis-show-statistics), and 5 s was met once with two training runs beside
-for profile, count in {"seqtasks": 100, "thorough": 1000}.items():
-    settings.register_profile(
-        profile, max_examples=count, deadline=timedelta(seconds=30), database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )  # fmt: skip
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seqtasks"))
 
 # values a careless or adversarial user passes, for any option
 JUNK = [0, -7, 2**31, 2**63, 10**12, 1e12, float("nan"), float("inf"), -0.0, 2.5, True, False,
@@ -234,45 +224,6 @@ class Span:
     def __getitem__(self, part: slice) -> Span:
         assert 0 <= part.start < part.stop <= self.count and part.step is None
         return Span(self.start + part.start, part.stop - part.start)
-
-
-@given(start=st.integers(0, 2**62), count=st.integers(1, 300), step=st.integers(1, 10**6),
-       stream=st.integers(-(2**63), 2**63 - 1))  # fmt: skip
-def test_range_keys_are_the_keys_of_the_indices(start, count, step, stream) -> None:
-    stop = min(start + count * step, 2**63 - 1)
-    indices = torch.arange(start, stop, step)
-    expected = _random.sample_keys(stream, indices)
-    assert torch.equal(_random.range_keys(stream, start, len(indices), step), expected)
-
-
-@given(high=st.integers(1, 2**31 - 1) | st.sampled_from([2**k for k in range(31)]),
-       draw=st.integers(0, 7), count=st.integers(1, 9), seed=st.integers(0, 2**63 - 1))  # fmt: skip
-def test_integers_are_the_multiply_high_of_the_words(high, draw, count, seed) -> None:
-    """integers() (also its shortcut for powers of two, and integers_each) from bits()."""
-    keys = _random.range_keys(_random.stream_key(seed, 0, 0), 0, 64)
-    words = _random.bits(keys, draw, count)
-    expected = (((words >> 32) & 0xFFFFFFFF) * high) >> 32  # (B, count)
-    assert torch.equal(_random.integers(keys, draw, count, high), expected)
-    each = _random.integers_each(keys, (draw, draw + 1), (high, 3))
-    assert torch.equal(each[:, 0], expected[:, 0])
-    assert torch.equal(each[:, 1], _random.integers(keys, draw + 1, 1, 3)[:, 0])
-
-
-@given(shifts=st.lists(st.integers(0, 50), min_size=1, max_size=20), draw=st.integers(0, 5))
-def test_shifted_keys_move_every_word(shifts, draw) -> None:
-    keys = _random.range_keys(12345, 10**9, len(shifts))
-    steps = torch.tensor(shifts)
-    moved = _random.bits(_random.shift_keys(keys, steps), draw, 60)  # (B, 60)
-    words = _random.bits(keys, draw, 60)
-    for row, shift in enumerate(shifts):
-        assert torch.equal(moved[row, shift:], words[row, : 60 - shift])
-
-
-def test_unit_scales_only_by_powers_of_two() -> None:
-    grid = torch.tensor([[0, 1, 2**24 - 1]])
-    assert _random.unit(grid, 2.0).tolist() == [[0.0, 2.0**-23, 2.0 - 2.0**-23]]
-    with pytest.raises(ValueError, match=r"scale=3.0 is not a power of two"):
-        _random.unit(grid, 3.0)
 
 
 HUGE = """

@@ -1,4 +1,5 @@
-"""Every bad option is refused, with a message naming the option, the value and what is allowed."""
+"""Every bad option of a problem is refused, with a message naming the option, the value and
+what is allowed; bad calls on a dataset are in test_validation_calls.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import re
 import pytest
 
 import seqtasks
-from seqtasks import Echo
 
 FIVE = ["ramp", "memorize", "echo", "subsequence", "classify"]  # the specification's problems
 ALL_PROBLEMS = re.escape(str(seqtasks.available()))
@@ -216,96 +216,3 @@ def test_the_cases_are_many_and_varied() -> None:
     assert len(BAD_OPTIONS) >= 25
     problems = {param.values[0] for param in BAD_OPTIONS}
     assert set(FIVE) <= problems
-
-
-@pytest.mark.parametrize(
-    ("rank", "world_size", "error", "match"),
-    [
-        (2, 2, ValueError, r"rank=2 is out of range: allowed 0 \.\. 1"),
-        (5, 3, ValueError, r"rank=5 is out of range: allowed 0 \.\. 2"),
-        (-1, 2, ValueError, r"rank=-1 is out of range: allowed 0 \.\. 1"),
-        (0, 0, ValueError, r"world_size=0 is out of range: allowed >= 1"),
-        (0, 2.0, TypeError, r"world_size must be an int, got 2\.0 \(float\)"),
-        ("0", 2, TypeError, r"rank must be an int, got '0' \(str\)"),
-    ],
-)
-def test_bad_shard_is_refused(
-    rank: object, world_size: object, error: type[Exception], match: str
-) -> None:
-    dataset = seqtasks.make("echo", num_samples=100, batch_size=10)
-    with pytest.raises(error, match=match):
-        dataset.shard(rank, world_size)  # type: ignore[arg-type]
-    assert (dataset.rank, dataset.world_size) == (0, 1)  # a refused shard changes nothing
-
-
-@pytest.mark.parametrize(
-    ("num_samples", "batch_size", "world_size", "needed"),
-    [(2, 4, 3, 3), (5, 1, 2, 6), (100, 1, 3, 102), (5, 1, 4, 8)],
-)
-def test_too_few_samples_for_the_world_size(
-    num_samples: int, batch_size: int, world_size: int, needed: int
-) -> None:
-    dataset = seqtasks.make("classify", num_samples=num_samples, batch_size=batch_size)
-    pattern = (
-        rf"num_samples={num_samples} is too small .*world_size={world_size}.*"
-        rf"batch_size={batch_size}: allowed num_samples >= {needed}"
-    )
-    with pytest.raises(ValueError, match=pattern):
-        dataset.shard(0, world_size)
-    assert (dataset.rank, dataset.world_size) == (0, 1)  # a refused shard changes nothing
-    assert len(list(dataset)) == len(dataset)
-    bigger = seqtasks.make("classify", num_samples=needed, batch_size=batch_size)
-    assert len(bigger.shard(world_size - 1, world_size)) >= 1  # the number it asks for works
-
-
-@pytest.mark.parametrize(
-    ("epoch", "start_batch", "error", "match"),
-    [
-        (-1, 0, ValueError, r"epoch=-1 is out of range: allowed >= 0"),
-        (0, -2, ValueError, r"start_batch=-2 is out of range: allowed >= 0"),
-        (1.0, 0, TypeError, r"epoch must be an int, got 1\.0 \(float\)"),
-        (0, True, TypeError, r"start_batch must be an int, got True \(bool\)"),
-    ],
-)
-def test_bad_set_epoch_is_refused(
-    epoch: object, start_batch: object, error: type[Exception], match: str
-) -> None:
-    dataset = seqtasks.make("echo", num_samples=100, batch_size=10)
-    dataset.set_epoch(3, start_batch=2)
-    with pytest.raises(error, match=match):
-        dataset.set_epoch(epoch, start_batch=start_batch)  # type: ignore[arg-type]
-    assert (dataset.epoch, dataset.start_batch) == (3, 2)  # a refused call changes nothing
-
-
-def test_start_batch_needs_batches() -> None:
-    dataset = seqtasks.make("echo", num_samples=100)
-    with pytest.raises(ValueError, match=r"start_batch needs batch_size"):
-        dataset.set_epoch(1, start_batch=3)
-    assert (dataset.epoch, dataset.start_batch) == (0, 0)
-
-
-@pytest.mark.parametrize(
-    ("start", "count", "match"),
-    [
-        (50, 1, r"start=50 is out of range: allowed 0 \.\. 49"),
-        (-1, 1, r"start=-1 is out of range: allowed 0 \.\. 49"),
-        (0, 51, r"count=51 is out of range: allowed 1 \.\. 50"),
-        (40, 11, r"count=11 is out of range: allowed 1 \.\. 10"),
-        (0, 0, r"count=0 is out of range: allowed 1 \.\. 50"),
-    ],
-)
-def test_generate_outside_the_epoch_is_refused(start: int, count: int, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        seqtasks.make("memorize", num_samples=50).generate(start, count)
-
-
-def test_registry_refuses_duplicates_and_non_problems() -> None:
-    with pytest.raises(ValueError, match=r"a problem named 'echo' is already registered"):
-        seqtasks.register(Echo)
-    with pytest.raises(
-        TypeError, match=r"register needs a SequenceTask subclass, got <class 'int'>"
-    ):
-        seqtasks.register(int)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=rf"unknown problem 'nope': choose one of {ALL_PROBLEMS}"):
-        seqtasks.options("nope")
-    assert seqtasks.available()[:5] == FIVE
