@@ -154,11 +154,13 @@ def error_row(job: Job, message: str, seconds: float = 0.0) -> dict[str, Any]:
 def run_jobs(jobs: list[Job], seconds: float | None = None, threads: int = 1, workers: int = 1,
              progress: Callable[[str], None] | None = None,
              on_row: Callable[[dict[str, Any]], None] | None = None, errors: str = "raise",
-             engine: str = "local", address: str | None = None) -> list[Row]:  # fmt: skip
-    """:func:`run_plan` of a fixed list of ``jobs``: their rows, in the order of ``jobs``."""
+             engine: str = "local", address: str | None = None,
+             known: dict[str, Row] | None = None) -> list[Row]:  # fmt: skip
+    """:func:`run_plan` of a fixed list of ``jobs``: their rows, in the order of ``jobs`` (a job
+    whose id is in ``known`` is not run again)."""
     plan = _Fixed(jobs)
     run_plan(plan, seconds, threads, workers, progress, on_row=on_row, errors=errors,
-             engine=engine, address=address)  # fmt: skip
+             engine=engine, address=address, known=known)  # fmt: skip
     return [plan.rows[index] for index in range(len(jobs))]
 
 

@@ -37,6 +37,43 @@ def test_tcn_sees_exactly_its_receptive_field():
     assert seen.tolist() == list(range(24, 31))
 
 
+@pytest.mark.parametrize("weight_norm", [True, False])
+def test_tcn_initialisations_draw_what_they_say(weight_norm):
+    spec = seqtasks.make("echo", lag=5, length=6, framing="many_to_one").spec  # 100 one-hot inputs
+    built = {}
+    for init in ("pytorch", "he", "locuslab"):
+        torch.manual_seed(0)
+        built[init] = TCN(spec, channels=64, weight_norm=weight_norm, init=init)
+
+    def convs(model):  # (effective weight, bias, fan_in) of every causal convolution
+        for block in model.blocks:
+            for causal in (block.conv1, block.conv2):
+                weight = causal.conv.weight  # under weight_norm: g v / |v|, = v at the start
+                yield weight, causal.conv.bias, weight[0].numel()
+
+    for weight, bias, fan_in in convs(built["he"]):
+        assert abs(weight.std().item() / (2 / fan_in) ** 0.5 - 1) < 0.1  # He: ReLU gain
+        assert torch.equal(bias, torch.zeros_like(bias))
+    skip = built["he"].blocks[0].skip  # 100 -> 64 channels: linear gain
+    assert abs(skip.weight.std().item() * 100**0.5 - 1) < 0.1 and not skip.bias.any()
+    for init in ("pytorch", "he"):
+        head = built[init].head.weight
+        assert head.abs().max() <= 64**-0.5 and head.std() > 0.3 * 64**-0.5  # PyTorch's draw
+    for weight, bias, fan_in in convs(built["pytorch"]):
+        assert weight.abs().max() <= fan_in**-0.5 and bias.abs().max() <= fan_in**-0.5
+        assert weight.std() > 0.5 * (3 * fan_in) ** -0.5 and bias.any()
+    locuslab = built["locuslab"]
+    for weight, _, fan_in in convs(locuslab):  # weight-normalised: PyTorch's draw kept
+        if weight_norm:
+            assert weight.abs().max() <= fan_in**-0.5 and weight.std() > 0.5 * (3 * fan_in) ** -0.5
+        else:
+            assert abs(weight.std().item() / 0.01 - 1) < 0.15
+    for tensor in (locuslab.head.weight, locuslab.blocks[0].skip.weight):
+        assert abs(tensor.std().item() / 0.01 - 1) < 0.15
+    with pytest.raises(ValueError, match=r"init='lecun' is not available for model=tcn"):
+        TCN(spec, init="lecun")
+
+
 # ---------------------------------------------------------------------------- mamba
 def test_selective_scan_matches_the_recurrence():
     torch.manual_seed(0)
