@@ -74,6 +74,29 @@ def test_tcn_initialisations_draw_what_they_say(weight_norm):
         TCN(spec, init="lecun")
 
 
+def test_tcn_he_keeps_the_signal_that_locuslab_buries_under_biases():
+    """The README's "Initialisation of the TCN": echo at lag 5, 256 sequences, seeds 0-2."""
+    data = seqtasks.make("echo", lag=5, length=6, framing="many_to_one", batch_size=256,
+                         num_samples=256)  # fmt: skip
+    inputs, _ = next(iter(data))  # (256, 6, 100) one-hot
+    for seed in range(3):
+        spread = {}
+        for init in ("locuslab", "he"):
+            torch.manual_seed(seed)
+            model = TCN(data.spec, init=init).eval()
+            second = model.blocks[1]  # the last block: (B, C, T) in, conv2 read at the last step
+            before = model.blocks[0](inputs.transpose(1, 2))
+            conv2 = second.conv2(torch.relu(second.conv1(before)))[:, :, -1]  # (B, C)
+            bias = second.conv2.conv.bias.abs().mean().item()
+            with torch.no_grad():
+                logits = model(inputs)  # (B, 100)
+            spread[init] = (conv2.std(0).mean().item(), bias, logits.std(0).mean().item())
+        signal, bias, logits = spread["locuslab"]
+        assert signal < 0.005 < 0.03 < bias and logits < 0.002  # measured: 0.002, 0.04, 0.0009
+        signal, bias, logits = spread["he"]
+        assert signal > 0.05 and bias == 0 and logits > 0.03  # measured: 0.08-0.09, 0, 0.06
+
+
 # ---------------------------------------------------------------------------- mamba
 def test_selective_scan_matches_the_recurrence():
     torch.manual_seed(0)
