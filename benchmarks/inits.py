@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import seqtasks
 import seqtasks.models
 from seqtasks.benchmarks import board, engines, store
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
 from seqtasks.benchmarks.tables import grid, write_results
-from seqtasks.training.run import model_options
+from seqtasks.training.run import ConfigError, build_model, model_options
 
 Row = dict[str, Any]
 
@@ -72,6 +73,13 @@ def check(model: str, inits: list[str], seeds: int, only: list[str]) -> None:
         raise SystemExit(f"--problems {unknown}: allowed {keys}")
     if not inits:
         raise SystemExit("--inits: give at least one")
+    framing = next(f for f in seqtasks.models.FAMILIES[model] if f != "seq2seq")
+    spec = seqtasks.make("memorize", length=5, framing=framing).spec
+    for init in inits:  # the family's own check, on a small model
+        try:
+            build_model({"name": model, "init": init}, spec)
+        except ConfigError as error:
+            raise SystemExit(f"--inits {init}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,6 +38,10 @@ def test_jobs_are_the_boards_first_runs_with_an_init():
         (["--model", "nope", "--inits", "x"], r"--model 'nope': allowed \["),
         (["--model", "tcn", "--inits", "he", "--problems", "echoes"], r"--problems \['echoes'\]"),
         (["--model", "tcn", "--inits", "he", "--seeds", "0"], r"--seeds 0: need at least 1"),
+        (
+            ["--model", "tcn", "--inits", "he", "lecun"],
+            r"--inits lecun: model=tcn: init='lecun' is not available for model=tcn: choose one of",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_any_run(argv, message, tmp_path):
