@@ -118,9 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     solved = {init: sum(row["solved"] for row in rows if row["init"] == init)
               for init in args.inits}  # fmt: skip
     total = {init: sum(row["init"] == init for row in rows) for init in args.inits}
+    ran = sum(row["job_id"] not in known for row in rows)
     text = (f"# model={args.model}: initialisations on the leaderboard's first sizes\n\n"
-            f"`{command}`: {len(rows)} runs ({len(rows) - len(known)} run by this call, "
-            f"{wall / 60:.0f} min, {args.workers} at once, 1 torch thread each, on "
+            f"`{command}`: {len(rows)} runs ({ran} run by this call, {wall / 60:.0f} min, "
+            f"{args.workers} at once, 1 torch thread each, on "
             f"{machine()['cpu_count']} shared CPU cores). A cell: seeds solved, then the median "
             "steps and wall seconds of the solved seeds. Solved in all: "
             + ", ".join(f"init={init} {solved[init]}/{total[init]}" for init in args.inits)
