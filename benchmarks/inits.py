@@ -27,7 +27,7 @@ from typing import Any
 
 import seqtasks
 import seqtasks.models
-from seqtasks.benchmarks import board, engines, store
+from seqtasks.benchmarks import board, engines, setups, store
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
 from seqtasks.benchmarks.tables import grid, write_results
 from seqtasks.training.run import ConfigError, build_model, model_options
@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     name = f"inits-{args.model}"
     saved = args.out / f"{name}.rows.jsonl"
     known = store.load([saved]) if saved.is_file() else {}
+    try:
+        setups.check_rows(known)  # before any run starts
+    except setups.StaleRows as error:
+        parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
 
     def save(row: Row) -> None:

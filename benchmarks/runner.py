@@ -6,7 +6,8 @@ A job composes the real ``train.py`` config (``training/conf``) with its overrid
 (Lightning's ``max_time``), and returns one row::
 
     {**job.label, "seed", "solved", "steps", "sequences", "test_metric", "seconds", "stopped",
-     "threads", "engine", "job_id", "num_parameters", "state_size", ["resumed_at_step"], ...}
+     "threads", "engine", "job_id", "num_parameters", "state_size", "overrides", "setup",
+     ["resumed_at_step"], ...}
 
 ``solved`` is the problem's criterion on the test set; ``steps``/``sequences`` are those trained
 until the first validation that met it (training stops there), or until the run ended unsolved;
@@ -38,6 +39,7 @@ from omegaconf import DictConfig
 
 from seqtasks.benchmarks.engines import job_id, make_engine
 from seqtasks.benchmarks.run_dirs import job_directory
+from seqtasks.benchmarks.setups import setup_of
 from seqtasks.benchmarks.tables import describe
 from seqtasks.training.run import train
 
@@ -111,7 +113,8 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise", threa
         overrides.append(f"trainer.max_time={max_time(limit)}")
     started = time.perf_counter()
     try:
-        with job_directory(run_dir) as (directory, carried):
+        setup = setup_of(compose_config(overrides))  # what decides the run (checked on resume)
+        with job_directory(run_dir, setup) as (directory, carried):
             cfg = compose_config([*overrides, *(["ckpt_path=last"] if carried else [])], directory)
             with quiet():
                 summary = train(cfg)  # seeds everything from cfg.seed itself
@@ -125,7 +128,8 @@ def run_job(job: Job, seconds: float | None = None, errors: str = "raise", threa
         stopped = "solved" if summary["solved_at_step"] is not None else "time"
     before = {"resumed_at_step": carried.step} if carried else {}
     seconds = time.perf_counter() - started + (carried.seconds if carried else 0.0)
-    return {**summary_row(job, summary, seconds, stopped), **before, "threads": threads}
+    made = {"overrides": list(job.overrides), "setup": setup}
+    return {**summary_row(job, summary, seconds, stopped), **before, "threads": threads, **made}
 
 
 def summary_row(job: Job, summary: dict[str, Any], seconds: float, stopped: str) -> dict[str, Any]:
@@ -212,6 +216,7 @@ def run_plan(
     once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
     ``errors="row"`` a failing job gives an error row. With ``runs_dir`` each job runs in
     ``runs_dir/<job id>``, where a job killed mid-run resumes (``seqtasks.benchmarks.run_dirs``).
+    Saved rows are checked by the caller before (``setups.check``).
     """
     progress, job_fn, known = progress or _stderr, job_fn or run_job, dict(known or {})
     started = time.perf_counter()

@@ -43,6 +43,7 @@ from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs,
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, curve, frontier
 from seqtasks.benchmarks.runner import machine, run_plan
+from seqtasks.benchmarks.setups import StaleRows, check_rows
 
 
 def user_model(overrides: Sequence[str]) -> str | None:
@@ -160,6 +161,10 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
         parser.error(f"--out {out} already holds a board ({saved.path}): add --resume to "
                      "continue it, or give another --out")  # fmt: skip
     known = store.load([*(args.resume or []), *([out] if saved.path.is_file() else [])])
+    try:
+        check_rows(known)  # before any row is merged or any run starts
+    except StaleRows as error:
+        parser.error(str(error))
     saved.merge(known)
     given = sys.argv[1:] if argv is None else list(argv)
     runs_dir = out.resolve() / run_dirs.IN_PROGRESS  # absolute: Dask workers elsewhere

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,19 @@ def test_a_run_dir_killed_before_its_first_checkpoint_starts_afresh(
     row = run_job(Job({"model": "lstm"}, CLASSIFY), run_dir=run_dir)
     assert comparable(row) == comparable(whole) and "resumed_at_step" not in row
     assert not run_dir.exists()
+
+
+def test_a_run_dir_set_up_by_other_defaults_starts_afresh(
+    whole: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "job"
+    killed_after_checkpoint(Job({"model": "lstm"}, CLASSIFY), run_dir, 10, monkeypatch)
+    kept = run_dir / run_dirs.SETUP
+    setup = json.loads(kept.read_text())
+    assert setup == whole["setup"]  # the job's setup, kept beside its checkpoints
+    kept.write_text(json.dumps({**setup, "model": {**setup["model"], "hidden_size": 7}}))
+    row = run_job(Job({"model": "lstm"}, CLASSIFY), run_dir=run_dir)
+    assert comparable(row) == comparable(whole) and "resumed_at_step" not in row  # not carried
 
 
 def test_an_error_removes_the_run_dir(tmp_path: Path) -> None:
