@@ -7,7 +7,7 @@ old model for the new one. So each row records its ``overrides`` and its ``setup
 config keys that decide a run's outcome (:data:`DECIDING`). Before any job starts (and before
 rows are merged), :func:`check_rows` composes each saved row's overrides with today's code and
 refuses the rows whose setup has changed, naming the keys that differ. Rows saved without a
-setup (before 2026-12-05) are taken as they are.
+setup (before this check existed: the committed board's first 777) are taken as they are.
 
 Example: a TCN row saved before ``model.init`` existed, resumed with today's code, is refused::
 
