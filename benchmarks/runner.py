@@ -216,7 +216,7 @@ def run_plan(
     once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
     ``errors="row"`` a failing job gives an error row. With ``runs_dir`` each job runs in
     ``runs_dir/<job id>``, where a job killed mid-run resumes (``seqtasks.benchmarks.run_dirs``).
-    Saved rows are checked by the caller before (``setups.check``).
+    Saved rows are checked by the caller before (``setups.check_rows``).
     """
     progress, job_fn, known = progress or _stderr, job_fn or run_job, dict(known or {})
     started = time.perf_counter()

@@ -12,7 +12,7 @@ setup (before this check existed: the committed board's first 777) are taken as 
 Example: a TCN row saved before ``model.init`` existed, resumed with today's code, is refused::
 
     StaleRows: --resume: 1 saved row was set up differently from how this code sets the same job
-    up (a default changed since), so their results would describe another run:
+    up (a default changed since), so the saved results would describe another run:
       model=tcn problem=echo value=5 lr=0.003 seed=0 (job 5e0c...): model.init absent -> 'he'
 """
 
@@ -98,7 +98,7 @@ def check_rows(
         shown = "\n".join(stale[:SHOWN]) + ("\n  ..." if len(stale) > SHOWN else "")
         raise StaleRows(
             f"--resume: {len(stale)} saved row{many} set up differently from how this code sets "
-            "the same job up (a default changed since), so their results would describe another "
-            f"run:\n{shown}\nResume into a new --out, or delete these rows (by job id) from the "
-            "rows file to have them run again."
+            "the same job up (a default changed since), so the saved results would describe "
+            f"another run:\n{shown}\nResume into a new --out, or delete these rows (by job id) "
+            "from the rows file to have them run again."
         )
