@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import ctypes
 import hashlib
 import json
 import multiprocessing
+import platform
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 ENGINES = ("local", "dask")
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 
 
 def job_id(job: Any, seconds: float | None) -> str:
@@ -42,6 +45,25 @@ def job_id(job: Any, seconds: float | None) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def keep_memory_available() -> bool:
+    """Whether :func:`keep_freed_memory` applies here: Linux with glibc."""
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+def keep_freed_memory() -> bool:
+    """A local pool worker's first call: glibc's malloc keeps the memory a process frees for
+    its next allocations (no ``mmap`` for large blocks, no trimming) instead of handing it back
+    to the system, so a training step's large tensors are not page-faulted in afresh at every
+    step. Values are unchanged; the worker's memory stays at its peak. What it buys each
+    family: ``python -m seqtasks.benchmarks.keep_memory`` (``results/keep_memory.md``). True
+    where set; False elsewhere (not glibc), which changes nothing but speed. Not applied to
+    Dask's workers, whose memory Dask manages."""
+    if not keep_memory_available():
+        return False
+    libc = ctypes.CDLL("libc.so.6")
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+
+
 class LocalEngine:
     """This process (one worker) or a spawned process pool (several)."""
 
@@ -52,7 +74,9 @@ class LocalEngine:
         self._pool = None
         if workers > 1:
             context = multiprocessing.get_context("spawn")
-            self._pool = cf.ProcessPoolExecutor(workers, mp_context=context)
+            self._pool = cf.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=keep_freed_memory
+            )
 
     def capacity(self) -> int:
         """Jobs worth having in flight at once."""

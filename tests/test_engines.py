@@ -3,6 +3,8 @@ equal to the local engine's (a spawned process pool) but for the wall seconds.""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import multiprocessing
 import os
 import signal
 import socket
@@ -15,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from seqtasks.benchmarks.engines import LocalEngine, keep_memory_available
+from seqtasks.benchmarks.keep_memory import refaults
 from seqtasks.benchmarks.runner import Job, run_jobs
 
 TINY = ("task=echo", "task.lag=1", "task.length=2", "data.batch_size=16",
@@ -101,3 +105,18 @@ def test_a_killed_dask_worker_loses_no_row_and_writes_none_twice() -> None:
     local = run_jobs(jobs, workers=2, errors="row", progress=lambda line: None)  # spawn pool
     assert all(row["engine"] == "local" for row in local)
     assert [comparable(row) for row in rows] == [comparable(row) for row in local]
+
+
+@pytest.mark.skipif(not keep_memory_available(), reason="glibc's malloc only")
+def test_local_pool_workers_keep_freed_memory() -> None:
+    """A local pool worker reuses a freed 64 MiB block without a page fault; a process started
+    as Python starts one faults in every page of it again, every time."""
+    engine = LocalEngine(2)
+    try:
+        kept = engine.submit(refaults).result()
+    finally:
+        engine.close()
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as plain:
+        default = plain.submit(refaults).result()
+    assert kept < 100, kept
+    assert default >= 64 * 256, default  # every 4 KiB page of 64 MiB
