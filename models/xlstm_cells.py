@@ -40,6 +40,16 @@ MState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # C (B,H,d,d), n (B,H,
 SState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # h, c, n, m (B, H, d)
 
 
+def head_norm(h: torch.Tensor, norm: nn.GroupNorm) -> torch.Tensor:
+    """``norm`` (one group per head) applied to ``h`` ``(..., W)``, computed as a LayerNorm over
+    each head's features and ``norm``'s affine map: the same values (a group is one head's
+    features here), and on CPU about twice as fast as GroupNorm's backward on ``(B * T, W)``."""
+    heads, width = norm.num_groups, h.shape[-1]
+    size = width // heads
+    normed = F.layer_norm(h.unflatten(-1, (heads, size)), (size,), eps=norm.eps)  # (..., H, d)
+    return normed.flatten(-2) * norm.weight + norm.bias  # (..., W)
+
+
 def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     """``(B, T, H * d)`` -> ``(B, H, T, d)``."""
     batch, length, width = x.shape
@@ -79,14 +89,19 @@ class MLSTMCell(nn.Module):
         self.norm = nn.GroupNorm(num_heads, width)  # per head, as the paper's block
 
     def gates(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Pre-activations ``i~`` and ``log f`` ``(..., H)`` from ``q, k, v`` ``(..., W)``."""
-        qkv = torch.cat([q, k, v], dim=-1)  # (..., 3W)
-        return self.input_gate(qkv), F.logsigmoid(self.forget_gate(qkv))  # (..., H) each
+        """Pre-activations ``i~`` and ``log f`` ``(..., H)`` from ``q, k, v`` ``(..., W)``: both
+        gates' ``Linear(3W, H)`` at once, as a sum over q, k and v of their columns (on CPU the
+        backward of a product with 4 columns into a concatenated ``(..., 3W)`` was slow)."""
+        weight = torch.cat([self.input_gate.weight, self.forget_gate.weight])  # (2H, 3W)
+        bias = torch.cat([self.input_gate.bias, self.forget_gate.bias])  # (2H,)
+        w_q, w_k, w_v = weight.chunk(3, dim=1)  # (2H, W) each
+        pre = F.linear(q, w_q) + F.linear(k, w_k) + F.linear(v, w_v, bias)  # (..., 2H)
+        i_pre, f_pre = pre.chunk(2, dim=-1)  # (..., H) each
+        return i_pre, F.logsigmoid(f_pre)  # (..., H) each
 
     def normalise(self, h: torch.Tensor) -> torch.Tensor:
         """Head-wise GroupNorm of ``(..., W)``."""
-        shape = h.shape
-        return self.norm(h.reshape(-1, shape[-1])).view(shape)  # (..., W)
+        return head_norm(h, self.norm)  # (..., W)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """The parallel form over all ``T`` steps, ``chunk_size`` steps at a time."""
@@ -181,8 +196,7 @@ class SLSTMCell(nn.Module):
 
     def normalise(self, h: torch.Tensor) -> torch.Tensor:
         """Head-wise GroupNorm of ``(..., W)``."""
-        shape = h.shape
-        return self.norm(h.reshape(-1, shape[-1])).view(shape)  # (..., W)
+        return head_norm(h, self.norm)  # (..., W)
 
     def step(self, x: torch.Tensor, state: SState) -> tuple[torch.Tensor, SState]:
         """One step: ``x`` ``(B, W)`` -> normed ``h`` ``(B, W)`` and the new state."""

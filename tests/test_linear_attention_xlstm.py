@@ -15,7 +15,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.models.linear_attention import LinearAttention, LinearTransformer
 from seqtasks.models.xlstm import XLSTM
-from seqtasks.models.xlstm_cells import MLSTMCell, SLSTMCell
+from seqtasks.models.xlstm_cells import MLSTMCell, SLSTMCell, head_norm
 from seqtasks.training.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "training" / "conf" / "model"
@@ -117,6 +117,23 @@ def test_mlstm_parallel_equals_recurrent_and_the_unstabilised_formula(chunk_size
     assert torch.allclose(m, state[2], atol=1e-5)  # the same stabiliser, so the same C and n
     assert torch.allclose(c, state[0], atol=1e-5) and torch.allclose(n, state[1], atol=1e-5)
     assert torch.allclose(parallel, mlstm_unstabilised(cell, q, k, v), atol=1e-4)
+
+
+def test_head_norm_is_group_norm_and_the_gates_are_the_gate_layers():
+    torch.manual_seed(0)
+    norm = torch.nn.GroupNorm(4, 32)
+    with torch.no_grad():
+        norm.weight.normal_(), norm.bias.normal_()
+    h = torch.randn(3, 5, 32) * 3 + 1
+    assert torch.allclose(head_norm(h, norm), norm(h.reshape(15, 32)).view(3, 5, 32), atol=1e-5)
+    cell = MLSTMCell(width=16, num_heads=2)
+    with torch.no_grad():
+        cell.input_gate.weight.normal_(), cell.forget_gate.weight.normal_()
+    q, k, v = torch.randn(3, 3, 9, 16).unbind(0)  # (B, T, W) each
+    i_pre, log_f = cell.gates(q, k, v)
+    qkv = torch.cat([q, k, v], dim=-1)  # (B, T, 3W)
+    assert torch.allclose(i_pre, cell.input_gate(qkv), atol=1e-5)
+    assert torch.allclose(log_f, F.logsigmoid(cell.forget_gate(qkv)), atol=1e-5)
 
 
 def test_slstm_equals_the_unstabilised_formula_with_block_diagonal_recurrence():
