@@ -7,7 +7,7 @@ freed memory, side by side.
 
 Two spawned processes of one torch thread each, one started as the local engine starts its
 workers (:func:`keep_freed_memory`) and one as Python starts any process, build the same
-models (``families.build_all``, each family's config defaults, ``task=subsequence
+models (each family's config defaults, as ``families`` builds them, for ``task=subsequence
 task.framing=one_to_one``). They are asked in turn, never at once, for ``--steps`` timed
 training steps of a family, after one untimed step, ``--rounds`` times; a cell is the median.
 Each also reports the fewest page faults of 8 rounds of taking and freeing a 64 MiB
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import multiprocessing
-import resource
 import statistics
 import time
 from itertools import repeat
@@ -42,6 +41,8 @@ def refaults(megabytes: int = 64, times: int = 8) -> int:
     """The fewest minor page faults of ``times`` rounds of taking, writing and freeing a block of
     ``megabytes`` MiB (a training step's pattern once it has settled): about one per 4 KiB page
     every round when freed memory goes back to the system, none once it is kept."""
+    import resource  # Unix only: imported where it is used
+
     faults = []
     for _ in range(times):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
