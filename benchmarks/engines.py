@@ -54,7 +54,7 @@ def keep_freed_memory() -> bool:
     """A local pool worker's first call: glibc's malloc keeps the memory a process frees for
     its next allocations (no ``mmap`` for large blocks, no trimming) instead of handing it back
     to the system, so a training step's large tensors are not page-faulted in afresh at every
-    step. Values are unchanged; the worker's memory stays at its peak. What it buys each
+    step. Values are unchanged; the worker holds on to about its peak memory. What it buys each
     family: ``python -m seqtasks.benchmarks.keep_memory`` (``results/keep_memory.md``). True
     where set; False elsewhere (not glibc), which changes nothing but speed. Not applied to
     Dask's workers, whose memory Dask manages."""

@@ -43,7 +43,7 @@ SState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # h, c, 
 def head_norm(h: torch.Tensor, norm: nn.GroupNorm) -> torch.Tensor:
     """``norm`` (one group per head) applied to ``h`` ``(..., W)``, computed as a LayerNorm over
     each head's features and ``norm``'s affine map: the same values (a group is one head's
-    features here), and on CPU about twice as fast as GroupNorm's backward on ``(B * T, W)``."""
+    features here), with a faster backward on CPU than GroupNorm's on ``(B * T, W)``."""
     heads, width = norm.num_groups, h.shape[-1]
     size = width // heads
     normed = F.layer_norm(h.unflatten(-1, (heads, size)), (size,), eps=norm.eps)  # (..., H, d)
