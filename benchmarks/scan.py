@@ -7,7 +7,9 @@ Times forward and backward of :func:`~seqtasks.models.mamba_scan.scan_materializ
 :func:`~seqtasks.models.mamba_scan.selective_scan` (on the CPU: the fused loop) at the default
 Mamba's sizes (``E = 128`` channels, ``N = 16`` states a channel), in turn for ``--rounds``
 rounds after one warm-up each, so both meet the same machine load; a cell is the median.
-Writes ``results/scan.{json,md}``.
+Writes ``results/scan.{json,md}``. Also times, the same way, the two kernels that can make one
+step's decay ``exp(delta A)`` ``(B, E, N)`` (``torch.exp``, and ``torch.exp2`` of ``delta A log2
+e``, which the fused loop uses) and writes ``results/scan_decay.{json,md}``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 
 from seqtasks.benchmarks.runner import machine
 from seqtasks.benchmarks.tables import write_side_by_side
-from seqtasks.models.mamba_scan import scan_materialized, selective_scan
+from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
 
@@ -51,6 +53,27 @@ def measure(length: int, batch: int, rounds: int) -> dict[str, float]:
     return {"length": length, **median, "speed-up": median["materialized"] / median["fused"]}
 
 
+def measure_decay(batch: int, rounds: int, calls: int = 200) -> dict[str, float]:
+    """Microseconds a call of ``exp(delta A)`` on one step's ``(B, E, N)``, both ways."""
+    generator = torch.Generator().manual_seed(0)
+    delta = torch.nn.functional.softplus(torch.randn(batch, INNER, 1, generator=generator))
+    A = -torch.arange(1, STATES + 1.0).repeat(INNER, 1)  # (E, N)
+    A_log2 = A * LOG2_E
+    decay = torch.empty(batch, INNER, STATES)
+    kernels = {"exp": lambda: torch.mul(delta, A, out=decay).exp_(),
+               "exp2": lambda: torch.mul(delta, A_log2, out=decay).exp2_()}  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in kernels}
+    for round_ in range(rounds + 1):  # round 0 warms up
+        for name, kernel in kernels.items():
+            started = time.perf_counter()
+            for _ in range(calls):
+                kernel()
+            if round_:
+                times[name].append((time.perf_counter() - started) / calls * 1e6)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    return {"batch": batch, **median, "speed-up": median["exp"] / median["exp2"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.scan")
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 1000])
@@ -74,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                f"--batch {args.batch} --rounds {args.rounds} --threads {args.threads}")  # fmt: skip
     what = f"Mamba's selective scan, forward and backward, B={args.batch}, E={INNER}, N={STATES}"
     write_side_by_side(args.out, "scan", command, what, header, cells, m, args, rows)
+    decay = measure_decay(args.batch, args.rounds)
+    cells = [[f"({args.batch}, {INNER}, {STATES})", f"{decay['exp']:.1f}", f"{decay['exp2']:.1f}",
+              f"{decay['speed-up']:.1f}x"]]  # fmt: skip
+    header = ["(B, E, N)", "exp (us a call)", "exp2 (us a call)", "speed-up"]
+    what = "one step's decay exp(delta A) of the fused scan, as torch.exp and as torch.exp2"
+    write_side_by_side(args.out, "scan_decay", command, what, header, cells, m, args, [decay])
     return 0
 
 

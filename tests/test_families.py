@@ -182,5 +182,8 @@ def test_the_scan_benchmark_times_both_scans_per_length(tmp_path: Path) -> None:
     assert all(row["materialized"] > 0 and row["fused"] > 0 for row in rows)
     text = (tmp_path / "scan.md").read_text()
     assert "| length | materialized (s) | fused (s) | speed-up |" in text and "| 5 | " in text
+    decay = json.loads((tmp_path / "scan_decay.json").read_text())["rows"]
+    assert decay[0]["batch"] == 2 and decay[0]["exp"] > 0 and decay[0]["exp2"] > 0
+    assert "| (2, 128, 16) | " in (tmp_path / "scan_decay.md").read_text()
     with pytest.raises(SystemExit):
         scan.main(["--rounds", "0", "--out", str(tmp_path)])
