@@ -1,15 +1,22 @@
-"""Mamba's selective scan two ways, side by side: the CPU's fused loop and the materialized form.
+"""The recurrent models' CPU loops side by side with the plain forms they replace.
 
     python -m seqtasks.benchmarks.scan [--lengths 256 1000] [--batch 32] [--rounds 5]
         [--threads 1] [--out results]
 
-Times forward and backward of :func:`~seqtasks.models.mamba_scan.scan_materialized` and of
-:func:`~seqtasks.models.mamba_scan.selective_scan` (on the CPU: the fused loop) at the default
-Mamba's sizes (``E = 128`` channels, ``N = 16`` states a channel), in turn for ``--rounds``
-rounds after one warm-up each, so both meet the same machine load; a cell is the median.
-Writes ``results/scan.{json,md}``. Also times, the same way, the two kernels that can make one
-step's decay ``exp(delta A)`` ``(B, E, N)`` (``torch.exp``, and ``torch.exp2`` of ``delta A log2
-e``, which the fused loop uses) and writes ``results/scan_decay.{json,md}``.
+Each pair is timed in turn for ``--rounds`` rounds after one warm-up each, so both meet the same
+machine load; a cell is the median. Three tables:
+
+- ``results/scan.{json,md}``: forward and backward of Mamba's selective scan,
+  :func:`~seqtasks.models.mamba_scan.scan_materialized` against
+  :func:`~seqtasks.models.mamba_scan.selective_scan` (on the CPU: the fused loop), at the default
+  Mamba's sizes (``E = 128`` channels, ``N = 16`` states a channel), per length;
+- ``results/scan_decay.{json,md}``: the two kernels that can make one step's decay
+  ``exp(delta A)`` ``(B, E, N)``: ``torch.exp``, and ``torch.exp2`` of ``delta A log2 e``, which
+  the fused loop uses;
+- ``results/slstm_scan.{json,md}``: forward and backward of the default xLSTM's sLSTM cell
+  (width 80, 4 heads) over its input's pre-activations, the loop under autograd
+  (:meth:`~seqtasks.models.xlstm_cells.SLSTMCell.loop`) against
+  :class:`~seqtasks.models.slstm_scan.SLSTMScan`, per length.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,54 +32,66 @@ import torch
 from seqtasks.benchmarks.runner import machine
 from seqtasks.benchmarks.tables import write_side_by_side
 from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
+from seqtasks.models.slstm_scan import SLSTMScan
+from seqtasks.models.xlstm_cells import SLSTMCell
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
+WIDTH, HEADS = 80, 4  # the default xLSTM's d_model and num_heads
 
 
-def seconds(scan: object, inputs: list[torch.Tensor]) -> float:
-    """Wall seconds of one forward and backward of ``scan``."""
-    started = time.perf_counter()
-    scan(*inputs).sum().backward()  # type: ignore[operator]
-    return time.perf_counter() - started
+def in_turn(ways: dict[str, Callable[[], object]], rounds: int, calls: int = 1) -> dict[str, float]:
+    """Median seconds a call of each way, the ways timed in turn for ``rounds`` rounds of
+    ``calls`` calls, after a warm-up round."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for round_ in range(rounds + 1):  # round 0 warms up
+        for name, way in ways.items():
+            started = time.perf_counter()
+            for _ in range(calls):
+                way()
+            if round_:
+                times[name].append((time.perf_counter() - started) / calls)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def measure(length: int, batch: int, rounds: int) -> dict[str, float]:
+    """Mamba's scan, forward and backward, both ways."""
     generator = torch.Generator().manual_seed(0)
     u = torch.randn(batch, length, INNER, generator=generator)
     delta = torch.nn.functional.softplus(torch.randn(batch, length, INNER, generator=generator))
     A = -torch.arange(1, STATES + 1.0).repeat(INNER, 1)  # (E, N), as Mamba starts
     B, C = (torch.randn(batch, length, STATES, generator=generator) for _ in range(2))
     inputs = [x.requires_grad_() for x in (u, delta, A, B, C)]
-    scans = {"materialized": scan_materialized, "fused": selective_scan}
-    times: dict[str, list[float]] = {name: [] for name in scans}
-    for round_ in range(rounds + 1):  # round 0 warms up
-        for name, scan in scans.items():
-            took = seconds(scan, inputs)
-            if round_:
-                times[name].append(took)
-    median = {name: statistics.median(values) for name, values in times.items()}
+    ways = {"materialized": lambda: scan_materialized(*inputs).sum().backward(),
+            "fused": lambda: selective_scan(*inputs).sum().backward()}  # fmt: skip
+    median = in_turn(ways, rounds)
     return {"length": length, **median, "speed-up": median["materialized"] / median["fused"]}
 
 
-def measure_decay(batch: int, rounds: int, calls: int = 200) -> dict[str, float]:
+def measure_decay(batch: int, rounds: int) -> dict[str, float]:
     """Microseconds a call of ``exp(delta A)`` on one step's ``(B, E, N)``, both ways."""
     generator = torch.Generator().manual_seed(0)
     delta = torch.nn.functional.softplus(torch.randn(batch, INNER, 1, generator=generator))
     A = -torch.arange(1, STATES + 1.0).repeat(INNER, 1)  # (E, N)
     A_log2 = A * LOG2_E
     decay = torch.empty(batch, INNER, STATES)
-    kernels = {"exp": lambda: torch.mul(delta, A, out=decay).exp_(),
-               "exp2": lambda: torch.mul(delta, A_log2, out=decay).exp2_()}  # fmt: skip
-    times: dict[str, list[float]] = {name: [] for name in kernels}
-    for round_ in range(rounds + 1):  # round 0 warms up
-        for name, kernel in kernels.items():
-            started = time.perf_counter()
-            for _ in range(calls):
-                kernel()
-            if round_:
-                times[name].append((time.perf_counter() - started) / calls * 1e6)
-    median = {name: statistics.median(values) for name, values in times.items()}
+    ways = {"exp": lambda: torch.mul(delta, A, out=decay).exp_(),
+            "exp2": lambda: torch.mul(delta, A_log2, out=decay).exp2_()}  # fmt: skip
+    median = {name: s * 1e6 for name, s in in_turn(ways, rounds, calls=200).items()}
     return {"batch": batch, **median, "speed-up": median["exp"] / median["exp2"]}
+
+
+def measure_slstm(length: int, batch: int, rounds: int) -> dict[str, float]:
+    """The sLSTM cell's loop over ``length`` steps, forward and backward, both ways."""
+    torch.manual_seed(0)
+    cell = SLSTMCell(WIDTH, HEADS)
+    size = WIDTH // HEADS
+    pre_x = torch.randn(length, HEADS, batch, 4 * size, requires_grad=True)  # (T, H, B, 4d)
+    ways = {
+        "autograd": lambda: cell.loop(pre_x).sum().backward(),
+        "hand-written": lambda: SLSTMScan.apply(pre_x, cell.recurrent).sum().backward(),
+    }
+    median = in_turn(ways, rounds)
+    return {"length": length, **median, "speed-up": median["autograd"] / median["hand-written"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,21 +108,29 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.lengths) < 1:
         parser.error(f"--lengths={args.lengths}: every length must be >= 1")
     torch.set_num_threads(args.threads)
-    rows = [measure(length, args.batch, args.rounds) for length in args.lengths]
     m = machine()
-    cells = [[f"{r['length']:,}", f"{r['materialized']:.3f}", f"{r['fused']:.3f}",
-              f"{r['speed-up']:.1f}x"] for r in rows]  # fmt: skip
-    header = ["length", "materialized (s)", "fused (s)", "speed-up"]
     command = (f"python -m seqtasks.benchmarks.scan --lengths {' '.join(map(str, args.lengths))} "
                f"--batch {args.batch} --rounds {args.rounds} --threads {args.threads}")  # fmt: skip
+
+    def write(name: str, what: str, header: list[str], rows: list[dict], keys: list[str]) -> None:
+        cells = [[f"{row[keys[0]]:,}"] + [f"{row[key]:.3f}" for key in keys[1:]]
+                 + [f"{row['speed-up']:.1f}x"] for row in rows]  # fmt: skip
+        write_side_by_side(args.out, name, command, what, header, cells, m, args, rows)
+
+    rows = [measure(length, args.batch, args.rounds) for length in args.lengths]
     what = f"Mamba's selective scan, forward and backward, B={args.batch}, E={INNER}, N={STATES}"
-    write_side_by_side(args.out, "scan", command, what, header, cells, m, args, rows)
-    decay = measure_decay(args.batch, args.rounds)
-    cells = [[f"({args.batch}, {INNER}, {STATES})", f"{decay['exp']:.1f}", f"{decay['exp2']:.1f}",
-              f"{decay['speed-up']:.1f}x"]]  # fmt: skip
-    header = ["(B, E, N)", "exp (us a call)", "exp2 (us a call)", "speed-up"]
-    what = "one step's decay exp(delta A) of the fused scan, as torch.exp and as torch.exp2"
-    write_side_by_side(args.out, "scan_decay", command, what, header, cells, m, args, [decay])
+    header = ["length", "materialized (s)", "fused (s)", "speed-up"]
+    write("scan", what, header, rows, ["length", "materialized", "fused"])
+    decay = [measure_decay(args.batch, args.rounds)]
+    what = (f"one step's decay exp(delta A) of Mamba's fused scan, (B, E, N) = ({args.batch}, "
+            f"{INNER}, {STATES}), as torch.exp and as torch.exp2")  # fmt: skip
+    write("scan_decay", what, ["B", "exp (us a call)", "exp2 (us a call)", "speed-up"], decay,
+          ["batch", "exp", "exp2"])  # fmt: skip
+    rows = [measure_slstm(length, args.batch, args.rounds) for length in args.lengths]
+    what = (f"the xLSTM's sLSTM cell (width {WIDTH}, {HEADS} heads), forward and backward, "
+            f"B={args.batch}")  # fmt: skip
+    header = ["length", "autograd loop (s)", "hand-written (s)", "speed-up"]
+    write("slstm_scan", what, header, rows, ["length", "autograd", "hand-written"])
     return 0
 
 

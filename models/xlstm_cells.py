@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqtasks.models.slstm_scan import SLSTMScan
+
 EPS = 1e-6  # added to the mLSTM normaliser, as in the paper's code
 MState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # C (B,H,d,d), n (B,H,d), m (B,H)
 SState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # h, c, n, m (B, H, d)
@@ -225,16 +227,25 @@ class SLSTMCell(nn.Module):
 
         The loop runs head-major, ``(H, B, .)``, so that each step's recurrence is one batched
         product added to the input's share (``baddbmm``); the norm, per step and head, runs once
-        over all steps after it. The same arithmetic as :meth:`step`, step after step.
+        over all steps after it. The same arithmetic as :meth:`step`, step after step. On the CPU
+        the loop is :class:`~seqtasks.models.slstm_scan.SLSTMScan`, with a hand-written backward.
         """
         batch, length, width = x.shape
         pre_x = self.input(x).view(batch, length, self.heads, 4 * self.head_size)  # (B,T,H,4d)
         pre_x = pre_x.permute(1, 2, 0, 3)  # (T, H, B, 4d)
-        h, c, n, m = (s.transpose(0, 1) for s in self.initial_state(batch, x))  # (H, B, d) each
+        if x.device.type == "cpu":
+            h = SLSTMScan.apply(pre_x.contiguous(), self.recurrent)  # (T, H, B, d)
+        else:
+            h = self.loop(pre_x)  # (T, H, B, d)
+        h = h.permute(2, 0, 1, 3)  # (B, T, H, d)
+        return self.normalise(h.reshape(batch, length, width))  # (B, T, W)
+
+    def loop(self, pre_x: torch.Tensor) -> torch.Tensor:
+        """The recurrence under autograd: ``pre_x`` ``(T, H, B, 4d)`` -> ``h`` ``(T, H, B, d)``."""
+        h, c, n, m = (s.transpose(0, 1) for s in self.initial_state(pre_x.shape[2], pre_x))
         steps = []
         for pre_t in pre_x.unbind(0):  # unbind: one backward stack, not a (T, ...) per step
             pre = torch.baddbmm(pre_t, h, self.recurrent)  # (H, B, 4d): W x_t + b + R h_{t-1}
             h, c, n, m = self.gate(pre, (c, n, m))  # (H, B, d) each
             steps.append(h)
-        h = torch.stack(steps, dim=0).permute(2, 0, 1, 3)  # (T, H, B, d) -> (B, T, H, d)
-        return self.normalise(h.reshape(batch, length, width))  # (B, T, W)
+        return torch.stack(steps, dim=0)  # (T, H, B, d)

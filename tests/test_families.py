@@ -184,6 +184,16 @@ def test_the_scan_benchmark_times_both_scans_per_length(tmp_path: Path) -> None:
     assert "| length | materialized (s) | fused (s) | speed-up |" in text and "| 5 | " in text
     decay = json.loads((tmp_path / "scan_decay.json").read_text())["rows"]
     assert decay[0]["batch"] == 2 and decay[0]["exp"] > 0 and decay[0]["exp2"] > 0
-    assert "| (2, 128, 16) | " in (tmp_path / "scan_decay.md").read_text()
+    assert (
+        "| B | exp (us a call) | exp2 (us a call) | speed-up |\n|---|---|---|---|\n| 2 | "
+        in (tmp_path / "scan_decay.md").read_text()
+    )
+    slstm = json.loads((tmp_path / "slstm_scan.json").read_text())["rows"]
+    assert [row["length"] for row in slstm] == [3, 5]
+    assert all(row["autograd"] > 0 and row["hand-written"] > 0 for row in slstm)
+    assert (
+        "| length | autograd loop (s) | hand-written (s) | speed-up |"
+        in (tmp_path / "slstm_scan.md").read_text()
+    )
     with pytest.raises(SystemExit):
         scan.main(["--rounds", "0", "--out", str(tmp_path)])
