@@ -16,7 +16,11 @@ which would mix statistics over time steps and break causality), with dropout af
 
 The scan: lambda does not depend on the input, so within a chunk of ``CHUNK`` steps the states are
 one product with the lower-triangular matrix ``lambda^(t - s)`` (exact zeros above the diagonal:
-no leak from the future), and the chunks are chained sequentially. No package is used.
+no leak from the future), and the chunks are chained sequentially. It runs in real arithmetic on
+a unit-major layout ``(N, re/im, B, T)``, which the projection in writes and the projection out
+reads as plain matrix products: each unit's chunks are then one contiguous matrix, and a
+chunk's real and imaginary parts meet ``Re`` and ``Im`` of ``lambda^(t - s)`` in one batched
+product, with no complex tensor permuted. No package is used.
 
 Example: ``task=echo`` (onehot, 10 symbols, length 6), ``d_model=64``, ``d_state=128``: inputs
 ``(B, 6, 10)`` -> embed ``(B, 6, 64)`` -> B x ``(B, 6, 128)`` complex -> states ``(B, 6, 128)``
@@ -38,34 +42,57 @@ from seqtasks._validate import check_float
 from seqtasks.models.base import check_sizes
 from seqtasks.models.stack import CausalStack
 
-CHUNK = 32  # steps per chunk of the scan
+CHUNK = 16  # steps per chunk of the scan
 
 
-def linear_scan(log_lambda: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
-    """States ``h_t = lambda h_{t-1} + drive_t`` (``h_0 = 0``), ``lambda = exp(log_lambda)``.
+def linear_scan(
+    log_modulus: torch.Tensor, phase: torch.Tensor, drive: torch.Tensor
+) -> torch.Tensor:
+    """States ``h_t = lambda h_{t-1} + drive_t`` (``h_0 = 0``), ``lambda = exp(log_modulus + i
+    phase)``, in real arithmetic.
 
-    ``log_lambda``: ``(N,)`` complex; ``drive``: ``(B, T, N)`` complex. Returns ``(B, T, N)``.
+    ``log_modulus``, ``phase``: ``(N,)``; ``drive``: ``(N, 2, B, T)``, real and imaginary parts
+    (unit-major, so that each unit's chunks are one contiguous matrix). Returns ``(N, 2, B, T)``.
     """
-    batch, length, units = drive.shape
+    units, _, batch, length = drive.shape
     size = min(CHUNK, length)
     chunks = math.ceil(length / size)
-    padding = drive.new_zeros(batch, chunks * size - length, units)  # (B, P, N)
-    drive = torch.cat([drive, padding], dim=1).reshape(batch, chunks, size, units)  # (B, K, L, N)
-    steps = torch.arange(size, device=drive.device)  # (L,)
+    if chunks * size > length:  # pad the time axis to whole chunks
+        drive = F.pad(drive, (0, chunks * size - length))  # (N, 2, B, K L)
+    rows = drive.reshape(units, 2 * batch * chunks, size)  # (N, 2 B K, L): re rows, then im
+    steps = torch.arange(size, device=drive.device, dtype=drive.dtype)  # (L,)
     lag = steps[:, None] - steps[None, :]  # (L, L): t - s
-    powers = torch.exp(lag.clamp(min=0)[..., None] * log_lambda)  # (L, L, N): lambda^(t-s)
-    powers = powers * (lag >= 0)[..., None]  # (L, L, N): zero where s > t
-    within = torch.einsum(
-        "tsn,bksn->bktn", powers, drive
-    )  # (B, K, L, N): from h = 0 at chunk start
-    carry_in = torch.exp((steps[:, None] + 1) * log_lambda)  # (L, N): lambda^(t+1)
-    state = drive.new_zeros(batch, 1, units)  # (B, 1, N): the state before the chunk
-    states = []
-    for chunk_within in within.unbind(1):  # unbound once: cheap backward
-        chunk = chunk_within + carry_in * state  # (B, L, N)
-        states.append(chunk)
-        state = chunk[:, -1:]  # (B, 1, N)
-    return torch.cat(states, dim=1)[:, :length]  # (B, T, N)
+    power = lag.clamp(min=0)[None] * log_modulus[:, None, None]  # (N, L, L): log |lambda^(t-s)|
+    power = power.exp() * (lag >= 0)  # (N, L, L): |lambda|^(t-s), exact zeros where s > t
+    angle = lag[None] * phase[:, None, None]  # (N, L, L)
+    powers = torch.cat([power * angle.cos(), power * angle.sin()], dim=1)  # (N, 2L, L): re; im
+    both = (rows @ powers.transpose(1, 2)).view(units, 2, batch, chunks, 2, size)
+    # unbind, not indexing: an index's backward fills a whole zero tensor per use
+    (re_re, re_im), (im_re, im_im) = (part.unbind(-2) for part in both.unbind(1))  # (N,B,K,L)
+    within_re = re_re - im_im  # (N, B, K, L): the states from h = 0 at each chunk's start
+    within_im = re_im + im_re  # (N, B, K, L)
+    # the state before each chunk, chained over the K chunks: s_k = lambda^L s_(k-1) + end_(k-1)
+    modulus_l, angle_l = (size * log_modulus).exp()[:, None], size * phase[:, None]  # (N, 1)
+    step_re, step_im = modulus_l * angle_l.cos(), modulus_l * angle_l.sin()  # (N, 1): lambda^L
+    state_re = state_im = drive.new_zeros(units, batch)  # (N, B)
+    before_re, before_im = [state_re], [state_im]
+    ends_re = within_re[..., -1].unbind(-1)[:-1]  # K - 1 x (N, B): the last chunk's is unused
+    ends_im = within_im[..., -1].unbind(-1)[:-1]
+    for end_re, end_im in zip(ends_re, ends_im, strict=True):
+        state_re, state_im = (step_re * state_re - step_im * state_im + end_re,
+                              step_re * state_im + step_im * state_re + end_im)  # fmt: skip
+        before_re.append(state_re)
+        before_im.append(state_im)
+    s_re = torch.stack(before_re, dim=-1)[..., None]  # (N, B, K, 1)
+    s_im = torch.stack(before_im, dim=-1)[..., None]  # (N, B, K, 1)
+    carry = (steps + 1) * log_modulus[:, None]  # (N, L): log |lambda^(t+1)|
+    carry_angle = (steps + 1) * phase[:, None]  # (N, L)
+    c_re = (carry.exp() * carry_angle.cos())[:, None, None]  # (N, 1, 1, L)
+    c_im = (carry.exp() * carry_angle.sin())[:, None, None]  # (N, 1, 1, L)
+    h_re = within_re + c_re * s_re - c_im * s_im  # (N, B, K, L)
+    h_im = within_im + c_re * s_im + c_im * s_re  # (N, B, K, L)
+    states = torch.stack([h_re, h_im], dim=1).view(units, 2, batch, chunks * size)  # (N,2,B,KL)
+    return states[..., :length]  # (N, 2, B, T)
 
 
 class LRULayer(nn.Module):
@@ -88,15 +115,19 @@ class LRULayer(nn.Module):
         self.D = nn.Parameter(torch.randn(d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T, H)`` -> ``(B, T, H)``. The projections in and out run as real products (x is
-        real and only ``Re(C h)`` is read): half the multiplications of complex ones. The scan
-        runs in the parameters' precision, under autocast too (its products may be bfloat16)."""
-        log_lambda = torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log))  # (N,)
-        B = torch.cat([self.B_re, self.B_im]) * torch.exp(self.gamma_log).repeat(2)[:, None]
-        drive = (x @ B.T).to(self.nu_log.dtype)  # (B, T, 2N): Re and Im of B x
-        states = linear_scan(log_lambda, torch.complex(*drive.chunk(2, dim=-1)))  # (B, T, N)
+        """``(B, T, H)`` -> ``(B, T, H)``, in real arithmetic (x is real and only ``Re(C h)`` is
+        read): the projection in writes the scan's unit-major layout ``(N, 2, B, T)`` directly
+        and the projection out reads it, so no tensor is permuted. The scan runs in the
+        parameters' precision, under autocast too (its products may be bfloat16)."""
+        batch, length, width = x.shape
+        gamma = torch.exp(self.gamma_log)[:, None, None]  # (N, 1, 1)
+        B = (torch.stack([self.B_re, self.B_im], dim=1) * gamma).flatten(0, 1)  # (2N, H)
+        drive = B @ x.reshape(batch * length, width).T  # (2N, B T): unit n's re, then im
+        drive = drive.to(self.nu_log.dtype).view(-1, 2, batch, length)  # (N, 2, B, T)
+        states = linear_scan(-torch.exp(self.nu_log), torch.exp(self.theta_log), drive)
         C = torch.stack([self.C_re, -self.C_im], dim=-1).flatten(1)  # (H, 2N): Re(C h) weights
-        return torch.view_as_real(states).flatten(-2) @ C.T + self.D * x  # (B, T, H)
+        y = states.reshape(-1, batch * length).T @ C.T  # (B T, H)
+        return y.view(batch, length, width) + self.D * x  # (B, T, H)
 
 
 class LRUBlock(nn.Module):

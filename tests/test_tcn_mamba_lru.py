@@ -161,15 +161,23 @@ def test_mamba_starts_as_the_paper_and_its_step_size_depends_on_the_input():
 
 
 # ---------------------------------------------------------------------------- lru
-def test_linear_scan_matches_the_recurrence_across_chunks():
+@pytest.mark.parametrize("length", [1, 5, 16, 75])  # within one chunk, one whole, a part
+def test_linear_scan_matches_the_complex_recurrence_across_chunks(length):
     torch.manual_seed(0)
-    log_lambda = torch.complex(-torch.rand(5) * 0.1, torch.rand(5) * 3)  # (N,)
-    drive = torch.randn(2, 75, 5, dtype=torch.cfloat)  # (B, T, N): T not a multiple of a chunk
-    state, expected = torch.zeros(2, 5, dtype=torch.cfloat), []
-    for t in range(75):
-        state = torch.exp(log_lambda) * state + drive[:, t]
+    log_modulus, phase = -torch.rand(5, dtype=torch.float64) * 0.1, torch.rand(5) * 3  # (N,)
+    phase = phase.double()
+    drive = torch.randn(5, 2, 3, length, dtype=torch.float64)  # (N, re/im, B, T)
+    lam = torch.exp(torch.complex(log_modulus, phase))  # (N,)
+    complex_drive = torch.complex(drive[:, 0], drive[:, 1])  # (N, B, T)
+    state, expected = torch.zeros(5, 3, dtype=torch.cdouble), []
+    for t in range(length):
+        state = lam[:, None] * state + complex_drive[..., t]  # (N, B)
         expected.append(state)
-    assert torch.allclose(linear_scan(log_lambda, drive), torch.stack(expected, 1), atol=1e-5)
+    states = linear_scan(log_modulus, phase, drive)  # (N, 2, B, T)
+    assert states.shape == (5, 2, 3, length)
+    expected = torch.stack(expected, -1)  # (N, B, T)
+    torch.testing.assert_close(states[:, 0], expected.real, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(states[:, 1], expected.imag, rtol=1e-10, atol=1e-10)
 
 
 def test_lru_layer_is_the_complex_formula():
