@@ -65,7 +65,9 @@ class LinearAttention(nn.Module):
         """``(B, T, D)`` -> ``phi(q)``, ``phi(k)``, ``v``, each ``(B, H, T, d)``."""
         batch, length, _ = x.shape
         qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_size)  # (B, T, 3, H, d)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, d)
+        # heads first in one copy: phi and the chunks' products then run on contiguous tensors
+        # (elementwise kernels, their backward and products on a permuted view are slow on CPU)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous()  # 3 x (B, H, T, d)
         return feature_map(q), feature_map(k), v
 
     def merge(self, y: torch.Tensor) -> torch.Tensor:
