@@ -170,6 +170,28 @@ def test_killed_run_resumes_exactly(tmp_path):
     assert_history_whole(tmp_path / "cut", tmp_path / "whole")
 
 
+def test_a_save_removes_the_strays_of_ended_processes_only(tmp_path):
+    """A run killed mid-save leaves ``.last.ckpt.PID.tmp``; the next save (the resumed run's)
+    removes it, and keeps a file that a running process may still be writing."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its pid now names no process (until the system reuses it)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        ended_stray = tmp_path / f".last.ckpt.{ended.pid}.tmp"
+        alive_stray = tmp_path / f".last.ckpt.{alive.pid}.tmp"
+        other = tmp_path / f".best.ckpt.{ended.pid}.tmp"  # another checkpoint's, same writer
+        kept = tmp_path / "notes.tmp"  # not a checkpoint's temporary file
+        for path in (ended_stray, alive_stray, other, kept):
+            path.write_bytes(b"partial")
+        AtomicCheckpointIO().save_checkpoint({"step": 1}, tmp_path / "last.ckpt")
+        assert not ended_stray.exists() and not other.exists()
+        assert alive_stray.exists() and kept.exists()
+        assert torch.load(tmp_path / "last.ckpt")["step"] == 1
+    finally:
+        alive.kill()
+        alive.wait()
+
+
 def test_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path, monkeypatch):
     io, path = AtomicCheckpointIO(), tmp_path / "last.ckpt"
     io.save_checkpoint({"step": 1, "weights": torch.ones(1000)}, path)
