@@ -1,6 +1,6 @@
 """Every family at its default width: parameters, state size and training steps/s, side by side.
 
-    python -m seqtasks.benchmarks.families [--length 256] [--batch 32] [--rounds 5]
+    python -m seqtasks.benchmarks.families [--length 256] [--batch 32] [--rounds 9]
         [--steps 3] [--threads 1] [--out results]
 
 Each family of ``models.FAMILIES`` is built from its config (``model=NAME``, the defaults a user
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.families")
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per family and round")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
