@@ -85,10 +85,10 @@ def linear_scan(
         before_im.append(state_im)
     s_re = torch.stack(before_re, dim=-1)[..., None]  # (N, B, K, 1)
     s_im = torch.stack(before_im, dim=-1)[..., None]  # (N, B, K, 1)
-    carry = (steps + 1) * log_modulus[:, None]  # (N, L): log |lambda^(t+1)|
+    carry = ((steps + 1) * log_modulus[:, None]).exp()  # (N, L): |lambda^(t+1)|
     carry_angle = (steps + 1) * phase[:, None]  # (N, L)
-    c_re = (carry.exp() * carry_angle.cos())[:, None, None]  # (N, 1, 1, L)
-    c_im = (carry.exp() * carry_angle.sin())[:, None, None]  # (N, 1, 1, L)
+    c_re = (carry * carry_angle.cos())[:, None, None]  # (N, 1, 1, L)
+    c_im = (carry * carry_angle.sin())[:, None, None]  # (N, 1, 1, L)
     h_re = within_re + c_re * s_re - c_im * s_im  # (N, B, K, L)
     h_im = within_im + c_re * s_im + c_im * s_re  # (N, B, K, L)
     states = torch.stack([h_re, h_im], dim=1).view(units, 2, batch, chunks * size)  # (N,2,B,KL)

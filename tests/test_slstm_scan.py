@@ -43,7 +43,7 @@ def test_gradcheck_in_double_precision():
 def test_the_cell_takes_the_loop_on_cpu_and_agrees_with_its_steps():
     cell, _ = _inputs(1, torch.float32, 1.0)
     x = torch.randn(2, 6, 12)
-    state = tuple(s for s in cell.initial_state(2, x))
+    state = cell.initial_state(2, x)
     steps = []
     for x_t in x.unbind(1):
         h, state = cell.step(x_t, state)
