@@ -17,8 +17,6 @@ where ``input_size >= 3 x hidden_size`` (``recurrent_lookup.WIDE``).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, write_side_by_side
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -52,15 +50,8 @@ def passes(layer: nn.RNNBase, symbols: torch.Tensor, train: bool) -> dict[str, C
 def measure(cell: str, vocab: int, batch: int, train: bool, args: argparse.Namespace) -> dict:
     layer = CELLS[cell](vocab, args.hidden, batch_first=True)
     symbols = torch.randint(0, vocab, (batch, args.length), generator=torch.Generator())
-    calls = passes(layer, symbols, train)
-    per_step: dict[str, list[float]] = {name: [] for name in calls}
-    for round_ in range(args.rounds + 1):  # round 0 warms up
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call()
-            if round_:
-                per_step[name].append((time.perf_counter() - started) / args.length * 1e3)
-    fused, loop = (statistics.median(per_step[name]) for name in ("fused", "loop"))
+    seconds = in_turn(passes(layer, symbols, train), args.rounds)
+    fused, loop = (seconds[name] / args.length * 1e3 for name in ("fused", "loop"))  # per step
     return {"cell": cell, "pass": "forward and backward" if train else "forward",
             "batch": batch, "vocab": vocab, "fused_ms": fused, "loop_ms": loop,
             "speed_up": fused / loop}  # fmt: skip

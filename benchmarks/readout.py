@@ -24,9 +24,7 @@ after one warm-up each. Writes ``results/readout.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, write_side_by_side
 from seqtasks.models.base import SequenceModel
 from seqtasks.training.run import build_model
 
@@ -72,16 +70,9 @@ def measure(name: str, problem: str, batch: int, train: bool, rounds: int) -> di
     inputs, targets = dataset.generate(0, batch)  # (B, T), (B, T)
     model = build_model(compose_config([f"model={name}"]).model, dataset.spec)
     model.train(train)
-    calls = ways(model, inputs, targets, train)
-    seconds: dict[str, list[float]] = {way: [] for way in calls}
-    for round_ in range(rounds + 1):  # round 0 warms up
-        for way, call in calls.items():
-            model.zero_grad(set_to_none=True)
-            started = time.perf_counter()
-            call()
-            if round_:
-                seconds[way].append(time.perf_counter() - started)
-    every, answered = (statistics.median(seconds[way]) * 1e3 for way in calls)
+    seconds = in_turn(ways(model, inputs, targets, train), rounds,
+                      before=lambda: model.zero_grad(set_to_none=True))  # fmt: skip
+    every, answered = (seconds[way] * 1e3 for way in ("every step", "answered"))
     fraction = float((targets != dataset.spec.ignore_index).float().mean())
     return {"model": name, "problem": problem, "pass": "training" if train else "validation",
             "batch": batch, "answered_fraction": fraction, "every_step_ms": every,

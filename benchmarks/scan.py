@@ -22,35 +22,18 @@ machine load; a cell is the median. Three tables:
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, write_side_by_side
 from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
 from seqtasks.models.slstm_scan import SLSTMScan
 from seqtasks.models.xlstm_cells import SLSTMCell
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
 WIDTH, HEADS = 80, 4  # the default xLSTM's d_model and num_heads
-
-
-def in_turn(ways: dict[str, Callable[[], object]], rounds: int, calls: int = 1) -> dict[str, float]:
-    """Median seconds a call of each way, the ways timed in turn for ``rounds`` rounds of
-    ``calls`` calls, after a warm-up round."""
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    for round_ in range(rounds + 1):  # round 0 warms up
-        for name, way in ways.items():
-            started = time.perf_counter()
-            for _ in range(calls):
-                way()
-            if round_:
-                times[name].append((time.perf_counter() - started) / calls)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def measure(length: int, batch: int, rounds: int) -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,28 @@ def write_results(out: Path, name: str, text: str, payload: dict[str, Any]) -> N
     (out / f"{name}.md").write_text(text)
     write_json(out / f"{name}.json", payload)
     print(text)
+
+
+def in_turn(
+    ways: dict[str, Callable[[], object]],
+    rounds: int,
+    calls: int = 1,
+    before: Callable[[], object] | None = None,
+) -> dict[str, float]:
+    """Median seconds a call of each way, the ways timed in turn (so they meet the same machine
+    load) for ``rounds`` rounds of ``calls`` calls, after a warm-up round; ``before`` runs,
+    untimed, before each way's turn."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for round_ in range(rounds + 1):  # round 0 warms up
+        for name, way in ways.items():
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            for _ in range(calls):
+                way()
+            if round_:
+                times[name].append((time.perf_counter() - started) / calls)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def write_side_by_side(
