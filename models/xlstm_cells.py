@@ -39,6 +39,7 @@ from seqtasks.models.slstm_scan import SLSTMScan
 
 EPS = 1e-6  # added to the mLSTM normaliser, as in the paper's code
 MState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # C (B,H,d,d), n (B,H,d), m (B,H)
+GROUP_WIDTH = 16  # features per product of HeadwiseLinear (measured best of 8-160 on CPU)
 SState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # h, c, n, m (B, H, d)
 
 
@@ -67,12 +68,21 @@ class HeadwiseLinear(nn.Module):
         self.blocks, self.block = width // block, block
         self.weight = nn.Parameter(torch.randn(self.blocks, block, block) / math.sqrt(block))
         self.bias = nn.Parameter(torch.zeros(width))
+        # blocks per product: groups of about GROUP_WIDTH features
+        self.per_group = math.gcd(self.blocks, max(1, GROUP_WIDTH // block))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """As one dense ``(W, W)`` matrix with zeros off the blocks: on CPU, one matrix product
-        is faster than a batch of ``N`` small ones."""
-        weight = torch.block_diag(*self.weight)  # (W, W): x @ weight maps block n to block n
-        return x @ weight + self.bias  # (..., W)
+        """As ``G`` products with ``(g, g)`` matrices, each holding ``per_group`` blocks on its
+        diagonal (zeros elsewhere: the same sums). On CPU, forward and backward run about 2.5x
+        faster than as one dense ``(W, W)`` product (40 times the blocks' work at the default
+        160 features), and faster than as ``N`` products of 4 x 4."""
+        per, block = self.per_group, self.block
+        groups = self.blocks // per
+        on_diagonal = torch.eye(per, dtype=x.dtype, device=x.device).view(1, per, 1, per, 1)
+        weight = self.weight.view(groups, per, block, 1, block) * on_diagonal  # (G,p,b,p,b)
+        weight = weight.view(groups, per * block, per * block)  # (G, g, g): block-diagonal
+        x = x.unflatten(-1, (groups, per * block))  # (..., G, g)
+        return torch.einsum("...ni,nij->...nj", x, weight).flatten(-2) + self.bias  # (..., W)
 
 
 class MLSTMCell(nn.Module):

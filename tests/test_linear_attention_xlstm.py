@@ -15,7 +15,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.models.linear_attention import LinearAttention, LinearTransformer
 from seqtasks.models.xlstm import XLSTM
-from seqtasks.models.xlstm_cells import MLSTMCell, SLSTMCell, head_norm
+from seqtasks.models.xlstm_cells import HeadwiseLinear, MLSTMCell, SLSTMCell, head_norm
 from seqtasks.training.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "training" / "conf" / "model"
@@ -134,6 +134,25 @@ def test_head_norm_is_group_norm_and_the_gates_are_the_gate_layers():
     qkv = torch.cat([q, k, v], dim=-1)  # (B, T, 3W)
     assert torch.allclose(i_pre, cell.input_gate(qkv), atol=1e-5)
     assert torch.allclose(log_f, F.logsigmoid(cell.forget_gate(qkv)), atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [160, 24, 20, 4])  # 4, 2, 1 and 1 blocks per product
+def test_headwise_linear_maps_each_block_by_its_own_matrix(width):
+    torch.manual_seed(0)
+    projection = HeadwiseLinear(width, 4).double()
+    with torch.no_grad():
+        projection.bias.normal_()
+    x = torch.randn(2, 5, width, dtype=torch.float64, requires_grad=True)
+    blocks = x.unflatten(-1, (width // 4, 4))  # (B, T, N, 4)
+    expected = torch.einsum("btni,nij->btnj", blocks, projection.weight).flatten(-2)
+    expected = expected + projection.bias  # (B, T, W)
+    got = projection(x)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-12)
+    weights = torch.randn_like(got)
+    grads = torch.autograd.grad((got * weights).sum(), [x, *projection.parameters()])
+    wanted = torch.autograd.grad((expected * weights).sum(), [x, *projection.parameters()])
+    for grad, want in zip(grads, wanted, strict=True):
+        assert torch.allclose(grad, want, rtol=0, atol=1e-12)
 
 
 def test_slstm_equals_the_unstabilised_formula_with_block_diagonal_recurrence():
