@@ -16,7 +16,12 @@ machine load; a cell is the median. Three tables:
 - ``results/slstm_scan.{json,md}``: forward and backward of the default xLSTM's sLSTM cell
   (width 80, 4 heads) over its input's pre-activations, the loop under autograd
   (:meth:`~seqtasks.models.xlstm_cells.SLSTMCell.loop`) against
-  :class:`~seqtasks.models.slstm_scan.SLSTMScan`, per length.
+  :class:`~seqtasks.models.slstm_scan.SLSTMScan`, per length;
+- ``results/headwise.{json,md}``: forward and backward of the xLSTM's block-diagonal q, k, v
+  projection (the default mLSTM block's 160 features, blocks of 4), as one dense ``(W, W)``
+  product with zeros off the blocks against
+  :class:`~seqtasks.models.xlstm_cells.HeadwiseLinear` (products of 16-feature groups), per
+  length.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from seqtasks.benchmarks.runner import machine
 from seqtasks.benchmarks.tables import in_turn, write_side_by_side
 from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
 from seqtasks.models.slstm_scan import SLSTMScan
-from seqtasks.models.xlstm_cells import SLSTMCell
+from seqtasks.models.xlstm_cells import HeadwiseLinear, SLSTMCell
 
 INNER, STATES = 128, 16  # the default Mamba's E = expand x d_model and N = d_state
 WIDTH, HEADS = 80, 4  # the default xLSTM's d_model and num_heads
+INNER_XLSTM = 160  # its mLSTM block's inner width (up_factor 2)
 
 
 def measure(length: int, batch: int, rounds: int) -> dict[str, float]:
@@ -77,6 +83,21 @@ def measure_slstm(length: int, batch: int, rounds: int) -> dict[str, float]:
     return {"length": length, **median, "speed-up": median["autograd"] / median["hand-written"]}
 
 
+def measure_headwise(length: int, batch: int, rounds: int) -> dict[str, float]:
+    """The xLSTM's q, k, v projection over ``length`` steps, forward and backward, both ways."""
+    torch.manual_seed(0)
+    projection = HeadwiseLinear(INNER_XLSTM, 4)
+    x = torch.randn(batch, length, INNER_XLSTM, requires_grad=True)  # (B, T, W)
+
+    def dense() -> torch.Tensor:  # (B, T, W): one (W, W) product, zeros off the blocks
+        return x @ torch.block_diag(*projection.weight) + projection.bias
+
+    ways = {"dense": lambda: dense().sum().backward(),
+            "grouped": lambda: projection(x).sum().backward()}  # fmt: skip
+    median = in_turn(ways, rounds, calls=5)
+    return {"length": length, **median, "speed-up": median["dense"] / median["grouped"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.scan")
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 1000])
@@ -114,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             f"B={args.batch}")  # fmt: skip
     header = ["length", "autograd loop (s)", "hand-written (s)", "speed-up"]
     write("slstm_scan", what, header, rows, ["length", "autograd", "hand-written"])
+    rows = [measure_headwise(length, args.batch, args.rounds) for length in args.lengths]
+    what = (f"the xLSTM's q, k, v projection ({INNER_XLSTM} features, blocks of 4), forward "
+            f"and backward, B={args.batch}")  # fmt: skip
+    header = ["length", "dense (s)", "16-feature groups (s)", "speed-up"]
+    write("headwise", what, header, rows, ["length", "dense", "grouped"])
     return 0
 
 

@@ -147,7 +147,7 @@ class LinearTransformer(CausalStack):
         dropout: float = 0.0,
         position: str = "sinusoidal",
         max_positions: int = 1024,
-        chunk_size: int = 64,
+        chunk_size: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:

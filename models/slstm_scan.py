@@ -15,8 +15,8 @@ step are the same for any ``m`` and the gradient through it is zero (autograd's 
 the maximum sums to zero up to rounding). The two agree to rounding (tests/test_slstm_scan.py).
 Measured side by side on this machine's CPU (``python -m seqtasks.benchmarks.scan``,
 ``results/slstm_scan.md``: 2 shared cores, 1 torch thread, the default xLSTM's cell, B=32,
-forward and backward, median of 5): 0.049 s against the autograd loop's 0.081 s at T=256,
-0.20 s against 0.34 s at T=1,000.
+forward and backward, median of 5): 0.049 s against the autograd loop's 0.078 s at T=256,
+0.19 s against 0.32 s at T=1,000.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ class XLSTM(CausalStack):
         up_factor: int = 2,
         ffn_factor: float = 4 / 3,
         conv_kernel: int = 4,
-        chunk_size: int = 64,
+        chunk_size: int = 32,
         dropout: float = 0.0,
         lr: float = 3e-3,
         weight_decay: float = 0.0,

@@ -195,5 +195,31 @@ def test_the_scan_benchmark_times_both_scans_per_length(tmp_path: Path) -> None:
         "| length | autograd loop (s) | hand-written (s) | speed-up |"
         in (tmp_path / "slstm_scan.md").read_text()
     )
+    headwise = json.loads((tmp_path / "headwise.json").read_text())["rows"]
+    assert [row["length"] for row in headwise] == [3, 5]
+    assert all(row["dense"] > 0 and row["grouped"] > 0 for row in headwise)
+    assert (
+        "| length | dense (s) | 16-feature groups (s) | speed-up |"
+        in (tmp_path / "headwise.md").read_text()
+    )
     with pytest.raises(SystemExit):
         scan.main(["--rounds", "0", "--out", str(tmp_path)])
+
+
+def test_the_chunks_benchmark_times_every_size_per_family_and_length(tmp_path: Path) -> None:
+    from seqtasks.benchmarks import chunks
+
+    assert chunks.main(["--lengths", "3", "9", "--sizes", "2", "4", "--batch", "2",
+                        "--rounds", "1", "--out", str(tmp_path)]) == 0  # fmt: skip
+    rows = json.loads((tmp_path / "chunks.json").read_text())["rows"]
+    assert [(row["family"], row["length"]) for row in rows] == [
+        ("linear_attention", 3), ("linear_attention", 9), ("xlstm", 3), ("xlstm", 9)
+    ]  # fmt: skip
+    for row in rows:
+        assert set(row["seconds"]) == {"2", "4"} and min(row["seconds"].values()) > 0
+        assert row["seconds"][str(row["fastest"])] == min(row["seconds"].values())
+    text = (tmp_path / "chunks.md").read_text()
+    assert "| Family | length | chunk 2 (s a step) | chunk 4 (s a step) | fastest |" in text
+    assert "| `xlstm` | 9 | " in text
+    with pytest.raises(SystemExit):
+        chunks.main(["--sizes", "0", "--out", str(tmp_path)])
