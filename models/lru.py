@@ -17,10 +17,10 @@ which would mix statistics over time steps and break causality), with dropout af
 The scan: lambda does not depend on the input, so within a chunk of ``CHUNK`` steps the states are
 one product with the lower-triangular matrix ``lambda^(t - s)`` (exact zeros above the diagonal:
 no leak from the future), and the chunks are chained sequentially. It runs in real arithmetic on
-a unit-major layout ``(N, re/im, B, T)``, which the projection in writes and the projection out
-reads as plain matrix products: each unit's chunks are then one contiguous matrix, and a
-chunk's real and imaginary parts meet ``Re`` and ``Im`` of ``lambda^(t - s)`` in one batched
-product, with no complex tensor permuted. No package is used.
+a unit-major layout ``(N, B, T)`` for the real and imaginary parts, which the projections in write
+and the projection out reads as plain matrix products: each unit's chunks are then one matrix,
+and a chunk's states are two batched products accumulated in place per part (``Re`` and ``Im``
+of ``lambda^(t - s)``), with no complex tensor permuted. No package is used.
 
 Example: ``task=echo`` (onehot, 10 symbols, length 6), ``d_model=64``, ``d_state=128``: inputs
 ``(B, 6, 10)`` -> embed ``(B, 6, 64)`` -> B x ``(B, 6, 128)`` complex -> states ``(B, 6, 128)``
@@ -46,35 +46,39 @@ CHUNK = 16  # steps per chunk of the scan
 
 
 def linear_scan(
-    log_modulus: torch.Tensor, phase: torch.Tensor, drive: torch.Tensor
-) -> torch.Tensor:
+    log_modulus: torch.Tensor, phase: torch.Tensor, drive_re: torch.Tensor, drive_im: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """States ``h_t = lambda h_{t-1} + drive_t`` (``h_0 = 0``), ``lambda = exp(log_modulus + i
     phase)``, in real arithmetic.
 
-    ``log_modulus``, ``phase``: ``(N,)``; ``drive``: ``(N, 2, B, T)``, real and imaginary parts
-    (unit-major, so that each unit's chunks are one contiguous matrix). Returns ``(N, 2, B, T)``.
+    ``log_modulus``, ``phase``: ``(N,)``; ``drive_re``, ``drive_im``: ``(N, B, T)``, the real and
+    imaginary parts (unit-major, so that each unit's chunks are one matrix). Returns the states'
+    real and imaginary parts, ``(N, B, T)`` each.
     """
-    units, _, batch, length = drive.shape
+    units, batch, length = drive_re.shape
     size = min(CHUNK, length)
     chunks = math.ceil(length / size)
     if chunks * size > length:  # pad the time axis to whole chunks
-        drive = F.pad(drive, (0, chunks * size - length))  # (N, 2, B, K L)
-    rows = drive.reshape(units, 2 * batch * chunks, size)  # (N, 2 B K, L): re rows, then im
-    steps = torch.arange(size, device=drive.device, dtype=drive.dtype)  # (L,)
+        drive_re, drive_im = (F.pad(d, (0, chunks * size - length)) for d in (drive_re, drive_im))
+    re = drive_re.reshape(units, batch * chunks, size)  # (N, B K, L)
+    im = drive_im.reshape(units, batch * chunks, size)  # (N, B K, L)
+    steps = torch.arange(size, device=re.device, dtype=re.dtype)  # (L,)
     lag = steps[:, None] - steps[None, :]  # (L, L): t - s
     power = lag.clamp(min=0)[None] * log_modulus[:, None, None]  # (N, L, L): log |lambda^(t-s)|
     power = power.exp() * (lag >= 0)  # (N, L, L): |lambda|^(t-s), exact zeros where s > t
     angle = lag[None] * phase[:, None, None]  # (N, L, L)
-    powers = torch.cat([power * angle.cos(), power * angle.sin()], dim=1)  # (N, 2L, L): re; im
-    both = (rows @ powers.transpose(1, 2)).view(units, 2, batch, chunks, 2, size)
-    # unbind, not indexing: an index's backward fills a whole zero tensor per use
-    (re_re, re_im), (im_re, im_im) = (part.unbind(-2) for part in both.unbind(1))  # (N,B,K,L)
-    within_re = re_re - im_im  # (N, B, K, L): the states from h = 0 at each chunk's start
-    within_im = re_im + im_re  # (N, B, K, L)
+    p_cos = (power * angle.cos()).transpose(1, 2)  # (N, L_s, L_t): Re lambda^(t-s)
+    p_sin = (power * angle.sin()).transpose(1, 2)  # (N, L_s, L_t): Im lambda^(t-s)
+    # the states from h = 0 at each chunk's start; the products accumulate in place (baddbmm_),
+    # in the first product's precision (bfloat16 under autocast, which leaves in-place ops alone)
+    within_re, within_im = re @ p_cos, re @ p_sin  # (N, B K, L) each
+    im, p_cos, p_sin = (t.to(within_re.dtype) for t in (im, p_cos, p_sin))
+    within_re = within_re.baddbmm_(im, p_sin, alpha=-1.0).view(units, batch, chunks, size)
+    within_im = within_im.baddbmm_(im, p_cos).view(units, batch, chunks, size)  # (N, B, K, L)
     # the state before each chunk, chained over the K chunks: s_k = lambda^L s_(k-1) + end_(k-1)
     modulus_l, angle_l = (size * log_modulus).exp()[:, None], size * phase[:, None]  # (N, 1)
     step_re, step_im = modulus_l * angle_l.cos(), modulus_l * angle_l.sin()  # (N, 1): lambda^L
-    state_re = state_im = drive.new_zeros(units, batch)  # (N, B)
+    state_re = state_im = re.new_zeros(units, batch)  # (N, B)
     before_re, before_im = [state_re], [state_im]
     ends_re = within_re[..., -1].unbind(-1)[:-1]  # K - 1 x (N, B): the last chunk's is unused
     ends_im = within_im[..., -1].unbind(-1)[:-1]
@@ -89,10 +93,12 @@ def linear_scan(
     carry_angle = (steps + 1) * phase[:, None]  # (N, L)
     c_re = (carry * carry_angle.cos())[:, None, None]  # (N, 1, 1, L)
     c_im = (carry * carry_angle.sin())[:, None, None]  # (N, 1, 1, L)
-    h_re = within_re + c_re * s_re - c_im * s_im  # (N, B, K, L)
-    h_im = within_im + c_re * s_im + c_im * s_re  # (N, B, K, L)
-    states = torch.stack([h_re, h_im], dim=1).view(units, 2, batch, chunks * size)  # (N,2,B,KL)
-    return states[..., :length]  # (N, 2, B, T)
+    h_re = torch.addcmul(within_re, c_re, s_re).addcmul_(c_im, s_im, value=-1.0)  # (N,B,K,L)
+    h_im = torch.addcmul(within_im, c_re, s_im).addcmul_(c_im, s_re)  # (N, B, K, L)
+    whole = chunks * size
+    return h_re.view(units, batch, whole)[..., :length], h_im.view(units, batch, whole)[
+        ..., :length
+    ]
 
 
 class LRULayer(nn.Module):
@@ -116,17 +122,18 @@ class LRULayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, H)`` -> ``(B, T, H)``, in real arithmetic (x is real and only ``Re(C h)`` is
-        read): the projection in writes the scan's unit-major layout ``(N, 2, B, T)`` directly
-        and the projection out reads it, so no tensor is permuted. The scan runs in the
-        parameters' precision, under autocast too (its products may be bfloat16)."""
+        read): the projections in write the scan's unit-major layout ``(N, B, T)`` directly and
+        the projection out reads it, so no tensor is permuted. The scan runs in the parameters'
+        precision, under autocast too (its products may be bfloat16)."""
         batch, length, width = x.shape
-        gamma = torch.exp(self.gamma_log)[:, None, None]  # (N, 1, 1)
-        B = (torch.stack([self.B_re, self.B_im], dim=1) * gamma).flatten(0, 1)  # (2N, H)
-        drive = B @ x.reshape(batch * length, width).T  # (2N, B T): unit n's re, then im
-        drive = drive.to(self.nu_log.dtype).view(-1, 2, batch, length)  # (N, 2, B, T)
-        states = linear_scan(-torch.exp(self.nu_log), torch.exp(self.theta_log), drive)
-        C = torch.stack([self.C_re, -self.C_im], dim=-1).flatten(1)  # (H, 2N): Re(C h) weights
-        y = states.reshape(-1, batch * length).T @ C.T  # (B T, H)
+        gamma = torch.exp(self.gamma_log)[:, None]  # (N, 1)
+        x_t = x.reshape(batch * length, width).T  # (H, B T)
+        drive_re, drive_im = (((weight * gamma) @ x_t).to(self.nu_log.dtype).view(-1, batch, length)
+                              for weight in (self.B_re, self.B_im))  # (N, B, T) each  # fmt: skip
+        h_re, h_im = linear_scan(-torch.exp(self.nu_log), torch.exp(self.theta_log), drive_re,
+                                 drive_im)  # (N, B, T) each  # fmt: skip
+        rows_re, rows_im = (h.reshape(-1, batch * length).T for h in (h_re, h_im))  # (B T, N)
+        y = torch.addmm(rows_re @ self.C_re.T, rows_im, self.C_im.T, alpha=-1.0)  # Re(C h)
         return y.view(batch, length, width) + self.D * x  # (B, T, H)
 
 
