@@ -72,19 +72,21 @@ class MLSTMBlock(nn.Module):
     def convolve(self, a: torch.Tensor) -> torch.Tensor:
         """Causal depthwise convolution and SiLU: ``(B, T + past, I)`` -> ``(B, T, I)``.
 
-        ``self.conv``'s weights as shifted sums (``sum_j w_j a_{t+j}``, Conv1d's arithmetic):
-        on CPU, a grouped Conv1d's backward took most of a training step.
+        ``self.conv``'s weights as shifted sums (``b + sum_j w_j a_{t+j}``, Conv1d's arithmetic),
+        accumulated in place: on CPU, a grouped Conv1d's backward took most of a training step.
         """
         length = a.shape[1] - self.past
         weight = self.conv.weight[:, 0]  # (I, K)
-        out = sum(a[:, j : j + length] * weight[:, j] for j in range(self.past + 1))  # (B, T, I)
-        return F.silu(out + self.conv.bias)  # (B, T, I)
+        out = torch.addcmul(self.conv.bias, a[:, :length], weight[:, 0])  # (B, T, I)
+        for j in range(1, self.past + 1):
+            out = out.addcmul_(a[:, j : j + length], weight[:, j])  # (B, T, I)
+        return F.silu(out)  # (B, T, I)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, gate = self.up(self.norm(x)).chunk(2, dim=-1)  # (B, T, I) each
         conv = self.convolve(F.pad(a, (0, 0, self.past, 0)))  # (B, T, I): zeros before step 0
         h = self.cell(self.q(conv), self.k(conv), self.v(a))  # (B, T, I)
-        h = (h + self.skip * conv) * F.silu(gate)  # (B, T, I)
+        h = torch.addcmul(h, self.skip, conv) * F.silu(gate)  # (B, T, I)
         return x + self.dropout(self.down(h))  # (B, T, D)
 
     def initial_state(self, batch: int, like: torch.Tensor) -> tuple[Any, ...]:
@@ -100,7 +102,7 @@ class MLSTMBlock(nn.Module):
         window = torch.cat([past, a[:, None]], dim=1)  # (B, past + 1, I)
         conv = self.convolve(window)[:, 0]  # (B, I)
         h, memory = self.cell.step(self.q(conv), self.k(conv), self.v(a), memory)  # (B, I)
-        h = (h + self.skip * conv) * F.silu(gate)  # (B, I)
+        h = torch.addcmul(h, self.skip, conv) * F.silu(gate)  # (B, I)
         return x + self.dropout(self.down(h)), (window[:, 1:], memory)  # (B, D)
 
 
