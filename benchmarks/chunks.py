@@ -17,7 +17,6 @@ Writes ``results/chunks.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import time
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import torch
 import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import in_turn, markdown_table, write_results
+from seqtasks.benchmarks.tables import in_turn, markdown_table, measure_and_write
 from seqtasks.training.run import build_model
 
 FAMILIES = ("linear_attention", "xlstm")  # the families with a chunk_size
@@ -85,13 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) < 1:
             parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
-    rows = [measure(family, length, args.sizes, args.batch, args.rounds)
-            for family in FAMILIES for length in args.lengths]  # fmt: skip
-    wall = time.perf_counter() - started
-    options = {key: str(value) for key, value in vars(args).items()}
-    payload = {"machine": machine(), "args": options, "wall_seconds": round(wall), "rows": rows}
-    write_results(args.out, "chunks", markdown(rows, args, wall), payload)
+    measure_and_write(
+        args.out, "chunks", args, machine(),
+        lambda: [measure(family, length, args.sizes, args.batch, args.rounds)
+                 for family in FAMILIES for length in args.lengths],
+        lambda rows, wall: markdown(rows, args, wall),
+    )  # fmt: skip
     return 0
 
 

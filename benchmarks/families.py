@@ -30,7 +30,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import write_results
+from seqtasks.benchmarks.tables import measure_and_write
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.run import build_model
 
@@ -113,13 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    started = time.perf_counter()
-    rows = measure(args.length, args.batch, args.rounds, args.steps)
-    wall = time.perf_counter() - started
-    text = markdown(rows, args, wall)
-    options = {key: str(value) for key, value in vars(args).items()}
-    payload = {"machine": machine(), "args": options, "wall_seconds": round(wall), "rows": rows}
-    write_results(args.out, "families", text, payload)
+    measure_and_write(args.out, "families", args, machine(),
+                      lambda: measure(args.length, args.batch, args.rounds, args.steps),
+                      lambda rows, wall: markdown(rows, args, wall))  # fmt: skip
     return 0
 
 

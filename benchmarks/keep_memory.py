@@ -31,7 +31,7 @@ import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.engines import keep_freed_memory, keep_memory_available
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import write_results
+from seqtasks.benchmarks.tables import measure_and_write
 from seqtasks.training.run import build_model
 
 _steps: dict[tuple[str, int, int], Any] = {}  # a worker's training steps, built once
@@ -138,12 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--families: {unknown} not among {sorted(models.FAMILIES)}")
     if not keep_memory_available():
         parser.error("needs Linux with glibc: elsewhere the setting does not apply")
-    started = time.perf_counter()
-    rows = measure(args.families, args.length, args.batch, args.rounds, args.steps)
-    wall = time.perf_counter() - started
-    options = {key: str(value) for key, value in vars(args).items()}
-    payload = {"machine": machine(), "args": options, "wall_seconds": round(wall), "rows": rows}
-    write_results(args.out, "keep_memory", markdown(rows, args, wall), payload)
+    measure_and_write(
+        args.out, "keep_memory", args, machine(),
+        lambda: measure(args.families, args.length, args.batch, args.rounds, args.steps),
+        lambda rows, wall: markdown(rows, args, wall),
+    )  # fmt: skip
     return 0
 
 

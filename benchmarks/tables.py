@@ -103,6 +103,19 @@ def in_turn(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def measure_and_write(out: Path, name: str, args: Any, machine: dict[str, Any],
+                      measure: Callable[[], list[Row]],
+                      markdown: Callable[[list[Row], float], str]) -> None:  # fmt: skip
+    """Time ``measure()``, then write ``out/NAME.md`` (``markdown(rows, wall seconds)``) and
+    ``out/NAME.json``: the machine, the options ``args`` as strings, the wall seconds, the rows."""
+    started = time.perf_counter()
+    rows = measure()
+    wall = time.perf_counter() - started
+    options = {key: str(value) for key, value in vars(args).items()}
+    payload = {"machine": machine, "args": options, "wall_seconds": round(wall), "rows": rows}
+    write_results(out, name, markdown(rows, wall), payload)
+
+
 def write_side_by_side(
     out: Path,
     name: str,

@@ -188,20 +188,14 @@ def test_the_scan_benchmark_times_both_scans_per_length(tmp_path: Path) -> None:
         "| B | exp (us a call) | exp2 (us a call) | speed-up |\n|---|---|---|---|\n| 2 | "
         in (tmp_path / "scan_decay.md").read_text()
     )
-    slstm = json.loads((tmp_path / "slstm_scan.json").read_text())["rows"]
-    assert [row["length"] for row in slstm] == [3, 5]
-    assert all(row["autograd"] > 0 and row["hand-written"] > 0 for row in slstm)
-    assert (
-        "| length | autograd loop (s) | hand-written (s) | speed-up |"
-        in (tmp_path / "slstm_scan.md").read_text()
-    )
-    headwise = json.loads((tmp_path / "headwise.json").read_text())["rows"]
-    assert [row["length"] for row in headwise] == [3, 5]
-    assert all(row["dense"] > 0 and row["grouped"] > 0 for row in headwise)
-    assert (
-        "| length | dense (s) | 16-feature groups (s) | speed-up |"
-        in (tmp_path / "headwise.md").read_text()
-    )
+    for name, ways, header in [
+        ("slstm_scan", ("autograd", "hand-written"), "autograd loop (s) | hand-written (s)"),
+        ("headwise", ("dense", "grouped"), "dense (s) | 16-feature groups (s)"),
+    ]:
+        rows = json.loads((tmp_path / f"{name}.json").read_text())["rows"]
+        assert [row["length"] for row in rows] == [3, 5]
+        assert all(row[way] > 0 for row in rows for way in ways)
+        assert f"| length | {header} | speed-up |" in (tmp_path / f"{name}.md").read_text()
     with pytest.raises(SystemExit):
         scan.main(["--rounds", "0", "--out", str(tmp_path)])
 
