@@ -95,10 +95,8 @@ def linear_scan(
     c_im = (carry * carry_angle.sin())[:, None, None]  # (N, 1, 1, L)
     h_re = torch.addcmul(within_re, c_re, s_re).addcmul_(c_im, s_im, value=-1.0)  # (N,B,K,L)
     h_im = torch.addcmul(within_im, c_re, s_im).addcmul_(c_im, s_re)  # (N, B, K, L)
-    whole = chunks * size
-    return h_re.view(units, batch, whole)[..., :length], h_im.view(units, batch, whole)[
-        ..., :length
-    ]
+    h_re, h_im = (h.view(units, batch, chunks * size)[..., :length] for h in (h_re, h_im))
+    return h_re, h_im  # (N, B, T) each
 
 
 class LRULayer(nn.Module):
@@ -128,10 +126,12 @@ class LRULayer(nn.Module):
         batch, length, width = x.shape
         gamma = torch.exp(self.gamma_log)[:, None]  # (N, 1)
         x_t = x.reshape(batch * length, width).T  # (H, B T)
-        drive_re, drive_im = (((weight * gamma) @ x_t).to(self.nu_log.dtype).view(-1, batch, length)
-                              for weight in (self.B_re, self.B_im))  # (N, B, T) each  # fmt: skip
-        h_re, h_im = linear_scan(-torch.exp(self.nu_log), torch.exp(self.theta_log), drive_re,
-                                 drive_im)  # (N, B, T) each  # fmt: skip
+        drive_re, drive_im = (
+            ((weight * gamma) @ x_t).to(self.nu_log.dtype).view(-1, batch, length)
+            for weight in (self.B_re, self.B_im)
+        )  # (N, B, T) each
+        log_modulus, phase = -torch.exp(self.nu_log), torch.exp(self.theta_log)  # (N,) each
+        h_re, h_im = linear_scan(log_modulus, phase, drive_re, drive_im)  # (N, B, T) each
         rows_re, rows_im = (h.reshape(-1, batch * length).T for h in (h_re, h_im))  # (B T, N)
         y = torch.addmm(rows_re @ self.C_re.T, rows_im, self.C_im.T, alpha=-1.0)  # Re(C h)
         return y.view(batch, length, width) + self.D * x  # (B, T, H)

@@ -78,7 +78,8 @@ class HeadwiseLinear(nn.Module):
         features; ``results/headwise.md``), and faster than as ``N`` products of 4 x 4."""
         per, block = self.per_group, self.block
         groups = self.blocks // per
-        on_diagonal = torch.eye(per, dtype=x.dtype, device=x.device).view(1, per, 1, per, 1)
+        eye = torch.eye(per, dtype=self.weight.dtype, device=self.weight.device)  # (p, p)
+        on_diagonal = eye.view(1, per, 1, per, 1)
         weight = self.weight.view(groups, per, block, 1, block) * on_diagonal  # (G,p,b,p,b)
         weight = weight.view(groups, per * block, per * block)  # (G, g, g): block-diagonal
         x = x.unflatten(-1, (groups, per * block))  # (..., G, g)
