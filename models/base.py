@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
@@ -22,6 +23,7 @@ FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each ch
 # an accelerator, counting them would make the host wait every step, so it reads every step there.
 # False: every step on the CPU too (the device benchmark's host-sync check takes a GPU's path)
 ANSWERED_STEPS_ON_CPU = True
+FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
 
 
 def check_sizes(**sizes: Any) -> None:
@@ -242,4 +244,19 @@ class SequenceModel(L.LightningModule):
         self._evaluate(batch, "test")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        """AdamW, as torch's fused kernel where it runs: every parameter a float on the CPU or a
+        CUDA device, outside Lightning's mixed precision and with no gradient scaler (Lightning
+        refuses to clip gradients for an optimiser that unscales them itself, and FSDP's would
+        clip them scaled). The same arithmetic as torch's default AdamW, to float rounding, and
+        faster (``python -m seqtasks.benchmarks.optimizers``, ``results/optimizers.md``)."""
+        parameters = list(self.parameters())
+        trainer = self._trainer  # None outside a Trainer (benchmarks, a user's own loop)
+        precision = getattr(trainer, "precision_plugin", None)
+        fused = (
+            not isinstance(precision, MixedPrecision)
+            and getattr(precision, "scaler", None) is None
+            and bool(parameters)
+            and all(p.is_floating_point() and p.device.type in FUSED_DEVICES for p in parameters)
+        )
+        return torch.optim.AdamW(parameters, lr=self.lr, weight_decay=self.weight_decay,
+                                 fused=fused or None)  # fmt: skip
