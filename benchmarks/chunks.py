@@ -26,7 +26,12 @@ import torch
 import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import in_turn, markdown_table, measure_and_write
+from seqtasks.benchmarks.tables import (
+    in_turn,
+    markdown_table,
+    measure_and_write,
+    require_positive,
+)
 from seqtasks.training.run import build_model
 
 FAMILIES = ("linear_attention", "xlstm")  # the families with a chunk_size
@@ -77,12 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    for name in ("lengths", "sizes"):
-        if min(getattr(args, name)) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: every value must be >= 1")
-    for name in ("batch", "rounds", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
+    require_positive(parser, args, "lengths", "sizes", "batch", "rounds", "threads")
     torch.set_num_threads(args.threads)
     measure_and_write(
         args.out, "chunks", args, machine(),

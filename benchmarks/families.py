@@ -30,7 +30,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import measure_and_write
+from seqtasks.benchmarks.tables import measure_and_write, require_positive
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.run import build_model
 
@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    for name in ("length", "batch", "rounds", "steps", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
+    require_positive(parser, args, "length", "batch", "rounds", "steps", "threads")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     measure_and_write(args.out, "families", args, machine(),

@@ -31,7 +31,7 @@ import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.engines import keep_freed_memory, keep_memory_available
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import measure_and_write
+from seqtasks.benchmarks.tables import measure_and_write, require_positive
 from seqtasks.training.run import build_model
 
 _steps: dict[tuple[str, int, int], Any] = {}  # a worker's training steps, built once
@@ -130,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                         default=["lstm", "mamba", "lru", "linear_attention", "xlstm"])  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    for name in ("length", "batch", "rounds", "steps"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
+    require_positive(parser, args, "length", "batch", "rounds", "steps")
     unknown = [name for name in args.families if name not in models.FAMILIES]
     if unknown:
         parser.error(f"--families: {unknown} not among {sorted(models.FAMILIES)}")

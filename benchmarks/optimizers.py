@@ -34,7 +34,12 @@ from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.engines import keep_freed_memory
 from seqtasks.benchmarks.families import build_all
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import in_turn, markdown_table, measure_and_write
+from seqtasks.benchmarks.tables import (
+    in_turn,
+    markdown_table,
+    measure_and_write,
+    require_positive,
+)
 from seqtasks.models.size import num_parameters
 from seqtasks.training.run import build_model
 
@@ -112,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    if min(args.lengths) < 1:
-        parser.error(f"--lengths={args.lengths}: every value must be >= 1")
-    for name in ("batch", "rounds", "steps", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
+    require_positive(parser, args, "lengths", "batch", "rounds", "steps", "threads")
     torch.set_num_threads(args.threads)
     keep_freed_memory()  # as the leaderboard's workers
     measure_and_write(args.out, "optimizers", args, machine(), lambda: measure(args),

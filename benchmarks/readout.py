@@ -33,7 +33,7 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import in_turn, write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, require_positive, write_side_by_side
 from seqtasks.models.base import SequenceModel
 from seqtasks.training.run import build_model
 
@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{option}", type=int, default=default)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    for option in ("batch", "eval_batch", "rounds", "threads"):
-        if getattr(args, option) < 1:
-            parser.error(f"--{option.replace('_', '-')}={getattr(args, option)}: must be >= 1")
+    require_positive(parser, args, "batch", "eval_batch", "rounds", "threads")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     plan = [(args.batch, True), (args.eval_batch, False)]

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import in_turn, write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, require_positive, write_side_by_side
 from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
 from seqtasks.models.slstm_scan import SLSTMScan
 from seqtasks.models.xlstm_cells import HeadwiseLinear, SLSTMCell
@@ -106,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    for name in ("batch", "rounds", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be >= 1")
-    if min(args.lengths) < 1:
-        parser.error(f"--lengths={args.lengths}: every length must be >= 1")
+    require_positive(parser, args, "lengths", "batch", "rounds", "threads")
     torch.set_num_threads(args.threads)
     m = machine()
     command = (f"python -m seqtasks.benchmarks.scan --lengths {' '.join(map(str, args.lengths))} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
@@ -101,6 +102,17 @@ def in_turn(
             if round_:
                 times[name].append((time.perf_counter() - started) / calls)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                     *names: str) -> None:  # fmt: skip
+    """``parser.error`` (exit 2, before any work) unless each option of ``names``, an int or a
+    list of ints, is at least 1."""
+    for name in names:
+        value = getattr(args, name)
+        if min(value if isinstance(value, list) else [value]) < 1:
+            allowed = "every value must be >= 1" if isinstance(value, list) else "must be >= 1"
+            parser.error(f"--{name.replace('_', '-')}={value}: {allowed}")
 
 
 def measure_and_write(out: Path, name: str, args: Any, machine: dict[str, Any],
