@@ -5,7 +5,7 @@ chose the fused kernel.
         [--steps 3] [--threads 1] [--out results]
 
 Every model's ``configure_optimizers`` returns torch's fused AdamW where it runs (float
-parameters on the CPU or a CUDA device, no gradient scaler); before, it returned
+parameters on the CPU or a CUDA device, outside Lightning's mixed precision); before, it returned
 ``torch.optim.AdamW(parameters, lr, weight_decay)``, whose default on the CPU is a loop over the
 parameters. Both do the same arithmetic, to float rounding. Each family of ``models.FAMILIES``
 is built from its config (``model=NAME``, the defaults a user gets) for ``task=subsequence
