@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
@@ -24,6 +26,15 @@ FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each ch
 # False: every step on the CPU too (the device benchmark's host-sync check takes a GPU's path)
 ANSWERED_STEPS_ON_CPU = True
 FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
+
+
+def python_scalars(value: Any) -> Any:
+    """``value`` with NumPy scalars, also inside lists and tuples, as Python numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_scalars(item) for item in value)
+    return value
 
 
 def check_sizes(**sizes: Any) -> None:
@@ -46,6 +57,23 @@ class SequenceModel(L.LightningModule):
     """
 
     framings: tuple[str, ...] = ()  # the framings this model serves
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every model's ``__init__`` gets NumPy scalars (``np.int64(64)``, which the option
+        checks accept) as Python numbers: torch's layers refuse them (``nn.LSTM(hidden_size=
+        np.int64(8))``), and in ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses.
+        """
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def init_with_python_scalars(self: SequenceModel, *args: Any, **options: Any) -> None:
+            options = {name: python_scalars(value) for name, value in options.items()}
+            init(self, *python_scalars(args), **options)
+
+        cls.__init__ = init_with_python_scalars
 
     def __init__(self, spec: TaskSpec | dict[str, Any], lr: float, weight_decay: float) -> None:
         super().__init__()

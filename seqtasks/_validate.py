@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """Return ``value`` if it is an int in ``[low, high]``, else raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """Return ``value`` as an int if it is an integer (Python's or NumPy's, not a bool) in
+    ``[low, high]``, else raise TypeError/ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name}={value} is out of range: allowed {_range_text(low, high)}")
@@ -18,19 +21,21 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
 
 
 def check_float(name: str, value: Any, low: float, high: float) -> float:
-    """Return ``value`` as float if it is a real number in the open interval ``(low, high)``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Return ``value`` as float if it is a real number (Python's or NumPy's, not a bool) in the
+    open interval ``(low, high)``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    if not low < value < high:  # also refuses nan and, for finite bounds, inf
+    number = float(value)  # compared as a Python float: NumPy compares in the value's own type
+    if not low < number < high:  # also refuses nan and, for finite bounds, inf
         raise ValueError(f"{name}={value} is out of range: allowed {low} < {name} < {high}")
-    return float(value)
+    return number
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool, else raise TypeError naming the option."""
-    if not isinstance(value, bool):
+    """Return ``value`` as a bool if it is one (Python's or NumPy's), else raise TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {value!r} ({type(value).__name__})")
-    return value
+    return bool(value)
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[str], owner: str = "") -> str:

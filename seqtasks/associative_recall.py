@@ -13,6 +13,7 @@ from seqtasks.base import SequenceTask
 from seqtasks.spec import IGNORE_INDEX
 
 FILL, GAPS, QUERY, KEYS, VALUES = 0, 1, 2, 1 << 20, 2 << 20  # random draws (keys, values: + j)
+POWER_A = 0.01  # Zoology's default power law of the query gaps (one_to_one)
 
 
 class AssociativeRecall(SequenceTask):
@@ -29,7 +30,8 @@ class AssociativeRecall(SequenceTask):
     target is ``ignore_index`` (-100). The steps after the block that are not queries hold
     random symbols of ``0 .. V-1`` (``random_non_queries``, the default) or ``0``.
     ``many_to_one``: one query, at the last step, of a key of the block chosen uniformly; the
-    target, after the last step, is its value.
+    target, after the last step, is its value (it has no gaps: a ``power_a`` other than the
+    default is refused).
 
     Worked example, ``length=12, num_pairs=2, vocab=16`` (keys 1..7, values 8..15),
     ``random_non_queries=False``: keys 5, 2 with values 9, 14 make the block ``5 9 2 14``; the
@@ -68,7 +70,7 @@ class AssociativeRecall(SequenceTask):
         length: int = 64,
         num_pairs: int = 4,
         vocab: int = 128,
-        power_a: float = 0.01,
+        power_a: float = POWER_A,
         random_non_queries: bool = True,
         framing: str | None = None,
         encoding: str | None = None,
@@ -88,6 +90,12 @@ class AssociativeRecall(SequenceTask):
         self.power_a = check_float("power_a", power_a, 0.0, math.inf)
         self.random_non_queries = check_bool("random_non_queries", random_non_queries)
         per_step = self.framing == "one_to_one"
+        if not per_step and self.power_a != POWER_A:
+            raise ValueError(
+                f"power_a={self.power_a} applies to framing='one_to_one' only (the query gaps); "
+                f"framing={self.framing!r} has one query, at the last step: leave power_a at "
+                f"{POWER_A}"
+            )
         if per_step and self.length % 2:
             raise ValueError(
                 f"length={self.length} is odd: one_to_one queries sit at even offsets after the "

@@ -115,7 +115,13 @@ class SequenceTask(IterableDataset):
         self.epoch, self.start_batch = epoch, start_batch  # only once every check has passed
 
     def shard(self, rank: int, world_size: int) -> SequenceTask:
-        """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``."""
+        """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``.
+
+        With ``batch_size`` set, every rank gets the same number of batches (uneven counts hang
+        DDP), whose sizes differ by at most one. Single samples (``batch_size=None``) go round
+        robin, ``rank, rank + world_size, ...``: every sample once, but the ranks' counts differ by
+        one unless ``world_size`` divides ``num_samples``; for DDP, set ``batch_size``.
+        """
         world_size = check_int("world_size", world_size, 1)
         rank = check_int("rank", rank, 0, world_size - 1)
         if self.batch_size is not None:

@@ -69,6 +69,8 @@ TRAIN_CASES = [
     (["task=classify", "task.threshold=1.5"], r"threshold=1.5 is out of range"),
     (["task=classify", "task.encoding=onehot"], r"encoding='onehot' is not available"),
     (["+task.lagg=3"], r"classify has no option 'lagg': allowed options are"),
+    (["+task.seed=3"], r"option seed=3 is set by SequenceDataModule: use seed= and eval_seed="),
+    (["+task.num_samples=9"], r"num_samples=9 is set by SequenceDataModule: use train_samples="),
     (["model=seq2seq"], r"model=seq2seq cannot serve framing='one_to_one'.*models for"),
     (["task=subsequence", "task.framing=seq2seq", "model=mlp"],
      r"model=mlp cannot serve framing='seq2seq'.*"

@@ -146,6 +146,7 @@ def test_mqar_spec_and_chance() -> None:
         ({"vocab": 64}, "vocab=64"),
         ({"length": 200}, "length=200"),
         ({"power_a": 0.0}, "power_a=0.0"),
+        ({"framing": "many_to_one", "power_a": 0.5}, "power_a=0.5 applies to framing='one_to_one'"),
         ({"random_non_queries": 1}, "random_non_queries"),
     ],
 )

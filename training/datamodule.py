@@ -50,12 +50,23 @@ def epoch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
     return loader
 
 
+# the dataset options SequenceDataModule sets for each split, and the arguments that set them
+SET_HERE = {
+    "split": "its train, val and test dataloaders",
+    "seed": "seed= and eval_seed= (train.py: seed=, data.eval_seed=)",
+    "num_samples": "train_samples=, val_samples=, test_samples= (train.py: data.*)",
+    "batch_size": "batch_size=, eval_batch_size= (train.py: data.*)",
+    "device": "device= (train.py: data.device=)",
+}
+
+
 class SequenceDataModule(L.LightningDataModule):
     """Whole batches of a problem: fresh training data every epoch, fixed val/test sets.
 
     Args:
         task: a problem name from ``seqtasks.available()``.
-        options: the problem's options (``length``, ``lag``, ``framing``, ...).
+        options: the problem's options (``length``, ``lag``, ``framing``, ...); ``split``,
+            ``seed``, ``num_samples``, ``batch_size`` and ``device`` are set here (refused there).
         batch_size: training batch size; ``train_samples`` sequences make one epoch.
         eval_batch_size: batch size of the fixed ``val_samples`` / ``test_samples`` sets.
         seed: seed of the training stream; ``eval_seed`` of the val and test sets, kept apart so
@@ -88,9 +99,14 @@ class SequenceDataModule(L.LightningDataModule):
             check_int(name, value, 1)
         check_int("num_workers", num_workers, 0)
         check_choice("device", device, ("cpu", "cuda", "auto"))
+        self.options = dict(options or {})
+        for name in SET_HERE.keys() & self.options.keys():
+            raise ValueError(
+                f"the problem's option {name}={self.options[name]!r} is set by "
+                f"SequenceDataModule: use {SET_HERE[name]} instead"
+            )
         self.save_hyperparameters()
         self.task = task
-        self.options = dict(options or {})
         self.sizes = {"train": train_samples, "val": val_samples, "test": test_samples}
         self.batch_sizes = {"train": batch_size, "val": eval_batch_size, "test": eval_batch_size}
         self.seeds = {"train": seed, "val": eval_seed, "test": eval_seed}
