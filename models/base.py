@@ -8,7 +8,6 @@ import math
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
@@ -16,7 +15,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
-from seqtasks._validate import check_float, check_int
+from seqtasks._validate import check_float, check_int, python_scalars
 from seqtasks.models.metrics import ClassScore, WithinTolerance
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -26,15 +25,6 @@ FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each ch
 # False: every step on the CPU too (the device benchmark's host-sync check takes a GPU's path)
 ANSWERED_STEPS_ON_CPU = True
 FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
-
-
-def python_scalars(value: Any) -> Any:
-    """``value`` with NumPy scalars, also inside lists and tuples, as Python numbers."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(python_scalars(item) for item in value)
-    return value
 
 
 def check_sizes(**sizes: Any) -> None:
@@ -270,6 +260,12 @@ class SequenceModel(L.LightningModule):
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "test")
+
+    def predict_step(self, batch: Batch | torch.Tensor, batch_idx: int) -> torch.Tensor:
+        """``trainer.predict``: the output for a batch's inputs (``(inputs, targets)`` or inputs
+        alone); :meth:`predict_from_output` turns it into class ids or values."""
+        inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW, as torch's fused kernel where it runs: every parameter a float on the CPU or a

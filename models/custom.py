@@ -25,6 +25,10 @@ From the command line the harness builds the network itself, passing ``spec=`` a
 
 from __future__ import annotations
 
+import importlib
+import logging
+import os
+import sys
 from typing import Any
 
 import torch
@@ -44,7 +48,9 @@ def class_path(obj: Any) -> str:
 def build_net(net_config: dict[str, Any], spec: TaskSpec) -> nn.Module:
     """Instantiate ``net_config`` (Hydra's ``_target_`` convention) with ``spec=`` added.
 
-    Raises ``ValueError`` naming the path when ``_target_`` is missing or cannot be imported, and
+    ``_target_`` is imported as ``python -m`` would: from ``sys.path``, then the current directory
+    (appended last, so that nothing of ours is shadowed). Raises ``ValueError`` naming the path
+    when ``_target_`` is missing or cannot be imported, and
     ``TypeError`` when the class refuses its arguments or does not return an ``nn.Module``.
     """
     from hydra.utils import get_object, instantiate
@@ -55,11 +61,24 @@ def build_net(net_config: dict[str, Any], spec: TaskSpec) -> nn.Module:
             f"model.net._target_={target!r}: give the dotted path of your nn.Module class, "
             "e.g. model.net._target_=mypkg.nets.MyNet"
         )
+    hydra_log = logging.getLogger("hydra.utils")  # it logs the failure our message reports
+    level = hydra_log.level
+    hydra_log.setLevel(logging.CRITICAL)
     try:
         get_object(target)
     except Exception as error:
-        cause = error.__cause__ or error
-        raise ValueError(f"model.net._target_={target!r} cannot be imported: {cause}") from None
+        here = os.getcwd()  # console scripts (seqtasks-train, ...) leave it off sys.path
+        if here in sys.path:
+            cause = error.__cause__ or error
+            raise ValueError(
+                f"model.net._target_={target!r} cannot be imported (from sys.path, which has the "
+                f"current directory {here}): {cause}"
+            ) from None
+        sys.path.append(here)  # last: a user's models.py or training.py never shadows ours
+        importlib.invalidate_caches()
+        return build_net(net_config, spec)
+    finally:
+        hydra_log.setLevel(level)
     options = {key: value for key, value in net_config.items() if key != "_target_"}
     try:
         # _partial_ first: Hydra would turn a dataclass argument into a config node
@@ -105,6 +124,12 @@ class NetModel(SequenceModel):
             net = build_net(dict(net_config), self.spec)
         elif not isinstance(net, nn.Module):
             raise TypeError(f"net must be a torch.nn.Module, not {class_path(net)}")
+        if not any(parameter.requires_grad for parameter in net.parameters()):
+            count = sum(1 for _ in net.parameters())
+            raise ValueError(
+                f"net {class_path(net)} has no parameters to train ({count} parameters, none with "
+                "requires_grad=True): give it at least one trainable nn.Parameter"
+            )
         self.save_hyperparameters(ignore=["net"])
         self.net = net
 

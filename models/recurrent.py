@@ -22,6 +22,18 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, **options: Any
     return CELLS[cell](input_size, hidden_size, batch_first=True, **options)
 
 
+def check_dropout(dropout: Any, num_layers: int) -> float:
+    """Dropout between stacked layers (torch's ``nn.LSTM`` ``dropout``): a fraction in
+    ``[0, 1)``, refused above 0 with one layer, which has no layer after it to drop into."""
+    dropout = check_float("dropout", dropout, -1e-300, 1.0)
+    if dropout > 0 and num_layers == 1:
+        raise ValueError(
+            f"dropout={dropout} acts between stacked layers, and num_layers=1 has none: allowed "
+            "dropout=0 with one layer, or num_layers >= 2"
+        )
+    return dropout
+
+
 def recurrent_state_size(layer: nn.RNNBase) -> int:
     """Floats a recurrent layer carries per sequence: h, and c for an LSTM, of every layer."""
     per_layer = layer.hidden_size * (2 if isinstance(layer, nn.LSTM) else 1)
@@ -68,7 +80,7 @@ class _StepRecurrent(RecurrentModel):
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_dropout(dropout, num_layers)
         init_options = self.setup_init(init, forget_bias, t_max)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
@@ -78,7 +90,7 @@ class _StepRecurrent(RecurrentModel):
             hidden_size,
             num_layers=num_layers,
             bidirectional=bidirectional,
-            dropout=dropout if num_layers > 1 else 0.0,
+            dropout=dropout,
         )
         initialise(self.rnn, *init_options)
         self.features = hidden_size * (2 if bidirectional else 1)

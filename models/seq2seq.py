@@ -10,7 +10,12 @@ from torch import nn
 from seqtasks import TaskSpec
 from seqtasks.models.base import SequenceModel, check_sizes
 from seqtasks.models.init import initialise
-from seqtasks.models.recurrent import RecurrentModel, recurrent_layer, recurrent_state_size
+from seqtasks.models.recurrent import (
+    RecurrentModel,
+    check_dropout,
+    recurrent_layer,
+    recurrent_state_size,
+)
 
 
 class Seq2SeqDecoding(SequenceModel):
@@ -64,11 +69,11 @@ class Seq2SeqRecurrent(Seq2SeqDecoding, RecurrentModel):
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
+        check_dropout(dropout, num_layers)
         self.check_classes()
         init_options = self.setup_init(init, forget_bias, t_max)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)
-        dropout = dropout if num_layers > 1 else 0.0
         self.encoder = recurrent_layer(
             self.cell, input_size, hidden_size, num_layers=num_layers, dropout=dropout
         )

@@ -38,6 +38,15 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def python_scalars(value: Any) -> Any:
+    """``value`` with NumPy scalars, also inside lists and tuples, as Python numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_scalars(item) for item in value)
+    return value
+
+
 def check_choice(name: str, value: Any, allowed: Sequence[str], owner: str = "") -> str:
     """Return ``value`` if it is one of ``allowed``."""
     if not isinstance(value, str) or value not in allowed:

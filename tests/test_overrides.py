@@ -27,6 +27,7 @@ TASK_KEYS = "['encoding', 'framing', 'lag', 'length', 'name', 'position', 'vocab
         ("lga=3", "lga=3: top-level has no key 'lga': allowed top-level keys are ['checkpoint', "),
         ("~sed", "~sed: top-level has no key 'sed': allowed top-level keys are ['checkpoint', "),
         ("model=lstn", "model=lstn: no such model: choose one of ['custom', 'gru', "),
+        ("logger=null", "logger=null: logger is a config group: choose one of ['csv', "),
     ],
 )  # fmt: skip
 def test_seqtasks_train_refuses_a_mistyped_override_listing_what_is_allowed(

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqtasks.__main__ import main as seqtasks_cli
 
@@ -72,6 +73,8 @@ def test_own_network_snippets_run_and_learn(monkeypatch, tmp_path):
     trainer = namespace["L"].Trainer(logger=False, enable_progress_bar=False)
     (result,) = trainer.test(namespace["model"], datamodule=namespace["data"], verbose=False)
     assert result["test/accuracy"] > 0.9, "the README's own network should learn echo at lag 3"
+    outputs = torch.cat(namespace["outputs"])  # trainer.predict's batches
+    assert outputs.shape == (namespace["data"].sizes["test"], namespace["data"].spec.num_classes)
 
 
 def test_make_demo_installs_only_what_the_demo_needs_and_make_test_the_rest(tmp_path):

@@ -159,3 +159,7 @@ class SequenceDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return batch_loader(self.datasets["test"], self.num_workers)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The test set's batches (``trainer.predict`` returns the outputs for their inputs)."""
+        return batch_loader(self.datasets["test"], self.num_workers)

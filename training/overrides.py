@@ -58,7 +58,7 @@ def check_overrides(args: list[str]) -> None:
     try:
         _compose(lines)
         return
-    except (HydraException, OmegaConfBaseException):
+    except (HydraException, OmegaConfBaseException, ValueError):  # ValueError: group=null
         pass
     choices = groups()
     selections, values = [], []
@@ -68,11 +68,16 @@ def check_overrides(args: list[str]) -> None:
     for override in selections:
         group, choice = override.key_or_group, override.value()
         known = choices.get(group)
+        if choice is None and not override.is_delete():
+            raise ConfigError(
+                f"{override.input_line}: {group} is a config group: choose one of {known}, or "
+                f"leave it out with ~{group}"
+            )
         if known and isinstance(choice, str) and not override.is_delete() and choice not in known:
             raise ConfigError(f"{override.input_line}: no such {group}: choose one of {known}")
     try:
         base = _compose([o.input_line for o in selections])
-    except (HydraException, OmegaConfBaseException):
+    except (HydraException, OmegaConfBaseException, ValueError):
         return
     for override in values:
         if override.is_add() or override.is_force_add():

@@ -1,0 +1,106 @@
+"""What a user's own project and a Lightning user's habits need: a network imported from the
+current directory, refusals of networks with nothing to train and of dropout that would not act,
+and ``trainer.predict``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from seqtasks.models import FAMILIES, NetModel, wrap
+from seqtasks.models.custom import build_net
+from seqtasks.training.datamodule import SequenceDataModule
+
+NET = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, spec, width=4):
+        super().__init__()
+        self.head = nn.Linear(spec.input_size, spec.num_classes)
+
+    def forward(self, x):
+        return self.head(x[:, -1])
+"""
+
+
+def test_a_network_in_the_current_directory_is_imported_as_python_m_would(tmp_path, monkeypatch):
+    package = tmp_path / "userpkg_here"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "nets.py").write_text(NET)
+    (tmp_path / "models.py").write_text("raise RuntimeError('the user models.py was imported')")
+    here = str(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", here)])
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    net = build_net({"_target_": "userpkg_here.nets.Net", "width": 3}, spec)
+    assert type(net).__name__ == "Net" and sys.path[-1] == os.getcwd()  # appended last
+    from seqtasks.models import base  # ours, whatever models.py the directory holds
+
+    assert base.__file__ != str(tmp_path / "models.py")
+    with pytest.raises(ValueError, match=r"'userpkg_here.nope.Net' cannot be imported \(from "
+                       r"sys.path, which has the current directory"):  # fmt: skip
+        build_net({"_target_": "userpkg_here.nope.Net"}, spec)
+
+
+class Buffers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, -1] * self.scale
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_a_network_with_nothing_to_train_is_refused_by_name(frozen: bool) -> None:
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    net = (
+        nn.Linear(spec.input_size, spec.num_classes).requires_grad_(False) if frozen else Buffers()
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"net torch.nn.modules.linear.Linear has no parameters "
+        r"to train \(2 parameters"
+        if frozen
+        else r"net .*Buffers has no parameters",
+    ):
+        wrap(net, spec)  # fmt: skip
+    net.requires_grad_(True)
+    if frozen:
+        assert isinstance(NetModel(spec, net=net), NetModel)  # one trainable parameter is enough
+
+
+@pytest.mark.parametrize("framing", ["many_to_one", "seq2seq"])
+def test_dropout_with_one_layer_is_refused(framing: str) -> None:
+    task, options = ("echo", {"lag": 2}) if framing == "many_to_one" else ("subsequence", {})
+    spec = SequenceDataModule(task, {**options, "framing": framing}).spec
+    lstm = FAMILIES["lstm"][framing]
+    with pytest.raises(ValueError, match=r"dropout=0.5 acts between stacked layers, and "
+                       r"num_layers=1 has none"):  # fmt: skip
+        lstm(spec, dropout=0.5)
+    assert lstm(spec, num_layers=2, dropout=0.5).hparams.dropout == 0.5
+    with pytest.raises(ValueError, match=r"dropout=1.0 is out of range"):
+        lstm(spec, num_layers=2, dropout=1.0)
+
+
+def test_trainer_predict_gives_the_outputs_for_the_test_inputs() -> None:
+    data = SequenceDataModule("echo", {"lag": 2}, train_samples=64, test_samples=50,
+                              eval_batch_size=20)  # fmt: skip
+    model = FAMILIES["gru"]["many_to_one"](data.spec, hidden_size=8)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    batches = trainer.predict(model, datamodule=data)
+    inputs, _ = data.datasets["test"].generate(0, 50)
+    with torch.no_grad():
+        expected = model(inputs)
+    assert torch.allclose(torch.cat(batches), expected, atol=1e-6)
+    alone = trainer.predict(model, dataloaders=DataLoader(inputs[:7], batch_size=7))  # no targets
+    assert torch.allclose(alone[0], expected[:7], atol=1e-6)
