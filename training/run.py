@@ -11,6 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
@@ -18,6 +19,7 @@ from seqtasks import TaskSpec, models
 from seqtasks.listing import effective_options
 from seqtasks.models import SequenceModel, WindowMLP
 from seqtasks.models.size import num_parameters, state_size
+from seqtasks.training import checks
 from seqtasks.training.callbacks import (
     BestOrLater,
     KeepMetricsHistory,
@@ -109,6 +111,7 @@ def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
                 f"trainer.{key}={value!r} is not a lightning.Trainer argument; "
                 f"see https://lightning.ai/docs/pytorch/stable/common/trainer.html"
             )
+    checks.check_trainer_options(trainer_cfg)  # keys the harness sets, bools, limit_val_batches=0
 
 
 KNOWN_KEYS = {
@@ -136,8 +139,9 @@ def _check_keys(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name}={value!r} must be an int >= 0")
+    checks.check_bools(cfg)  # test=no is a truthy string
     max_steps = cfg.trainer.get("max_steps", -1)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < -1:
+    if type(max_steps) is not int or max_steps < -1 or max_steps == 0:  # bools are ints too
         raise ConfigError(f"trainer.max_steps={max_steps!r} must be an int >= 1 (or -1: no limit)")
 
 
@@ -148,15 +152,6 @@ def run_directory(cfg: DictConfig) -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir)
-
-
-def _checkpoint_path(ckpt_path: str | None, checkpoints: Path) -> str | None:
-    if ckpt_path is None:
-        return None
-    path = checkpoints / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
-    if not path.is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path!r}: no checkpoint file at {path}")
-    return str(path)
 
 
 def _stage_metrics(results: list[dict[str, float]], stage: str) -> dict[str, float]:
@@ -192,8 +187,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     inputs, _ = datamodule.datasets["val"].generate(0, min(8, datamodule.sizes["val"]))
     try:
         model.check_output(inputs)  # before any training: a wrong shape ends here
-    except ValueError as error:
-        raise ConfigError(f"model={cfg.model.name}: {error}") from None
+    except Exception as error:  # a custom net's forward may raise anything (a wrong width)
+        raise ConfigError(checks.forward_refusal(cfg.model.name, model, inputs, error)) from None
     lengths = list(cfg.report.eval_lengths)
     if lengths and "length" not in task_options:
         raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
@@ -208,7 +203,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError("report.eval_lengths: model=mlp_window takes one fixed input length")
     run_dir = run_directory(cfg)
     checkpoints = run_dir / "checkpoints"
-    ckpt_path = _checkpoint_path(cfg.get("ckpt_path"), checkpoints)
+    ckpt_path = checks.resumed_checkpoint(cfg, checkpoints, model, datamodule)  # the same run
     monitor = f"val/{spec.metric}"
     mode = "min" if spec.metric == "mse" else "max"
     try:
@@ -237,7 +232,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             callbacks=callbacks,
             plugins=[AtomicCheckpointIO()],
         )
-    except (TypeError, ValueError) as error:  # e.g. trainer.precision=banana
+    except (TypeError, ValueError, MisconfigurationException) as error:  # trainer.devices=0
         raise ConfigError(f"trainer: {error}") from None
     # the message is about stateful loaders; ours resumes from the trainer's global step instead
     warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
