@@ -100,7 +100,7 @@ class SequenceDataModule(L.LightningDataModule):
         check_int("num_workers", num_workers, 0)
         check_choice("device", device, ("cpu", "cuda", "auto"))
         self.options = dict(options or {})
-        for name in SET_HERE.keys() & self.options.keys():
+        for name in sorted(SET_HERE.keys() & self.options.keys()):  # the first, named
             raise ValueError(
                 f"the problem's option {name}={self.options[name]!r} is set by "
                 f"SequenceDataModule: use {SET_HERE[name]} instead"
