@@ -84,6 +84,8 @@ TRAIN_CASES = [
     (["trainer.precision=banana"], r"Precision 'banana' is invalid. Allowed precision values"),
     (["data.batch_size=0"], r"batch_size=0 is out of range: allowed >= 1"),
     (["data.train_samples=0"], r"train_samples=0 is out of range: allowed >= 1"),
+    (["data.train_samples=20"], r"train_samples=20 is below batch_size=32: an epoch would be one "
+                                r"batch of 20; allowed train_samples >= batch_size"),
     (["data.num_workers=-1"], r"num_workers=-1 is out of range: allowed >= 0"),
     (["+data.bach=3"], r"data.bach=3 is not a known setting: allowed data keys are"),
     (["+foo=1"], r"foo=1 is not a known setting: allowed top-level keys are"),

@@ -93,7 +93,7 @@ def test_dropout_with_one_layer_is_refused(framing: str) -> None:
 
 
 def test_trainer_predict_gives_the_outputs_for_the_test_inputs() -> None:
-    data = SequenceDataModule("echo", {"lag": 2}, train_samples=64, test_samples=50,
+    data = SequenceDataModule("echo", {"lag": 2}, batch_size=16, train_samples=64, test_samples=50,
                               eval_batch_size=20)  # fmt: skip
     model = FAMILIES["gru"]["many_to_one"](data.spec, hidden_size=8)
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)

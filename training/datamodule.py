@@ -98,6 +98,11 @@ class SequenceDataModule(L.LightningDataModule):
                             ("eval_batch_size", eval_batch_size)):  # fmt: skip
             check_int(name, value, 1)
         check_int("num_workers", num_workers, 0)
+        if train_samples < batch_size:  # batches are at most batch_size: it would be ignored
+            raise ValueError(
+                f"train_samples={train_samples} is below batch_size={batch_size}: an epoch would "
+                f"be one batch of {train_samples}; allowed train_samples >= batch_size"
+            )
         check_choice("device", device, ("cpu", "cuda", "auto"))
         self.options = dict(options or {})
         for name in sorted(SET_HERE.keys() & self.options.keys()):  # the first, named
