@@ -248,11 +248,8 @@ def uniform(keys: torch.Tensor, draw: int, count: int) -> torch.Tensor:
 def integers(keys: torch.Tensor, draw: int, count: int, high: int) -> torch.Tensor:
     """Int64 values in [0, high) by multiply-high on 32 random bits: ``(B,)`` -> ``(B, count)``.
 
-    For ``high = 2**k`` that is the top ``k`` bits of each word, which the mixer's last
-    xor-shift never changes: it is left out, with the same result. Otherwise each value has
-    ``floor(2**32 / high)`` or one more of the 2**32 words: probabilities within a factor
-    ``1 + high / 2**32`` of each other (``1 + 3e-8`` for 128 values, ``1 + 2e-6`` for 8,192).
-    """
+    For ``high = 2**k``: the top ``k`` bits (the mixer's last xor-shift, which never changes them,
+    is left out). Else each value's chance is within a factor ``1 + high / 2**32`` of another's."""
     if not 1 <= high <= MAX_HIGH:
         raise ValueError(f"high={high} is outside the supported range 1 .. 2**31 - 1")
     power = high > 1 and (high & (high - 1)) == 0  # high = 2**k, 1 <= k <= 30
