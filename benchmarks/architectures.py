@@ -30,7 +30,7 @@ from pathlib import Path
 
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
-from seqtasks.benchmarks.tables import grid, write_results
+from seqtasks.benchmarks.tables import grid, require_positive, write_results
 
 STEPS = "trainer.max_steps=1000"  # the budget of every run but adding's: 256,000 sequences
 HARDER = {
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "
                         "--out/architectures.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
+    require_positive(parser, args, "seeds", "seconds", "steps")
+    engine = engines.from_args(args)  # bad engine options end here, before any file is touched
     planned = jobs(args.seeds, args.models, args.problems)
     if args.steps is not None:
         planned = [replace(job, overrides=(*job.overrides, f"trainer.max_steps={args.steps}"))
@@ -111,7 +113,6 @@ def main(argv: list[str] | None = None) -> None:
             file.write(json.dumps({k: v for k, v in row.items() if k != "summary"}) + "\n")
 
     started = time.perf_counter()
-    engine = engines.from_args(args)
     rows = finished + run_jobs(planned, seconds=args.seconds, on_row=save, **engine)
     wall = time.perf_counter() - started
     previous = args.out / "architectures.json"

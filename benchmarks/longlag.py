@@ -29,7 +29,7 @@ from typing import Any
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.longlag_report import markdown
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_jobs
-from seqtasks.benchmarks.tables import write_json
+from seqtasks.benchmarks.tables import require_positive, write_json
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true", help="run nothing: write the table "
                         "from the runs saved in --out/longlag.partial.jsonl")  # fmt: skip
     args = parser.parse_args(argv)
+    require_positive(parser, args, "seeds", "seconds")
+    engine = engines.from_args(args)  # bad engine options end here, before any file is touched
     args.resume = args.resume or args.table_only
     chosen = [p for p in PRESETS if not args.only or p in args.only.split(",")]
     unknown = set(args.only.split(",")) - set(PRESETS) - {""}
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             file.write(json.dumps(run_row(row, test_samples)) + "\n")
 
     started = time.perf_counter()
-    new = run_jobs(jobs, errors="row", on_row=save, **engines.from_args(args))
+    new = run_jobs(jobs, errors="row", on_row=save, **engine)
     wall = time.perf_counter() - started
     runs = finished + [run_row(row, recipes[row["preset"]]["test_samples"]) for row in new]
     previous = args.out / "longlag.json"

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--board", type=Path, default=Path("results"), help="the board's folder")
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
+    for option, path in (("--board", args.board / "leaderboard.md"), ("--readme", args.readme)):
+        if not path.is_file():
+            parser.error(f"{option}: no file {path} (run from the repository, or give {option})")
     markdown = (args.board / "leaderboard.md").read_text()
     image = Path(os.path.relpath(args.board / "leaderboard.png", args.readme.parent)).as_posix()
     args.readme.write_text(update(args.readme.read_text(), markdown, image))

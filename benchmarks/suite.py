@@ -142,6 +142,10 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     parser.add_argument("overrides", nargs="*", help="train.py overrides for every run")
     args = parser.parse_args(argv)
     engine = engines.from_args(args)
+    if args.max_steps is not None and args.max_steps < 1:
+        parser.error(f"--max-steps={args.max_steps}: must be >= 1")
+    if args.time_limit is not None and not args.time_limit >= 0:  # 0: no new run, tables only
+        parser.error(f"--time-limit={args.time_limit}: must be >= 0 (seconds)")
     profile = QUICK if args.quick else FULL if args.full else BOARD
     if args.max_steps is not None:
         profile = replace(profile, max_steps=args.max_steps)
@@ -149,22 +153,26 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
         profile = replace(profile, time_limit=args.time_limit)
     only = [key for key in args.problems.split(",") if key]
     unknown = sorted(set(only) - set(keys))
-    if unknown:
-        parser.error(f"--problems {args.problems}: unknown {unknown}; allowed: {keys}")
+    if unknown or (args.problems and not only):
+        named = f"unknown {unknown}" if unknown else "no problem named"
+        parser.error(f"--problems {args.problems}: {named}; allowed: {keys}")
     if only:
         profile = replace(profile, only=tuple(only))
     if args.resume is not None and args.out is None and not args.resume:
         parser.error("--resume: which board? give --out DIR (the board to continue)")
     out = args.out or Path(f"leaderboard-{time.strftime('%Y%m%d-%H%M%S')}")
-    saved = store.Store(out)
-    if args.resume is None and saved.path.is_file():
-        parser.error(f"--out {out} already holds a board ({saved.path}): add --resume to "
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: is a file; give a folder (a new one, or a board's)")
+    rows_path = out / store.ROWS
+    if args.resume is None and rows_path.is_file():
+        parser.error(f"--out {out} already holds a board ({rows_path}): add --resume to "
                      "continue it, or give another --out")  # fmt: skip
-    known = store.load([*(args.resume or []), *([out] if saved.path.is_file() else [])])
     try:
+        known = store.load([*(args.resume or []), *([out] if rows_path.is_file() else [])])
         check_rows(known)  # before any row is merged or any run starts
-    except StaleRows as error:
+    except (FileNotFoundError, StaleRows) as error:
         parser.error(str(error))
+    saved = store.Store(out)  # the folder is made only now, every check passed
     saved.merge(known)
     given = sys.argv[1:] if argv is None else list(argv)
     runs_dir = out.resolve() / run_dirs.IN_PROGRESS  # absolute: Dask workers elsewhere

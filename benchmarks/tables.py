@@ -106,13 +106,17 @@ def in_turn(
 
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
                      *names: str) -> None:  # fmt: skip
-    """``parser.error`` (exit 2, before any work) unless each option of ``names``, an int or a
-    list of ints, is at least 1."""
+    """``parser.error`` (exit 2, before any work) unless each option of ``names``, a number or a
+    list of numbers, is above 0 (ints: at least 1); None, an option left unset, passes."""
     for name in names:
         value = getattr(args, name)
-        if min(value if isinstance(value, list) else [value]) < 1:
-            allowed = "every value must be >= 1" if isinstance(value, list) else "must be >= 1"
-            parser.error(f"--{name.replace('_', '-')}={value}: {allowed}")
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if min(values) <= 0:
+            bound = ">= 1" if all(isinstance(v, int) for v in values) else "> 0"
+            every = "every value " if isinstance(value, list) else ""
+            parser.error(f"--{name.replace('_', '-')}={value}: {every}must be {bound}")
 
 
 def measure_and_write(out: Path, name: str, args: Any, machine: dict[str, Any],

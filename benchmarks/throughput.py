@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 import seqtasks
 from seqtasks.benchmarks.anchors import ANCHORS
+from seqtasks.benchmarks.tables import require_positive
 
 BATCHES = (1024, 256)
 COLLATE = 256  # the DataLoader batch size of the per-sample and naive columns
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--problems", nargs="*", default=problems, choices=problems)
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
-
+    require_positive(parser, args, "seconds", "repeats", "threads")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     random.seed(0)
