@@ -193,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.count < 1:
             raise ValueError(f"-n {args.count}: the number of samples to show is 1 or more")
-        chosen = dict(parse_option(text) for text in args.options)
+        pairs = [parse_option(text) for text in args.options]
+        chosen = dict(pairs)
+        if len(chosen) < len(pairs):  # the later value would silently win
+            twice = sorted({key for key, _ in pairs if [k for k, _ in pairs].count(key) > 1})
+            raise ValueError(f"options {twice} given more than once: give each option once")
         print(render(make(args.name, **chosen), args.count))
     except (TypeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -81,6 +81,7 @@ def test_show_count_is_capped_by_num_samples(capsys: pytest.CaptureFixture[str])
         (["show", "echo", "length=ten"], "length must be an int, got 'ten'"),
         (["show", "classify", "threshold=2"], "threshold=2 is out of range"),
         (["show", "echo", "-n", "0"], "-n 0: the number of samples to show is 1 or more"),
+        (["show", "ramp", "window=4", "window=5"], "options ['window'] given more than once"),
     ],
 )
 def test_show_bad_option_exits_2(
