@@ -19,10 +19,9 @@ decide something:
 
 A ladder ends ``broke`` (its first unsolved size confirmed) or ``ceiling`` (the ceiling solved:
 the only way a cell reads ">= size"), ``n/a`` (the model cannot serve the framing) or ``error``
-(a run failed: its message is kept); cut by a time limit, it is ``time limit`` and the next
-``--resume`` carries it on. Why this seed policy: below the frontier one seed suffices (the
-verdicts there do not move the frontier), and three seeds where the cell's number is decided
-make a single lucky or unlucky seed unable to set it.
+(a run failed: its message is kept; a diverged run is unsolved); cut by a time limit, it is
+``time limit`` and ``--resume`` carries it on. Seeds: one below the frontier (its verdicts do not
+move it), three where the cell's number is decided (no single lucky or unlucky seed sets it).
 
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
 fixed list of other jobs (the claims), and :func:`frontier`/:func:`curve` read the rows back.
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqtasks.benchmarks.claims import FIXED_LENGTH
-from seqtasks.benchmarks.runner import Job
+from seqtasks.benchmarks.runner import Job, failed
 
 Row = dict[str, Any]
 MISSES_TO_STOP = 2  # sizes in a row unsolved before the climb stops
@@ -195,13 +194,16 @@ class Ladder:
         """A run's row."""
         self.pending -= 1
         value, lr = job.label["value"], job.label.get("lr")
-        if row.get("stopped") == "error" and self.status == "running":
+        if failed(row) and self.status == "running":
             self.status = "n/a" if REFUSED in row["error"] else "error"
             self.error = row["error"]
-        if not self.tuned:  # tuning the learning rate
+        if not self.tuned:  # tuning the learning rate (a rate whose run diverged is not chosen)
             self.tuning[lr] = row
             if self.pending == 0 and self.status == "running":
                 self.lr, self.tuned = best_lr(self.tuning), True
+                if self.lr is None:  # every rate diverged
+                    self.status, self.error = "error", row["error"]
+                    return
                 self.rows[value] = {0: self.tuning[self.lr]}
             return
         self.rows.setdefault(value, {})[job.seed] = row
@@ -286,7 +288,7 @@ def curve(ladder: Ladder) -> list[dict[str, Any]]:
     """Per size run: seeds solved of run, median steps of the solved seeds, and the verdict."""
     points = []
     for value in ladder.problem.values:
-        rows = [row for row in ladder.rows.get(value, {}).values() if row.get("stopped") != "error"]
+        rows = [row for row in ladder.rows.get(value, {}).values() if not failed(row)]
         if not rows:
             continue
         done = [row["steps"] for row in rows if row["solved"]]

@@ -155,6 +155,14 @@ def error_row(job: Job, message: str, seconds: float = 0.0) -> dict[str, Any]:
     return {**summary_row(job, nothing, seconds, "error"), "error": message, "summary": None}
 
 
+DIVERGED = "training diverged"  # a run whose loss went non-finite: unsolved, not an error
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """A row of a run that errored, for another reason than its own loss diverging."""
+    return row.get("stopped") == "error" and DIVERGED not in row.get("error", "")
+
+
 def run_jobs(jobs: list[Job], seconds: float | None = None, threads: int = 1, workers: int = 1,
              progress: Callable[[str], None] | None = None,
              on_row: Callable[[dict[str, Any]], None] | None = None, errors: str = "raise",

@@ -30,15 +30,19 @@ CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every
 
 def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
     """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
-    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; model
+    solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; ``hot``
+    diverges at lr 0.01, ``unstable`` from size 50 on (else as ``plain``); model
     ``slow``'s and ``slow_bloomer``'s unsolved runs are stopped by the wall-clock guard."""
     label = job.label
     model, value, lr = label["model"], label.get("value", 5), label.get("lr")
     CALLS.append((model, value, job.seed, lr))
-    if model == "broken":
+    diverged = (model == "hot" and lr == 0.01) or (model == "unstable" and value >= 50)
+    if model == "broken" or diverged:
+        message = ("FloatingPointError: training diverged: loss is nan at step 7" if diverged
+                   else "RuntimeError: boom\nsecond line | with a pipe")  # fmt: skip
         return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
                 "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
-                "error": "RuntimeError: boom\nsecond line | with a pipe", **job.extra}  # fmt: skip
+                "error": message, **job.extra}  # fmt: skip
     solved = RULES.get(model, RULES["plain"])(value, job.seed)
     if model == "picky" and lr is not None and lr != 0.01:
         solved = False

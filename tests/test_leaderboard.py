@@ -134,6 +134,19 @@ def test_errors_are_kept_with_their_message_and_refusals_are_not_applicable() ->
         Ladder("lstm", [], ECHO, seeds=0)
 
 
+def test_a_diverged_run_is_unsolved_and_its_learning_rate_is_not_chosen() -> None:
+    hot = climb("hot")  # lr 0.01 diverges at the first size; 0.001 and 0.003 solve it
+    assert hot.status == "broke" and hot.lr == 0.001 and hot.frontier() == (20, 50)
+    unstable = climb("unstable")  # diverges from size 50 on: that is where it breaks
+    assert unstable.status == "broke" and unstable.frontier() == (20, 50)
+    cell = report.frontier_cell(frontier(unstable))
+    assert cell == report.frontier_cell(frontier(climb("plain")))
+    ladder = Ladder("hot", [], ECHO, lrs=(0.01,))  # every rate diverged: nothing to climb with
+    job = ladder.next_jobs()[0]
+    ladder.record(job, stub(job))
+    assert ladder.status == "error" and "training diverged" in ladder.error
+
+
 def test_plan_hands_out_fixed_jobs_then_ladders_first_model_first() -> None:
     fixed = [Job({"model": "lstm", "case": "echo/lag=1"}, ("task=echo",))]
     other = replace(ECHO, key="echo2")
