@@ -25,7 +25,6 @@ From the command line the harness builds the network itself, passing ``spec=`` a
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -61,22 +60,20 @@ def build_net(net_config: dict[str, Any], spec: TaskSpec) -> nn.Module:
             f"model.net._target_={target!r}: give the dotted path of your nn.Module class, "
             "e.g. model.net._target_=mypkg.nets.MyNet"
         )
+    here = os.getcwd()  # console scripts (seqtasks-train, ...) leave it off sys.path
+    if here not in sys.path:
+        sys.path.append(here)  # last: a user's models.py or training.py never shadows ours
     hydra_log = logging.getLogger("hydra.utils")  # it logs the failure our message reports
     level = hydra_log.level
     hydra_log.setLevel(logging.CRITICAL)
     try:
         get_object(target)
     except Exception as error:
-        here = os.getcwd()  # console scripts (seqtasks-train, ...) leave it off sys.path
-        if here in sys.path:
-            cause = error.__cause__ or error
-            raise ValueError(
-                f"model.net._target_={target!r} cannot be imported (from sys.path, which has the "
-                f"current directory {here}): {cause}"
-            ) from None
-        sys.path.append(here)  # last: a user's models.py or training.py never shadows ours
-        importlib.invalidate_caches()
-        return build_net(net_config, spec)
+        cause = error.__cause__ or error
+        raise ValueError(
+            f"model.net._target_={target!r} cannot be imported (from sys.path, which has the "
+            f"current directory {here}): {cause}"
+        ) from None
     finally:
         hydra_log.setLevel(level)
     options = {key: value for key, value in net_config.items() if key != "_target_"}
