@@ -27,6 +27,10 @@ ANSWERED_STEPS_ON_CPU = True
 FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
 
 
+class OutputCheckError(ValueError):
+    """:meth:`SequenceModel.check_output`'s refusal: a failed forward pass or a wrong output."""
+
+
 def check_sizes(**sizes: Any) -> None:
     """Layer sizes and counts must be ints >= 1."""
     for name, value in sizes.items():
@@ -141,21 +145,30 @@ class SequenceModel(L.LightningModule):
         return (*shape, self.spec.num_classes) if self.classes else shape
 
     def check_output(self, inputs: torch.Tensor) -> None:
-        """One forward pass on ``inputs`` (no gradients); refuses a wrong output shape or dtype."""
+        """One forward pass on ``inputs`` (no gradients). Raises :class:`OutputCheckError` if the
+        forward pass fails (whatever it raised is the cause) or returns a wrong shape or dtype."""
         was_training = self.training
         self.eval()
-        with torch.no_grad():
-            output = self(inputs)
-        self.train(was_training)
+        try:
+            with torch.no_grad():
+                output = self(inputs)
+        except Exception as error:  # a user's network may raise anything (a wrong width)
+            raise OutputCheckError(
+                f"{self.display_name} failed on inputs {tuple(inputs.shape)} ({inputs.dtype}), "
+                f"the shape of {self.spec.name}'s inputs (encoding {self.spec.encoding}): "
+                f"{type(error).__name__}: {error} (forward(inputs) is called with the inputs alone)"
+            ) from error
+        finally:
+            self.train(was_training)
         expected = self.expected_output_shape(len(inputs))
         layout = "(batch, *target_shape, num_classes)" if self.classes else "(batch, *target_shape)"
         if not isinstance(output, torch.Tensor):
-            raise ValueError(
+            raise OutputCheckError(
                 f"{self.display_name} returned a {type(output).__name__}, not a tensor of shape "
                 f"{expected} = {layout}"
             )
         if tuple(output.shape) != expected or not output.is_floating_point():
-            raise ValueError(
+            raise OutputCheckError(
                 f"{self.display_name} returned shape {tuple(output.shape)} ({output.dtype}) for "
                 f"inputs {tuple(inputs.shape)}; expected floats of shape {expected} = {layout} "
                 f"for {self.spec.name}'s {self.spec.target}"

@@ -35,7 +35,7 @@ from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks.base import FRAMINGS
-from seqtasks.models.base import SequenceModel
+from seqtasks.models.base import OutputCheckError, SequenceModel
 
 
 def class_path(obj: Any) -> str:
@@ -170,12 +170,6 @@ def wrap(net: nn.Module, spec: TaskSpec, lr: float = 3e-3, weight_decay: float =
         inputs = inputs.to(parameter.device)
     try:
         model.check_output(inputs)
-    except ValueError as error:
-        raise ValueError(f"models.wrap: {error}") from None
-    except Exception as error:
-        raise ValueError(
-            f"models.wrap: {model.display_name} failed on inputs {tuple(inputs.shape)} "
-            f"({inputs.dtype}), the shape of {model.spec.name}'s inputs "
-            f"(encoding {model.spec.encoding}): {type(error).__name__}: {error}"
-        ) from error
+    except OutputCheckError as error:
+        raise ValueError(f"models.wrap: {error}") from error.__cause__
     return model

@@ -30,6 +30,22 @@ class WrongWidth(nn.Module):
         return self.linear(inputs)
 
 
+class ChecksItsInputs(nn.Module):
+    """A forward that refuses its inputs with a ValueError from a method of the same name as the
+    harness's own shape check: still reported as the network's failure on the inputs."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.linear = nn.Linear(spec.input_size, 2)
+
+    def check_output(self, inputs: torch.Tensor) -> None:
+        raise ValueError(f"expected 3 features, got {inputs.shape[-1]}")
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        self.check_output(inputs)
+        return self.linear(inputs)
+
+
 class TwoArguments(nn.Module):
     """A forward that wants the lengths too: the harness passes the inputs alone."""
 
@@ -49,6 +65,9 @@ REFUSED = [
     (["model=custom", f"model.net._target_={HERE}.TwoArguments"],
      r"model=custom: .*TwoArguments failed on inputs \(8, 10, 1\).*TypeError: .*missing 1 "
      r"required positional argument: 'lengths'"),
+    (["model=custom", f"model.net._target_={HERE}.ChecksItsInputs"],
+     r"model=custom: .*ChecksItsInputs failed on inputs \(8, 10, 1\) \(torch.float32\).*"
+     r"ValueError: expected 3 features, got 1 \(forward\(inputs\) is called with the inputs"),
     (["trainer.devices=0"], r"trainer: `Trainer\(devices=0\)` value is not a valid input"),
     (["trainer.max_time=banana"], r"trainer: `Timer\(duration='banana'\)` is not a valid"),
     (["+trainer.enable_checkpointing=false"], r"trainer.enable_checkpointing=False: runs always "

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seqtasks.models import FAMILIES, NetModel, wrap
+from seqtasks.models.base import OutputCheckError
 from seqtasks.models.custom import build_net
 from seqtasks.training.datamodule import SequenceDataModule
 
@@ -77,6 +78,28 @@ def test_a_network_with_nothing_to_train_is_refused_by_name(frozen: bool) -> Non
     net.requires_grad_(True)
     if frozen:
         assert isinstance(NetModel(spec, net=net), NetModel)  # one trainable parameter is enough
+
+
+class Refuses(nn.Module):
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.head = nn.Linear(spec.input_size, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise ValueError("this net wants index inputs")
+
+
+def test_a_network_that_raises_value_error_is_reported_with_the_inputs_it_failed_on() -> None:
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    message = (r"models.wrap: .*Refuses failed on inputs \(2, 10, 100\) \(torch.float32\).*"
+               r"ValueError: this net wants index inputs")  # fmt: skip
+    with pytest.raises(ValueError, match=message) as caught:
+        wrap(Refuses(spec), spec)
+    assert isinstance(caught.value.__cause__, ValueError)  # the network's own error is the cause
+    model = NetModel(spec, net=Refuses(spec)).train()
+    with pytest.raises(OutputCheckError):
+        model.check_output(torch.zeros(2, 10, spec.input_size))
+    assert model.training and model.net.training, "a failed check leaves the training mode"
 
 
 @pytest.mark.parametrize("framing", ["many_to_one", "seq2seq"])

@@ -8,8 +8,6 @@ the run it continues, and the settings the harness itself relies on are refused 
 - :func:`check_trainer_options`: the ``lightning.Trainer`` arguments the harness passes itself,
   ``enable_checkpointing=false``, ``limit_val_batches=0`` (or test) and booleans given as strings.
 - :func:`check_bools`: the config's own boolean settings (``test``, ``report.plots``).
-- :func:`forward_refusal`: the message for a model whose forward pass fails on the problem's
-  inputs (a custom network's wrong layer width or ``forward`` signature).
 
 Each raises :class:`seqtasks.training.run.ConfigError`.
 """
@@ -19,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
-import traceback
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,19 +103,6 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
     for name, nullable in _bool_arguments().items():
         if name in options:
             _require_bool(f"trainer.{name}", options[name], nullable)
-
-
-def forward_refusal(name: str, model: Any, inputs: torch.Tensor, error: Exception) -> str:
-    """Why ``model=name`` is refused, ``model.check_output(inputs)`` having raised ``error``."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if isinstance(error, ValueError) and frames and frames[-1].name == "check_output":
-        return f"model={name}: {error}"  # check_output's own refusal: a wrong shape or dtype
-    spec = model.spec
-    return (
-        f"model={name}: {model.display_name} failed on inputs {tuple(inputs.shape)} "
-        f"({inputs.dtype}), the shape of {spec.name}'s inputs (encoding {spec.encoding}): "
-        f"{type(error).__name__}: {error} (forward(inputs) is called with the inputs alone)"
-    )
 
 
 def checkpoint_file(ckpt_path: str | None, checkpoints: Path) -> str | None:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqtasks import TaskSpec, models
 from seqtasks.listing import effective_options
 from seqtasks.models import SequenceModel, WindowMLP
+from seqtasks.models.base import OutputCheckError
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training import checks
 from seqtasks.training.callbacks import (
@@ -186,9 +187,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = build_model(cfg.model, spec)
     inputs, _ = datamodule.datasets["val"].generate(0, min(8, datamodule.sizes["val"]))
     try:
-        model.check_output(inputs)  # before any training: a wrong shape ends here
-    except Exception as error:  # a custom net's forward may raise anything (a wrong width)
-        raise ConfigError(checks.forward_refusal(cfg.model.name, model, inputs, error)) from None
+        model.check_output(inputs)  # before any training: a failing net or a wrong shape ends here
+    except OutputCheckError as error:
+        raise ConfigError(f"model={cfg.model.name}: {error}") from None
     lengths = list(cfg.report.eval_lengths)
     if lengths and "length" not in task_options:
         raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
