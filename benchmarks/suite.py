@@ -39,10 +39,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
 from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs, store, summaries
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, curve, frontier
-from seqtasks.benchmarks.runner import machine, run_plan
+from seqtasks.benchmarks.runner import Job, compose_config, machine, run_plan
 from seqtasks.benchmarks.setups import StaleRows, check_rows
 
 
@@ -50,6 +53,43 @@ def user_model(overrides: Sequence[str]) -> str | None:
     """The ``model=NAME`` among the overrides, if any."""
     names = [item.split("=", 1)[1] for item in overrides if item.startswith("model=")]
     return names[-1] if names else None
+
+
+def board_plan(profile: Profile, overrides: list[str]) -> tuple[list[Job], list[Ladder]]:
+    """The specification's claims' runs and the ladders, every model on every problem."""
+    only = user_model(overrides)
+    models = (only,) if only else board.models()
+    extra = [*profile.overrides(), *overrides]
+    per_task = {case.task: board.settings(case.task, profile) for case in claims.CASES}
+    fixed = claims.case_jobs(claims.CASES, per_task, extra, only) if profile.claims else []
+    own_lr = any(item.startswith("model.lr=") for item in overrides)  # the user's: not tuned
+    lrs = () if own_lr else profile.lrs
+    ordered = [m for m in board.PRIORITY if m in models] or models
+    chosen = [([] if only else [f"model={model}"]) for model in ordered]
+    ladders = [Ladder(model, [*first, *extra], problem, profile.seeds, lrs)
+               for model, first in zip(ordered, chosen, strict=True)
+               for problem in board.problems(profile)]  # fmt: skip
+    return fixed, ladders
+
+
+def check_overrides(profile: Profile, overrides: list[str]) -> None:
+    """Compose the config of every claim's run and of each ladder's first run with ``overrides``,
+    before anything is made: one that does not compose (an unknown model or key, a key of another
+    model) raises ``ValueError`` here instead of filling the board with error rows."""
+    if not overrides:
+        return  # the board's own compose (tests/test_leaderboard_overrides.py, slow)
+    fixed, ladders = board_plan(profile, overrides)
+    given = " ".join(overrides)
+    if not user_model(overrides):
+        given += " (they reach every model: give model=NAME to run one alone)"
+    for job in [*fixed, *(ladder.next_jobs()[0] for ladder in ladders)]:
+        try:
+            compose_config(job.overrides)
+        except (HydraException, OmegaConfBaseException) as error:
+            where = ", ".join(f"{key}={job.label[key]}" for key in ("model", "task", "case")
+                              if key in job.label)  # fmt: skip
+            message = " ".join(str(error).split()).split(" Config search path:")[0]
+            raise ValueError(f"overrides {given}: {where}: {message}") from None
 
 
 def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any = None, *,
@@ -60,17 +100,8 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     mid-way in ``runs_dir`` resumes there), then everything the report needs."""
     only = user_model(overrides)
     models = (only,) if only else board.models()
-    extra = [*profile.overrides(), *overrides]
     problems = board.problems(profile)
-    per_task = {case.task: board.settings(case.task, profile) for case in claims.CASES}
-    fixed = claims.case_jobs(claims.CASES, per_task, extra, only) if profile.claims else []
-    own_lr = any(item.startswith("model.lr=") for item in overrides)  # the user's: not tuned
-    lrs = () if own_lr else profile.lrs
-    ordered = [m for m in board.PRIORITY if m in models] or models
-    chosen = [([] if only else [f"model={model}"]) for model in ordered]
-    ladders = [Ladder(model, [*first, *extra], problem, profile.seeds, lrs)
-               for model, first in zip(ordered, chosen, strict=True)
-               for problem in problems]  # fmt: skip
+    fixed, ladders = board_plan(profile, overrides)
     plan = LeaderboardPlan(fixed, ladders)
     started = time.perf_counter()
     run_plan(plan, profile.run_seconds, 1, workers, progress, profile.time_limit, engine=engine,
@@ -167,6 +198,10 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     if args.resume is None and rows_path.is_file():
         parser.error(f"--out {out} already holds a board ({rows_path}): add --resume to "
                      "continue it, or give another --out")  # fmt: skip
+    try:
+        check_overrides(profile, list(args.overrides))
+    except ValueError as error:
+        parser.error(str(error))
     try:
         known = store.load([*(args.resume or []), *([out] if rows_path.is_file() else [])])
         check_rows(known)  # before any row is merged or any run starts

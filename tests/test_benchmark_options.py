@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seqtasks.benchmarks import architectures, longlag, readme, suite, throughput
+from seqtasks.benchmarks.board import BOARD, FULL, QUICK
 
 REFUSED = [
     (longlag.main, ["--seeds", "0"], "--seeds=0: must be >= 1"),
@@ -20,7 +21,13 @@ REFUSED = [
     (suite.main, ["--max-steps", "0"], "--max-steps=0: must be >= 1"),
     (suite.main, ["--problems", ","], "--problems ,: no problem named; allowed: ['ramp'"),
     (readme.main, ["--board", "nowhere"], "--board: no file nowhere/leaderboard.md"),
-]
+    (suite.main, ["model.kernel_size=3"], "model.kernel_size=3 (they reach every model: give "
+                                          "model=NAME to run one alone): model=lstm, case="),
+    (suite.main, ["model=nowhere"], "model=nowhere, case=echo/lag=5: In 'config': Could not find "
+                                    "'model/nowhere' Available options in 'model': custom gru"),
+    (suite.main, ["model=tcn", "+model.kernel_size=3"], "Could not append to config. An item is "
+                                                        "already at 'model.kernel_size'"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("main", "argv", "message"), REFUSED)
@@ -55,3 +62,13 @@ def test_the_leaderboard_refuses_a_file_for_out_and_a_folder_without_rows(tmp_pa
             suite.main(argv)
         assert stopped.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "new").exists(), "no board folder made for a refused resume"
+
+
+def test_overrides_for_the_model_chosen_compose(tmp_path):
+    suite.check_overrides(BOARD, ["model=tcn", "model.kernel_size=3"])  # no error: a key of tcn's
+
+
+@pytest.mark.slow  # about 10 s: every claim's run and every ladder's first run, composed
+@pytest.mark.parametrize("profile", [BOARD, QUICK, FULL], ids=["board", "quick", "full"])
+def test_every_first_run_of_the_boards_composes(profile):
+    suite.check_overrides(profile, ["seed=0"])  # the board's own overrides, and a harmless one
