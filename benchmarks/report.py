@@ -196,8 +196,16 @@ def budget_text(results: dict[str, Any]) -> str:
         "wall seconds (counted unsolved, marked), and the climb ends at an unsolved size where a "
         "run did (a larger size costs more a step). Per-problem settings, the same for every "
         "model:"
-        " " + "; ".join(f"{key}: {' '.join(p['settings'])}" for key, p in b["problems"].items())
+        " " + "; ".join(f"{key}: {settings_text(b, p)}" for key, p in b["problems"].items())
     )
+
+
+def settings_text(b: dict[str, Any], problem: dict[str, Any]) -> str:
+    """A problem's settings; where the ladders tune the learning rate, a set one is the claims'."""
+    tuned = bool(b.get("learning_rates"))
+    return " ".join(f"{item} (the claims' runs; the ladders tune it)"
+                    if tuned and item.startswith("model.lr=") else item
+                    for item in problem["settings"])  # fmt: skip
 
 
 def progress_text(results: dict[str, Any]) -> str:

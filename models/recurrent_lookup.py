@@ -20,8 +20,9 @@ When: on the CPU, float32 without autocast, one layer, one direction, inputs tha
 Measured side by side (``python -m seqtasks.benchmarks.lookup``, ``results/lookup.md``: hidden
 128, 1 torch thread): at batch 32, forward and backward, the loop runs 3.25x (LSTM), 2.16x (GRU)
 and 2.88x (RNN) the fused kernel's speed at 1,000 symbols and 1.7-2.2x at 500; forward alone at
-batch 200 (validation) 1.25-3.1x at 500. Below 3 x hidden the LSTM's fused kernel is faster
-(0.44-0.88x at 100 symbols); the one loss above it is the LSTM at batch 8 and 500 symbols (0.93x).
+batch 200 (validation) 1.25-3.1x at 500. Below 3 x hidden the LSTM's fused kernel is mostly
+faster (0.44-0.88x at 100 symbols, 0.59x and 0.67x at 200 with batches of 8 and 200; 1.34x at 200
+with batch 32); the one loss above it is the LSTM at batch 8 and 500 symbols (0.93x).
 On a GPU the fused kernel is kept: a loop launches several kernels a step.
 """
 

@@ -152,3 +152,12 @@ def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
     assert entry["seeds"] == 3 and entry["solved"] == 2
     assert entry["by_length"] == {10: 0.7, 50: 0.35}
     assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")
+
+
+def test_a_set_learning_rate_is_shown_as_the_claims_where_the_ladders_tune_it() -> None:
+    ramp = {"settings": ["data.batch_size=512", "model.lr=0.004"]}
+    tuned = report.settings_text({"learning_rates": [0.001, 0.003, 0.01]}, ramp)
+    assert tuned == "data.batch_size=512 model.lr=0.004 (the claims' runs; the ladders tune it)"
+    assert (
+        report.settings_text({"learning_rates": []}, ramp) == "data.batch_size=512 model.lr=0.004"
+    )
