@@ -55,8 +55,7 @@ class SequenceModel(L.LightningModule):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every model's ``__init__`` gets NumPy scalars (``np.int64(64)``, which the option
         checks accept) as Python numbers: torch's layers refuse them (``nn.LSTM(hidden_size=
-        np.int64(8))``), and in ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses.
-        """
+        np.int64(8))``); in ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses."""
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
         if init is None:
@@ -137,7 +136,8 @@ class SequenceModel(L.LightningModule):
             metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}
             if self.spec.tolerance is not None:
                 metrics["accuracy"] = WithinTolerance(self.spec.tolerance)
-        return MetricCollection(metrics, prefix=f"{stage}/")
+        # no compute groups: they merge accuracy and exact_match on equal first-batch states
+        return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
 
     def expected_output_shape(self, batch: int) -> tuple[int, ...]:
         """What ``forward`` must return for ``batch`` samples of the problem's input length."""

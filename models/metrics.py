@@ -26,25 +26,29 @@ class WithinTolerance(Metric):
 
 def score_classes(
     predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Score a batch of class ids: the one place where a prediction is counted right or wrong.
 
     ``predictions`` and ``targets`` are ``(B, ...)`` class ids; a target equal to
-    ``ignore_index`` carries no answer and counts nowhere. Returns (answered targets predicted
-    right, answered targets, samples whose every answered target is right). Example:
-    targets ``[[-100, 3, 5], [-100, -100, 2]]`` and predictions ``[[0, 3, 4], [7, 7, 2]]`` give
-    ``(2, 3, 1)``: accuracy 2/3, exact match 1/2.
+    ``ignore_index`` carries no answer and counts nowhere, and a sample with no answer at all
+    counts in neither exact-match term. Returns (answered targets predicted right, answered
+    targets, samples with an answer whose every answered target is right, samples with an
+    answer). Example: targets ``[[-100, 3, 5], [-100, -100, 2], [-100, -100, -100]]`` and
+    predictions ``[[0, 3, 4], [7, 7, 2], [1, 1, 1]]`` give ``(2, 3, 1, 2)``: accuracy 2/3, exact
+    match 1/2.
     """
     predictions, targets = predictions.reshape(len(targets), -1), targets.reshape(len(targets), -1)
     answered = targets != ignore_index  # (B, K)
     right = (predictions == targets) & answered  # (B, K)
-    whole = (right | ~answered).all(dim=1)  # (B,)
-    return right.sum(), answered.sum(), whole.sum()
+    has_answer = answered.any(dim=1)  # (B,)
+    whole = (right | ~answered).all(dim=1) & has_answer  # (B,)
+    return right.sum(), answered.sum(), whole.sum(), has_answer.sum()
 
 
 class ClassScore(Metric):
     """``accuracy`` (answered targets right / answered targets, micro-averaged) or, with
-    ``per_sample``, ``exact_match`` (samples with every answered target right / samples)."""
+    ``per_sample``, ``exact_match`` (samples with every answered target right / samples with an
+    answer). With nothing answered yet, ``compute`` is nan."""
 
     full_state_update = False
 
@@ -55,10 +59,10 @@ class ClassScore(Metric):
         self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        right, answered, whole = score_classes(preds, target, self.ignore_index)
+        right, answered, whole, samples = score_classes(preds, target, self.ignore_index)
         if self.per_sample:
             self.right += whole
-            self.total += len(target)
+            self.total += samples
         else:
             self.right += right
             self.total += answered

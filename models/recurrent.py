@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqtasks import TaskSpec
-from seqtasks._validate import check_float
+from seqtasks._validate import check_bool, check_float
 from seqtasks.models.base import SequenceModel, check_sizes
 from seqtasks.models.init import check_init, initialise
 from seqtasks.models.recurrent_lookup import lookup_recurrence, lookup_symbols
@@ -81,6 +81,7 @@ class _StepRecurrent(RecurrentModel):
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         check_sizes(hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size)
         check_dropout(dropout, num_layers)
+        bidirectional = check_bool("bidirectional", bidirectional)
         init_options = self.setup_init(init, forget_bias, t_max)
         self.save_hyperparameters()
         self.embed, input_size = self.input_layer(embedding_size)

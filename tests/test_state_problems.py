@@ -150,7 +150,10 @@ def test_bit_exact_across_workers_ranks_and_batch_sizes(name: str, options: dict
 def test_score_classes_worked_example() -> None:
     targets = torch.tensor([[NO, 3, 5], [NO, NO, 2]])
     predictions = torch.tensor([[0, 3, 4], [7, 7, 2]])
-    assert [int(v) for v in score_classes(predictions, targets, NO)] == [2, 3, 1]
+    assert [int(v) for v in score_classes(predictions, targets, NO)] == [2, 3, 1, 2]
+    nothing = torch.tensor([[NO, NO, NO]])  # a sample with no answer counts nowhere
+    both = torch.cat([targets, nothing]), torch.cat([predictions, torch.tensor([[1, 1, 1]])])
+    assert [int(v) for v in score_classes(both[1], both[0], NO)] == [2, 3, 1, 2]
     accuracy, exact = ClassScore(NO, per_sample=False), ClassScore(NO, per_sample=True)
     for metric in (accuracy, exact):
         metric.update(predictions, targets)
@@ -200,3 +203,19 @@ def test_fast_dev_run(compose_config, overrides: tuple[str, ...]) -> None:
     assert 0.0 <= summary["test"]["test/accuracy"] <= 1.0
     if "report.eval_lengths=[8,32]" in overrides:
         assert set(summary["lengths"]) == {"8", "32"}
+
+
+def test_exact_match_leaves_out_samples_with_no_answer() -> None:
+    exact = ClassScore(NO, per_sample=True)
+    exact.update(torch.tensor([[0, 0], [0, 0]]), torch.tensor([[1, 1], [NO, NO]]))
+    assert float(exact.compute()) == 0.0  # wrong on the one sample that asks anything
+
+
+def test_accuracy_and_exact_match_stay_apart_after_equal_first_batches() -> None:
+    spec = seqtasks.make("associative_recall", length=16, num_pairs=2, vocab=20).spec
+    metrics = CausalTransformer(spec, d_model=8, num_heads=2, num_layers=1).metric_collection("v")
+    first = torch.tensor([[1, NO], [2, NO]])  # one answer a sample, both right: equal states
+    metrics.update(torch.tensor([[1, 0], [2, 0]]), first)
+    metrics.update(torch.tensor([[1, 0], [2, 0]]), torch.tensor([[1, 1], [2, 2]]))  # 2 of 4 right
+    scores = {name: float(value) for name, value in metrics.compute().items()}
+    assert scores == pytest.approx({"v/accuracy": 4 / 6, "v/exact_match": 2 / 4})

@@ -115,6 +115,14 @@ def test_dropout_with_one_layer_is_refused(framing: str) -> None:
         lstm(spec, num_layers=2, dropout=1.0)
 
 
+@pytest.mark.parametrize("value", ["false", 1, 0, None])
+def test_bidirectional_must_be_a_bool(value) -> None:
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    for family in ("lstm", "gru", "rnn"):
+        with pytest.raises(TypeError, match=rf"bidirectional must be a bool, got {value!r}"):
+            FAMILIES[family]["many_to_one"](spec, bidirectional=value)
+
+
 def test_trainer_predict_gives_the_outputs_for_the_test_inputs() -> None:
     data = SequenceDataModule("echo", {"lag": 2}, batch_size=16, train_samples=64, test_samples=50,
                               eval_batch_size=20)  # fmt: skip
