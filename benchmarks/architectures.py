@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
                         "--out/architectures.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
     require_positive(parser, args, "seeds", "seconds", "steps")
-    engine = engines.from_args(args)  # bad engine options end here, before any file is touched
+    # bad engine options end here, before any file is touched
+    engine = engines.from_args(args, parser)
     planned = jobs(args.seeds, args.models, args.problems)
     if args.steps is not None:
         planned = [replace(job, overrides=(*job.overrides, f"trainer.max_steps={args.steps}"))

@@ -167,10 +167,11 @@ def add_arguments(parser: argparse.ArgumentParser, workers: int = 2) -> None:
     parser.add_argument("--workers", type=int, default=workers, help=runs)
 
 
-def from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The runner's engine keywords from parsed :func:`add_arguments` flags."""
+def from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The runner's engine keywords from parsed :func:`add_arguments` flags; a bad one ends in
+    ``parser.error`` (usage, the message, exit status 2)."""
     if args.address is not None and args.engine != "dask":
-        raise SystemExit(f"--address {args.address!r} needs --engine dask")
+        parser.error(f"--address {args.address!r} needs --engine dask")
     if args.workers < 1:
-        raise SystemExit(f"--workers {args.workers}: need at least 1")
+        parser.error(f"--workers {args.workers}: need at least 1")
     return {"engine": args.engine, "address": args.address, "workers": args.workers}

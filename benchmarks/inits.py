@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     check(args.model, args.inits, args.seeds, args.problems)
-    engine = engines.from_args(args)
+    engine = engines.from_args(args, parser)
     planned = jobs(args.model, args.inits, args.seeds, args.problems)
     name = f"inits-{args.model}"
     saved = args.out / f"{name}.rows.jsonl"

@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         "from the runs saved in --out/longlag.partial.jsonl")  # fmt: skip
     args = parser.parse_args(argv)
     require_positive(parser, args, "seeds", "seconds")
-    engine = engines.from_args(args)  # bad engine options end here, before any file is touched
+    # bad engine options end here, before any file is touched
+    engine = engines.from_args(args, parser)
     args.resume = args.resume or args.table_only
     chosen = [p for p in PRESETS if not args.only or p in args.only.split(",")]
     unknown = set(args.only.split(",")) - set(PRESETS) - {""}

@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     parser.add_argument("--time-limit", type=float, help="seconds; no run starts after it")
     parser.add_argument("overrides", nargs="*", help="train.py overrides for every run")
     args = parser.parse_args(argv)
-    engine = engines.from_args(args)
+    engine = engines.from_args(args, parser)
     if args.max_steps is not None and args.max_steps < 1:
         parser.error(f"--max-steps={args.max_steps}: must be >= 1")
     if args.time_limit is not None and not args.time_limit >= 0:  # 0: no new run, tables only

@@ -42,11 +42,15 @@ def test_a_bad_option_is_refused_by_name(main, argv, message, tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("main", [longlag.main, architectures.main])
-def test_bad_engine_options_leave_the_saved_runs_alone(main, tmp_path):
+def test_bad_engine_options_leave_the_saved_runs_alone(main, tmp_path, capsys):
     partial = tmp_path / f"{main.__module__.rsplit('.', 1)[1]}.partial.jsonl"
     partial.write_text('{"saved": 1}\n')
-    with pytest.raises(SystemExit, match="--workers 0: need at least 1"):
-        main(["--out", str(tmp_path), "--workers", "0"])
+    refused = [(["--workers", "0"], "--workers 0: need at least 1"),
+               (["--address", "tcp://x"], "--address 'tcp://x' needs --engine dask")]  # fmt: skip
+    for argv, message in refused:
+        with pytest.raises(SystemExit) as stopped:
+            main(["--out", str(tmp_path), *argv])
+        assert stopped.value.code == 2 and message in capsys.readouterr().err  # argparse's exit
     assert partial.read_text() == '{"saved": 1}\n'
 
 
