@@ -4,7 +4,8 @@
 flushed by the submitting process, whatever engine ran the job). ``--resume`` reads it back, and
 the rows files of other machines given beside it, merged by job id (the first row of an id is
 kept): a job whose row exists is not run again, and the ladders replay their decisions from the
-rows, so a board grows across days and machines. A line cut short by a killed process is skipped.
+rows, so a board grows across days and machines. A line cut short by a killed process is skipped,
+and the next row starts on a line of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class Store:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / ROWS
+        if self.path.is_file() and self.path.stat().st_size:
+            with self.path.open("rb") as file:
+                file.seek(-1, 2)  # the last byte
+                ended = file.read(1) == b"\n"
+            if not ended:  # a killed run's cut line: the next row must not be glued to it
+                with self.path.open("a") as file:
+                    file.write("\n")
 
     def ids(self) -> set[str]:
         return set(load([self.path])) if self.path.is_file() else set()
