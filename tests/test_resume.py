@@ -39,8 +39,10 @@ def assert_history_whole(resumed: Path, whole: Path, monitor: str = "val/accurac
     assert torch.equal(best["state_dict"]["head.weight"], expected["head.weight"])
 
 
-@pytest.mark.parametrize("stop_at", [15, 20], ids=["mid-epoch", "epoch-end"])
+@pytest.mark.parametrize("stop_at", [15, 20, 14], ids=["mid-epoch", "epoch-end", "off-a-save"])
 def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at):
+    # 14: max_steps ends the fit between last.ckpt's every-3-steps saves and validations: the
+    # stop's own save must carry the mid-epoch counters, not the fit's end (an epoch ahead)
     whole = train(compose_config(*RUN, "trainer.max_steps=27", f"run_dir={tmp_path}/whole"))
     train(compose_config(*RUN, f"trainer.max_steps={stop_at}", f"run_dir={tmp_path}/cut"))
     resumed = train(
@@ -50,6 +52,48 @@ def test_resumed_run_equals_uninterrupted_run(compose_config, tmp_path, stop_at)
     assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
     for key in ("val", "test", "steps", "samples"):
         assert resumed[key] == whole[key], key
+    assert_history_whole(tmp_path / "cut", tmp_path / "whole")
+
+
+def test_a_run_with_limited_epochs_resumes_on_the_right_batches(compose_config, tmp_path):
+    # 4 of each epoch's 10 batches: step 6 is the second epoch's third batch
+    run = [*RUN, "+trainer.limit_train_batches=4", "checkpoint.every_n_steps=0"]
+    whole = train(compose_config(*run, "trainer.max_steps=12", f"run_dir={tmp_path}/whole"))
+    train(compose_config(*run, "trainer.max_steps=6", f"run_dir={tmp_path}/cut"))
+    resumed = train(
+        compose_config(*run, "trainer.max_steps=12", "ckpt_path=last", f"run_dir={tmp_path}/cut")
+    )
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
+    assert resumed["test"] == whole["test"]
+
+
+@pytest.mark.parametrize(("accumulate", "killed_at"), [(2, 9), (3, 6)])
+def test_a_run_with_gradient_accumulation_resumes_exactly(
+    compose_config, tmp_path, monkeypatch, accumulate, killed_at
+):
+    # 10 batches an epoch: with 3 a step, an epoch is 4 steps (the last takes one batch), so step
+    # 6 is batch 16; last.ckpt is written once a step, after the step's last batch
+    run = [*RUN, f"+trainer.accumulate_grad_batches={accumulate}", "trainer.max_steps=12"]
+    whole = train(compose_config(*run, f"run_dir={tmp_path}/whole"))
+    save, saved = AtomicCheckpointIO.save_checkpoint, []
+
+    def dies_after_saving(io, checkpoint, path, storage_options=None):
+        save(io, checkpoint, path, storage_options)
+        if Path(path).name == "last.ckpt":
+            saved.append(checkpoint["global_step"])
+            if checkpoint["global_step"] == killed_at:
+                raise Killed
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", dies_after_saving)
+    with pytest.raises(Killed):
+        train(compose_config(*run, f"run_dir={tmp_path}/cut"))
+    monkeypatch.undo()
+    assert len(saved) == len(set(saved)) and 0 not in saved, f"one save a step: {saved}"
+    resumed = train(compose_config(*run, "ckpt_path=last", f"run_dir={tmp_path}/cut"))
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
+    assert resumed["test"] == whole["test"] and resumed["samples"] == whole["samples"]
 
 
 @pytest.mark.parametrize("cut", ["max_steps", "killed-after-a-validation"])

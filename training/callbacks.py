@@ -144,7 +144,7 @@ class LastCheckpoint(ModelCheckpoint):
 
     def __init__(self, dirpath: Path, every_n_steps: int = 0) -> None:
         super().__init__(dirpath=dirpath, save_top_k=0, enable_version_counter=False)
-        self.every_n_steps, self.saved_at = every_n_steps, -1
+        self.every_n_steps, self.saved_at, self.step_seen = every_n_steps, -1, -1
         self.path = Path(dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
 
     def write_last(self, trainer: L.Trainer) -> None:
@@ -153,10 +153,21 @@ class LastCheckpoint(ModelCheckpoint):
         trainer.save_checkpoint(self.path)  # every rank calls it; the strategy writes once
         self.saved_at = trainer.global_step
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self.step_seen = trainer.global_step
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:  # fmt: skip
+        stepped, self.step_seen = trainer.global_step != self.step_seen, trainer.global_step
+        if not stepped:  # a batch that only accumulated gradients: its state is not saved
+            return
         due = self.every_n_steps and trainer.global_step % self.every_n_steps == 0
-        if due and not validation_follows(trainer):
+        # the fit ends after this step (max_steps, or a callback's stop such as the time limit):
+        # saved now, mid-epoch, as a kill here would leave it; at the fit's end Lightning's
+        # epoch counter has moved on, and a run resumed with more steps would start an epoch late
+        ends = trainer.should_stop or 0 < trainer.max_steps <= trainer.global_step
+        if (due or ends) and not validation_follows(trainer):
             self.write_last(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

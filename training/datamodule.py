@@ -149,13 +149,25 @@ class SequenceDataModule(L.LightningDataModule):
         for split in self.datasets:
             self.datasets[split] = self._make(split, device).shard(rank, world_size)
 
+    def train_position(self) -> tuple[int, int]:
+        """The epoch and batch the next training step starts at, from the trainer's step count
+        (a resumed trainer carries on where it stopped). A Lightning epoch takes the first
+        ``len(dataset)`` batches of the dataset's epoch (fewer with ``limit_train_batches``), in
+        ``ceil(batches / accumulate_grad_batches)`` steps: its last step takes what is left."""
+        if self.trainer is None:
+            return 0, 0
+        batches, limit = len(self.datasets["train"]), self.trainer.limit_train_batches
+        if isinstance(limit, int):  # Lightning's reading of the limit (_parse_num_batches)
+            batches = min(batches, limit)
+        elif limit is not None:
+            batches = int(batches * limit)
+        accumulate = self.trainer.accumulate_grad_batches
+        epoch, steps = divmod(self.trainer.global_step, -(-batches // accumulate))
+        return epoch, steps * accumulate
+
     def train_dataloader(self) -> DataLoader:
         dataset = self.datasets["train"]
-        batches_done = 0
-        if self.trainer is not None:  # a resumed trainer carries on where it stopped
-            batches_done = self.trainer.global_step * self.trainer.accumulate_grad_batches
-        # every epoch has len(dataset) batches: the next one to train on fixes epoch and offset
-        epoch, start_batch = divmod(batches_done, len(dataset))
+        epoch, start_batch = self.train_position()
         dataset.set_epoch(epoch, start_batch=start_batch)
         return epoch_loader(dataset, self.num_workers)
 
