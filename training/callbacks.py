@@ -129,7 +129,8 @@ class BestOrLater(ModelCheckpoint):
 
 class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt`` at the end of every validation of a fit, every ``every_n_steps`` training
-    steps between validations (0: none between), and at the end of the fit; always that name.
+    steps between validations (0: none between), and at the step that ends the fit; always that
+    name, written once a step (after its last batch where gradients accumulate).
 
     At a step that a validation follows, the step's save waits for the validation's end: a
     checkpoint written before the validation and a run killed during it would resume past that
@@ -163,10 +164,12 @@ class LastCheckpoint(ModelCheckpoint):
         if not stepped:  # a batch that only accumulated gradients: its state is not saved
             return
         due = self.every_n_steps and trainer.global_step % self.every_n_steps == 0
-        # the fit ends after this step (max_steps, or a callback's stop such as the time limit):
-        # saved now, mid-epoch, as a kill here would leave it; at the fit's end Lightning's
-        # epoch counter has moved on, and a run resumed with more steps would start an epoch late
-        ends = trainer.should_stop or 0 < trainer.max_steps <= trainer.global_step
+        # the fit ends after this step (max_steps, or a callback's stop, such as the time limit,
+        # that min_steps lets through): saved now, mid-epoch, as a kill here would leave it; at
+        # the fit's end Lightning's epoch counter has moved on, and a run resumed with more steps
+        # would start an epoch late
+        stops = trainer.should_stop and getattr(trainer.fit_loop, "_can_stop_early", True)
+        ends = stops or 0 < trainer.max_steps <= trainer.global_step
         if (due or ends) and not validation_follows(trainer):
             self.write_last(trainer)
 
