@@ -11,13 +11,13 @@ Two tables from one set of runs, each through ``python train.py``'s config (the 
 - **init**: the LSTM's three initialisations on those problems and on the defaults of the five
   problems of the specification, which is the table that chose the default initialisation.
 
-Every run uses the ``train.py`` defaults (batch 256, lr 0.01, validation every 100 steps) with a
-budget of 1,000 steps, except the adding problem: batch 32, hidden 64, lr 0.003, validation every
-100 steps, 3,000 steps (a step on 100-110 time steps costs 8x less at batch 32, and it learns in
-fewer sequences). A run stops at the first validation that meets the problem's criterion, or
-when its step budget is spent; the wall-clock limit (``--seconds``) is only a safety net, so the
-outcome does not depend on how loaded the machine is.
-Writes ``results/architectures.{json,md}``.
+Every run uses the ``train.py`` defaults (batch 256, the model's lr: 0.01 for the recurrent models,
+0.003 for the Transformer; validation every 100 steps) with a budget of 1,000 steps, except the
+adding problem: batch 32, hidden 64, lr 0.003, validation every 100 steps, 3,000 steps (a step on
+100-110 time steps costs 8x less at batch 32, and it learns in fewer sequences). A run stops at the
+first validation that meets the problem's criterion, or when its step budget is spent; the
+wall-clock limit (``--seconds``) is only a safety net, so the outcome does not depend on how loaded
+the machine is. Writes ``results/architectures.{json,md}``.
 """
 
 from __future__ import annotations

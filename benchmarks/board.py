@@ -1,11 +1,11 @@
 """What the leaderboard is made of: its problems and their ladders, its models, its profiles.
 
-Every problem has one knob, pushed up a ladder to a stated ceiling (at least 1,000 steps of
-sequence for the length knobs), and one budget in steps and sequences, the same for every model.
-A problem or model family joins the board only when it is there at run time: a problem when
-``seqtasks.available()`` lists its task and the task takes every option the ladder sets, a
-family when ``seqtasks.models.FAMILIES`` has it, so problems and models that land later join
-without an edit here.
+Every problem has one knob, pushed up a ladder to a stated ceiling (at least 1,000 steps of sequence
+for the length knobs, but parity's: trained at 40, scored at longer lengths), and one budget in
+steps and sequences, the same for every model. A problem or model family joins the board only when
+it is there at run time: a problem when ``seqtasks.available()`` lists its task and the task takes
+every option the ladder sets, a family when ``seqtasks.models.FAMILIES`` has it, so problems and
+models that land later join without an edit here.
 
 Per-problem settings, the same for every model (measured here with the default LSTM, seed 0):
 batch 32 on the memory problems, which learned per sequence as fast as 64 or 128 and costs the

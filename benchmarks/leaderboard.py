@@ -1,9 +1,9 @@
 """The leaderboard's search: each problem's knob pushed up an open ladder until the model breaks.
 
-A :class:`Problem` is a difficulty knob with its sizes, up to a stated ceiling (at least 1,000
-steps of sequence for the length knobs), and the training settings every model gets on it. A
-:class:`Ladder` walks one model up one problem's sizes, fairly and spending seeds where they
-decide something:
+A :class:`Problem` is a difficulty knob with its sizes, up to a stated ceiling (at least 1,000 steps
+of sequence for the length knobs, but parity's, 40, scored at longer lengths), and the training
+settings every model gets on it. A :class:`Ladder` walks one model up one problem's sizes, fairly
+and spending seeds where they decide something:
 
 1. **learning rate**: seed 0 at the first size with each of ``LRS``; the best on validation
    (:func:`best_lr`) is the model's learning rate on this problem, and that run is the ladder's

@@ -24,8 +24,9 @@ of ``lambda^(t - s)``), with no complex tensor permuted. No package is used.
 
 Example: ``task=echo`` (onehot, 10 symbols, length 6), ``d_model=64``, ``d_state=128``: inputs
 ``(B, 6, 10)`` -> embed ``(B, 6, 64)`` -> B x ``(B, 6, 128)`` complex -> states ``(B, 6, 128)``
-complex -> y ``(B, 6, 64)`` -> MLP ``(B, 6, 64)`` -> head ``(B, 6, 10)``. State size per sequence:
-``2 * d_state`` floats per layer (real and imaginary parts): 512 for 2 layers.
+complex -> y ``(B, 6, 64)`` -> MLP ``(B, 6, 64)`` -> head on the last step ``(B, 10)``. State
+size per sequence: ``2 * d_state`` floats per layer (real and imaginary parts): 512 for 2
+layers.
 """
 
 from __future__ import annotations

@@ -18,15 +18,18 @@ drawn log-uniformly in ``[dt_min, dt_max]``, ``D`` at 1. ``W_r`` maps to ``dt_ra
 The scan is sequential over time, in plain PyTorch (no CUDA kernel; ``models/mamba_scan.py``):
 on the CPU one fused loop with a hand-written backward, elsewhere the definition over whole
 ``(B, T, E, N)`` tensors. A doubling (Hillis-Steele) parallel scan was slower still on this
-machine's CPU (17-32 s against 2.2-2.7 s for the materialized loop, 2 shared cores, 1 thread,
-B=32, T=256, E=128, N=16, forward and backward): its log2(T) passes over the whole ``(B, T, E, N)``
-tensor cost more than T small steps. No package is used: ``mamba-ssm`` needs CUDA.
+machine's CPU, measured once and not kept as a benchmark (17-32 s against 2.2-2.7 s for the
+materialized loop as it then was, 2 shared cores, 1 thread, B=32, T=256, E=128, N=16, forward
+and backward; ``results/scan.md`` has today's materialized loop at 0.50 s): its log2(T)
+passes over the whole ``(B, T, E, N)`` tensor cost more than T small steps. No package is
+used: ``mamba-ssm`` needs CUDA.
 
 Example: ``task=echo`` (onehot, 10 symbols, length 6), ``d_model=64``, ``expand=2``, ``d_state=16``:
 inputs ``(B, 6, 10)`` -> embed ``(B, 6, 64)`` -> in_proj ``(B, 6, 256)`` = u, z ``(B, 6, 128)``
 each -> scan states ``(B, 6, 128, 16)`` -> y ``(B, 6, 128)`` -> out_proj ``(B, 6, 64)`` -> head
-``(B, 6, 10)``. State size per sequence: per layer ``E * N`` (the scan) ``+ E * (d_conv - 1)``
-(the convolution's last inputs): ``2 * (128 * 16 + 128 * 3) = 4,864`` floats for 2 layers.
+on the last step ``(B, 10)``. State size per sequence: per layer ``E * N`` (the scan)
+``+ E * (d_conv - 1)`` (the convolution's last inputs): ``2 * (128 * 16 + 128 * 3) = 4,864``
+floats for 2 layers.
 """
 
 from __future__ import annotations

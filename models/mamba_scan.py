@@ -11,9 +11,9 @@ u_t`` and ``h_0 = 0``, two ways that give the same values (tests/test_tcn_mamba_
 :func:`selective_scan` takes the fused loop on the CPU and the materialized form elsewhere.
 Measured side by side on this machine's CPU (``python -m seqtasks.benchmarks.scan``,
 ``results/scan.md``: 2 shared cores, 1 torch thread, B=32, E=128, N=16, forward and backward,
-median of 5): 0.10 s against 0.60 s at T=256, 0.51 s against 3.07 s at T=1,000. Each step's
-decay is ``exp2(delta A log2 e)``: on this CPU ``torch.exp2`` took 26 us a call where
-``torch.exp`` took 62 (the same command, ``results/scan_decay.md``). On a GPU the
+median of 5): 0.104 s against 0.498 s at T=256, 0.389 s against 2.561 s at T=1,000. Each
+step's decay is ``exp2(delta A log2 e)``: on this CPU ``torch.exp2`` took 25.8 us a call where
+``torch.exp`` took 82.5 (the same command, ``results/scan_decay.md``). On a GPU the
 fused loop would launch about three times as many kernels a step, which is what a GPU's scan
 time is made of, so the materialized form is kept there (not measured: no GPU here).
 """

@@ -11,7 +11,7 @@ A family (``tcn``, ``mamba``, ``lru``, ...) subclasses :class:`CausalStack`, bui
 
 ``seq2seq`` is refused by :func:`seqtasks.models.resolve` with the list of models that serve it.
 Example: ``task=echo`` (onehot, 10 symbols, length 20), ``d_model=64``: inputs ``(B, 20, 10)``
--> :meth:`embed` ``(B, 20, 64)`` -> backbone ``(B, 20, 64)`` -> head ``(B, 20, 10)``.
+-> :meth:`embed` ``(B, 20, 64)`` -> backbone ``(B, 20, 64)`` -> head on the last step ``(B, 10)``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 >>> import seqtasks
 >>> ds = seqtasks.make("classify", batch_size=32)
->>> X, Y = next(iter(ds))  # X: (32, 10, 1) float32, Y: (32, 10) int64
+>>> X, Y = next(iter(ds))  # X: (31, 10, 1) float32, Y: (31, 10) int64
+
+(10,000 samples in 313 batches of at most 32, whose sizes differ by at most one.)
 """
 
 from seqtasks.adding import Adding

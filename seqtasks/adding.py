@@ -11,12 +11,12 @@ class Adding(MarkedPairs):
     """The adding problem of Hochreiter & Schmidhuber (1997), Section 5.4 (Experiment 4).
 
     Every step is a pair (value, marker). Values are uniform in ``[-1, 1)``. Exactly two pairs are
-    marked with 1.0: one of the first ten (its value is ``X1``) and one of the other pairs among
-    the first ``length // 2`` (``X2``). The first and the last pair of a sequence carry the marker
-    -1 unless marked; every other marker is 0. When the first pair is the marked one, ``X1`` is
-    set to 0. The target, after the last step, is ``0.5 + (X1 + X2) / 4``; a sequence is right
-    when the absolute error is below ``0.04``, and the problem is solved when every test sequence
-    is right (``accuracy`` 1.0).
+    marked with 1.0: one of the first ten (its value is ``X1``) and one of the other pairs among the
+    first ``length // 2`` (``X2``). The first and the last pair of a sequence carry the marker -1
+    unless marked; every other marker is 0. When ``X1``'s mark falls on the first pair, ``X1`` is
+    set to 0 (``X2``'s mark may fall there too; its value is kept). The target, after the last step,
+    is ``0.5 + (X1 + X2) / 4``; a sequence is right when the absolute error is below ``0.04``, and
+    the problem is solved when every test sequence is right (``accuracy`` 1.0).
 
     With ``vary_length`` (the paper's form, default) a sequence has ``length .. length + length //
     10`` pairs, drawn uniformly, and is left-padded with ``(0, 0)`` pairs to ``length + length //
