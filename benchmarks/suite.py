@@ -77,7 +77,7 @@ def check_overrides(profile: Profile, overrides: list[str]) -> None:
     before anything is made: one that does not compose (an unknown model or key, a key of another
     model) raises ``ValueError`` here instead of filling the board with error rows."""
     if not overrides:
-        return  # the board's own compose (tests/test_leaderboard_overrides.py, slow)
+        return  # the board's own compose (tests/test_benchmark_options.py, slow)
     fixed, ladders = board_plan(profile, overrides)
     given = " ".join(overrides)
     if not user_model(overrides):
