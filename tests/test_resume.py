@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Timer
 
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.run import train
@@ -250,3 +251,25 @@ def test_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path, monk
     monkeypatch.undo()
     assert torch.load(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"], "no temporary file left"
+
+
+@pytest.mark.parametrize("stop_at", [14, 10], ids=["between-validations", "at-a-validation"])
+def test_a_run_stopped_by_its_time_limit_resumes_exactly(
+    compose_config, tmp_path, monkeypatch, stop_at
+):
+    # the time limit (Lightning's Timer) stops the fit after a step; here at a chosen step, as if
+    # the clock ran out there. Resumed without a limit, the run goes on with the very batches
+    run = [*RUN, "trainer.max_steps=27"]
+    whole = train(compose_config(*run, f"run_dir={tmp_path}/whole"))
+
+    def out_of_time(timer, trainer):
+        trainer.should_stop = trainer.should_stop or trainer.global_step >= stop_at
+
+    monkeypatch.setattr(Timer, "_check_time_remaining", out_of_time)
+    cut = train(compose_config(*run, "trainer.max_time=00:01:00:00", f"run_dir={tmp_path}/cut"))
+    assert cut["steps"] == stop_at
+    monkeypatch.undo()
+    resumed = train(compose_config(*run, "ckpt_path=last", f"run_dir={tmp_path}/cut"))
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
+    assert resumed["test"] == whole["test"]

@@ -135,9 +135,10 @@ class LastCheckpoint(ModelCheckpoint):
     At a step that a validation follows, the step's save waits for the validation's end: a
     checkpoint written before the validation and a run killed during it would resume past that
     validation (Lightning counts it as run), so its best model and its stopping would be lost. A
-    validation that ends the fit (``should_stop``: solved, or the time limit) is saved at the fit's
-    end instead, with the loops' end-of-fit counters: a solved run resumed from it stops at once
-    (:class:`StopWhenSolved`) and logs its final rows at the same epoch and step. A
+    validation that solves the problem and ends the fit is saved at the fit's end instead, with the
+    loops' end-of-fit counters: a solved run resumed from it stops at once
+    (:class:`StopWhenSolved`) and logs its final rows at the same epoch and step. Another stop (the
+    time limit) is saved where it falls, so that a resume with more time trains on. A
     ``ModelCheckpoint`` so that Lightning calls it after :class:`BestOrLater`: the saved state
     already holds that validation's best. Lightning's own ``save_last`` writes at validations only
     when a top-k checkpoint was written there, and at a step-based save before the validation.
@@ -174,7 +175,9 @@ class LastCheckpoint(ModelCheckpoint):
             self.write_last(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.should_stop:  # else the fit ends here: on_train_end writes it, at its end
+        solved = any(isinstance(callback, StopWhenSolved) and callback.solved_at_step is not None
+                     for callback in trainer.callbacks)  # fmt: skip
+        if not (trainer.should_stop and solved):  # solved: on_train_end writes it, at the end
             self.write_last(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
