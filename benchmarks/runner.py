@@ -12,9 +12,8 @@ A job composes the real ``train.py`` config (``training/conf``) with its overrid
 ``solved`` is the problem's criterion on the test set; ``steps``/``sequences`` are those trained
 until the first validation that met it (training stops there), or until the run ended unsolved;
 ``stopped`` is why it ended (``solved``, ``max_steps``, ``time``, ``error``). :func:`run_plan` runs
-jobs that depend on earlier rows (a difficulty pushed until it breaks) on an engine
-(``seqtasks.benchmarks.engines``: local processes or Dask); :func:`run_jobs` a fixed list. Tables
-live in ``tables``; ``time_to_solve.run_command`` runs a job as a user's command line.
+jobs that depend on earlier rows (a difficulty pushed until it breaks) on an engine (``engines``:
+local processes or Dask); :func:`run_jobs` a fixed list. Tables live in ``tables``.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,14 +95,12 @@ def quiet() -> Any:
 
 def run_job(job: Job, seconds: float | None = None, errors: str = "raise", threads: int = 1,
             run_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """Train one job with ``threads`` torch threads; returns its row (see the module docstring).
-
-    ``stopped`` says why training ended: ``solved``, ``max_steps`` or ``time`` (the wall-clock
-    limit). With ``errors="row"`` a failing run (e.g. a model that cannot serve the framing) gives
-    a row with ``stopped="error"``, its message in ``error`` and ``summary=None``. In ``run_dir``
+    """Train one job with ``threads`` torch threads; returns its row (see the module docstring):
+    ``stopped`` is ``solved``, ``max_steps`` or ``time`` (the wall-clock limit). With
+    ``errors="row"`` a failing run (e.g. a model that cannot serve the framing) gives a row with
+    ``stopped="error"``, its message in ``error`` and ``summary=None``. In ``run_dir``
     (``run_dirs.job_directory``) a killed run resumes from its last validation: the row adds
-    ``resumed_at_step``, and ``seconds`` the seconds trained before it.
-    """
+    ``resumed_at_step``, and ``seconds`` the seconds trained before it."""
     if errors not in ("raise", "row"):
         raise ValueError(f"errors={errors!r}: allowed 'raise' or 'row'")
     torch.set_num_threads(threads)  # set here, in whatever process runs it: rows do not vary
@@ -156,6 +154,7 @@ def error_row(job: Job, message: str, seconds: float = 0.0) -> dict[str, Any]:
 
 
 DIVERGED = "training diverged"  # a run whose loss went non-finite: unsolved, not an error
+DIED = "the finished runs' rows are saved; --resume runs the jobs that were in flight again"
 
 
 def failed(row: dict[str, Any]) -> bool:
@@ -222,10 +221,9 @@ def run_plan(
     a job is submitted once and recorded once. A job whose id is in ``known`` (the rows of an
     earlier run: ``--resume``) is not run again: its row is recorded as it was. No job starts
     once ``time_limit`` seconds have passed. ``job_fn`` (tests) replaces :func:`run_job`; with
-    ``errors="row"`` a failing job gives an error row. With ``runs_dir`` each job runs in
-    ``runs_dir/<job id>``, where a job killed mid-run resumes (``seqtasks.benchmarks.run_dirs``).
-    Saved rows are checked by the caller before (``setups.check_rows``).
-    """
+    ``errors="row"`` a failing job gives an error row (a local worker that dies ends the run:
+    RuntimeError). With ``runs_dir`` each job runs in ``runs_dir/<job id>``, where a job killed
+    mid-run resumes (``run_dirs``). The caller checks saved rows first (``setups.check_rows``)."""
     progress, job_fn, known = progress or _stderr, job_fn or run_job, dict(known or {})
     started = time.perf_counter()
     executor = make_engine(engine, workers, address)
@@ -274,6 +272,8 @@ def run_plan(
                     key, job = running.pop(future)
                     try:
                         row = future.result()
+                    except BrokenProcessPool as error:  # no row for the jobs in flight
+                        raise RuntimeError(f"a worker process died ({error}); {DIED}") from error
                     except Exception as error:  # e.g. KilledWorker: its workers kept dying
                         if errors != "row":
                             raise

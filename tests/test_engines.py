@@ -19,7 +19,8 @@ import pytest
 
 from seqtasks.benchmarks.engines import LocalEngine, keep_memory_available
 from seqtasks.benchmarks.keep_memory import refaults
-from seqtasks.benchmarks.runner import Job, run_jobs
+from seqtasks.benchmarks.runner import Job, run_jobs, run_plan
+from tests.stub_trainer import stub
 
 TINY = ("task=echo", "task.lag=1", "task.length=2", "data.batch_size=16",
         "data.train_samples=800", "data.val_samples=32", "data.test_samples=32",
@@ -120,3 +121,35 @@ def test_local_pool_workers_keep_freed_memory() -> None:
         default = plain.submit(refaults).result()
     assert kept < 100, kept
     assert default >= 64 * 256, default  # every 4 KiB page of 64 MiB
+
+
+def dies_at_seed_1(job: Job, seconds: Any = None, errors: str = "row", threads: int = 1) -> dict:
+    """A job function whose process dies (as a worker killed for its memory) at seed 1."""
+    if job.seed == 1:
+        os._exit(1)
+    time.sleep(0.5)
+    return stub(job, seconds, errors, threads)
+
+
+class Jobs:  # a fixed list of jobs as a plan
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+
+    def next_jobs(self) -> list[Job]:
+        jobs, self.jobs = self.jobs, []
+        return jobs
+
+    def record(self, job: Job, row: dict) -> None:
+        pass
+
+
+def test_a_local_worker_that_dies_ends_the_run_and_saves_no_row_for_the_jobs_in_flight() -> None:
+    saved: list[dict] = []
+    jobs = [Job({"model": "plain", "value": 5}, ("task=echo",), seed) for seed in (0, 1, 2)]
+    died = (
+        r"a worker process died \(.*\); the finished runs' rows are saved; --resume runs the jobs"
+    )
+    with pytest.raises(RuntimeError, match=died + " that were in flight again"):
+        run_plan(Jobs(jobs), workers=2, progress=lambda line: None, on_row=saved.append,
+                 job_fn=dies_at_seed_1)  # fmt: skip
+    assert all(row["stopped"] != "error" for row in saved), "no error row for a dead worker"
