@@ -14,14 +14,13 @@ and spending seeds where they decide something:
 3. **confirm, three seeds**: seeds 1 and 2 at the frontier (the largest size solved), then at
    the first unsolved size above it; each of the two is decided by the majority of its three
    seeds. If that changes the picture (the frontier fails, or the first unsolved size is solved
-   after all) the climb is read again with the new verdicts, going on upwards or back down,
-   until the frontier and the size that breaks it are both decided by three seeds.
+   after all) the climb is read again, up or down, until the frontier and the size that breaks it
+   are both decided by three seeds.
 
-A ladder ends ``broke`` (its first unsolved size confirmed) or ``ceiling`` (the ceiling solved:
-the only way a cell reads ">= size"), ``n/a`` (the model cannot serve the framing) or ``error``
-(a run failed: its message is kept; a diverged run is unsolved); cut by a time limit, it is
-``time limit`` and ``--resume`` carries it on. Seeds: one below the frontier (its verdicts do not
-move it), three where the cell's number is decided (no single lucky or unlucky seed sets it).
+A ladder ends ``broke`` (its first unsolved size confirmed) or ``ceiling`` (the ceiling solved: the
+only way a cell reads ">= size"), ``n/a`` (the model cannot serve the framing) or ``error`` (a run
+failed, its message kept; a diverged run is unsolved, but every rate diverged leaves none to climb
+with), or ``time limit`` when cut (``--resume`` goes on).
 
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
 fixed list of other jobs (the claims), and :func:`frontier`/:func:`curve` read the rows back.
@@ -203,8 +202,9 @@ class Ladder:
                 self.lr, self.tuned = best_lr(self.tuning), True
                 if self.lr is None:  # every rate diverged
                     self.status, self.error = "error", row["error"]
-                    return
-                self.rows[value] = {0: self.tuning[self.lr]}
+            if self.pending == 0:  # the first size's row: the chosen rate's, else a failed one's
+                shown = self.tuning.get(self.lr) or next(filter(failed, self.tuning.values()), row)
+                self.rows[value] = {0: shown}
             return
         self.rows.setdefault(value, {})[job.seed] = row
 

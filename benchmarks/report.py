@@ -9,6 +9,7 @@ from typing import Any
 
 from seqtasks.benchmarks import claims, papers
 from seqtasks.benchmarks.leaderboard import REFUSED
+from seqtasks.benchmarks.runner import failed
 from seqtasks.benchmarks.summaries import lr_table, ranking_table
 from seqtasks.benchmarks.summaries import one_line as _one_line
 from seqtasks.benchmarks.tables import grid, group
@@ -91,8 +92,8 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     low, high = entry.get("steps_range") or (None, None)
     if low is not None and low != high:
         text += f" ({low:,}-{high:,})"
-    if broke:
-        text += f", breaks at {broke}"
+    if broke:  # confirmed by its seeds only once the ladder is decided
+        text += f", {broke} unsolved so far" if cut else f", breaks at {broke}"
     text += timed
     if cut:  # the time limit stopped the board (or it is still being built): a lower bound
         text += " (not finished)"
@@ -124,14 +125,17 @@ def goals_table(results: dict[str, Any], goals: dict[str, int], model: str = "ls
         reached = "**yes**" if value is not None and value >= goal else "**no**"
         if reached == "**no**" and entry["status"] == "time limit":
             reached = "not yet"  # the ladder is not finished
+        if entry["status"] in ("error", "n/a"):
+            reached = entry["status"]
         lines.append(f"| {problem} | {entry['knob']} >= {goal:,} | {frontier_cell(entry)} | "
                      f"{reached} |")  # fmt: skip
     return "\n".join(lines)
 
 
 def size_cell(runs: list[Row]) -> str:
-    """``2/3: 150 steps`` (median of the solved seeds) or ``0/2``; time-limited runs marked."""
-    ok = [run for run in runs if run.get("stopped") != "error"]
+    """``2/3: 150 steps`` (median of the solved seeds) or ``0/2``; time-limited runs marked; a
+    diverged run counts as unsolved, a failed one is named (``1/2 + error: ...``)."""
+    ok, errors = [run for run in runs if not failed(run)], [run for run in runs if failed(run)]
     if not ok:
         refused = all(REFUSED in run.get("error", "") for run in runs)
         return "n/a" if refused else f"error: {_one_line(runs[0].get('error', 'unknown'))}"
@@ -143,7 +147,7 @@ def size_cell(runs: list[Row]) -> str:
         text += f": {median:,.0f} steps"
     if any(run.get("stopped") == "time" for run in ok):
         text += " (time limit)"
-    return text
+    return text + "".join(f" + error: {_one_line(run.get('error', 'unknown'))}" for run in errors)
 
 
 def size_tables(results: dict[str, Any]) -> str:

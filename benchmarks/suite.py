@@ -203,7 +203,8 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     except ValueError as error:
         parser.error(str(error))
     try:
-        known = store.load([*(args.resume or []), *([out] if rows_path.is_file() else [])])
+        # the board's own rows first: a job's first row is kept, in rows.jsonl and in the tables
+        known = store.load([*([out] if rows_path.is_file() else []), *(args.resume or [])])
         check_rows(known)  # before any row is merged or any run starts
     except (FileNotFoundError, StaleRows) as error:
         parser.error(str(error))

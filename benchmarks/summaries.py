@@ -44,7 +44,8 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
     for model in models:
         mine = [e for e in frontiers if e["model"] == model and e["problem"] in ladders]
         shares = [share(e, ladders[e["problem"]]) for e in mine]
-        steps = [e["steps"] for e in mine if e["steps"] is not None]
+        steps = [e["steps"] for e in mine  # a cell read "error" or "n/a" has no frontier steps
+                 if e["steps"] is not None and e["status"] not in ("n/a", "error")]  # fmt: skip
         entries.append({
             "model": model,
             "score": round(100 * sum(shares) / len(shares), 1) if shares else 0.0,
@@ -66,7 +67,9 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
 
     entries.sort(key=lambda e: (group(e), -e["score"], e["median_steps"] or float("inf")))
     for index, entry in enumerate(entries):
-        same = index and entries[index - 1]["score"] == entry["score"]
+        before = entries[index - 1] if index else None  # a tie on score and on median steps
+        same = before and (before["score"], before["median_steps"]) == (
+            entry["score"], entry["median_steps"])  # fmt: skip
         entry["rank"] = entries[index - 1]["rank"] if same else index + 1
         if entry["not_finished"]:
             entry["rank"] = None

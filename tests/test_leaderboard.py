@@ -124,6 +124,8 @@ def test_errors_are_kept_with_their_message_and_refusals_are_not_applicable() ->
     assert ladder.status == "error" and ladder.next_jobs() == []
     cell = report.frontier_cell(frontier(ladder))
     assert cell == "error: RuntimeError: boom second line / with a pipe"
+    (row,) = ladder.all_rows()  # the failed tuning run is the first size's row: in the tables too
+    assert report.size_cell([row]) == cell and row["value"] == ECHO.values[0]
     refused = Ladder("mlp", [], ECHO, lrs=())
     job = refused.next_jobs()[0]
     message = "ConfigError: model=mlp cannot serve"
@@ -145,6 +147,7 @@ def test_a_diverged_run_is_unsolved_and_its_learning_rate_is_not_chosen() -> Non
     job = ladder.next_jobs()[0]
     ladder.record(job, stub(job))
     assert ladder.status == "error" and "training diverged" in ladder.error
+    assert [row["stopped"] for row in ladder.all_rows()] == ["error"]  # shown: 0/1, unsolved
 
 
 def test_plan_hands_out_fixed_jobs_then_ladders_first_model_first() -> None:

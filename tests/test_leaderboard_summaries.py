@@ -161,3 +161,41 @@ def test_a_set_learning_rate_is_shown_as_the_claims_where_the_ladders_tune_it() 
     assert (
         report.settings_text({"learning_rates": []}, ramp) == "data.batch_size=512 model.lr=0.004"
     )
+
+
+def test_ranking_ties_go_to_fewer_median_steps_and_error_cells_give_no_steps() -> None:
+    problems = [{"key": "a", "values": [1, 2]}, {"key": "b", "values": [1, 2]}]
+
+    def entry(model: str, problem: str, steps: int, status: str = "broke") -> dict:
+        return {"model": model, "problem": problem, "value": 1, "status": status, "steps": steps}
+
+    frontiers = [entry("slow", "a", 900), entry("slow", "b", 900, "error"),
+                 entry("fast", "a", 100), entry("fast", "b", 900, "n/a"),
+                 entry("twin", "a", 100), entry("twin", "b", 5, "error")]  # fmt: skip
+    ranked = summaries.ranking(frontiers, problems)
+    assert [(e["model"], e["score"], e["median_steps"], e["rank"]) for e in ranked] == [
+        ("fast", 25.0, 100, 1), ("twin", 25.0, 100, 1), ("slow", 25.0, 900, 3)]  # fmt: skip
+
+
+def test_size_cells_count_a_diverged_run_unsolved_and_name_an_error() -> None:
+    def run(solved: bool, steps: int = 200, error: str | None = None) -> dict:
+        return {"solved": solved, "steps": steps, "stopped": "error" if error else "solved",
+                **({"error": error} if error else {})}  # fmt: skip
+
+    diverged = run(False, 0, "FloatingPointError: training diverged: loss is nan at step 7")
+    assert report.size_cell([run(True), run(True, 300), diverged]) == "2/3: 250 steps"
+    failed = run(False, 0, "RuntimeError: out of memory")
+    assert (
+        report.size_cell([run(True), failed])
+        == "1/1: 200 steps + error: RuntimeError: out of memory"
+    )
+    assert report.size_cell([failed]) == "error: RuntimeError: out of memory"
+
+
+def test_an_unfinished_ladder_does_not_say_breaks_and_an_error_does_not_reach_a_goal() -> None:
+    cut = {"status": "time limit", "value": 20, "steps": 200, "first_unsolved": 50}
+    assert report.frontier_cell(cut) == "**20**: 200 steps, 50 unsolved so far (not finished)"
+    failed = {"model": "lstm", "problem": "echo", "knob": "lag", "status": "error", "value": 100,
+              "steps": 300, "first_unsolved": None, "error": "RuntimeError: oom"}  # fmt: skip
+    table = report.goals_table({"frontier": [failed]}, {"echo": 50})
+    assert table.splitlines()[-1] == "| echo | lag >= 50 | error: RuntimeError: oom | error |"

@@ -174,6 +174,13 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     assert f"{len(rows)} training runs, 0 of them by this invocation (the others' rows saved " in (
         out / "leaderboard.md").read_text()  # fmt: skip
     assert f"{ladders} of {ladders} ladders decided (every ladder decided)" in markdown
+    # another machine's rows of the same jobs (other steps): the board's own rows are kept, and
+    # are what the tables show, so its rows.jsonl and its leaderboard.md stay one board
+    (tmp_path / "other").mkdir()
+    other = [{**row, "steps": row["steps"] + 7} for row in rows]
+    (tmp_path / "other" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in other))
+    merged = suite.main(["--out", str(out), "--resume", str(tmp_path / "other")], job_fn=_never)
+    assert merged["frontier"] == results["frontier"]
     # cut by a time limit before any run: nothing decided, and the report says the board goes on
     cut = suite.main(["--out", str(tmp_path / "cut"), "--time-limit", "0"], job_fn=_never)
     assert cut["ladders"]["decided"] == 0
