@@ -55,13 +55,23 @@ def user_model(overrides: Sequence[str]) -> str | None:
     return names[-1] if names else None
 
 
+def board_cases(profile: Profile) -> list[claims.Case]:
+    """The claims' cases on the board's problems (``--problems``: a case of another is left out)."""
+    if not profile.only:
+        return list(claims.CASES)
+    tasks = {board.PROBLEMS[key][0] for key in profile.only}
+    return [case for case in claims.CASES
+            if (case.ladder[0] in profile.only if case.ladder else case.task in tasks)]  # fmt: skip
+
+
 def board_plan(profile: Profile, overrides: list[str]) -> tuple[list[Job], list[Ladder]]:
     """The specification's claims' runs and the ladders, every model on every problem."""
     only = user_model(overrides)
     models = (only,) if only else board.models()
     extra = [*profile.overrides(), *overrides]
-    per_task = {case.task: board.settings(case.task, profile) for case in claims.CASES}
-    fixed = claims.case_jobs(claims.CASES, per_task, extra, only) if profile.claims else []
+    cases = board_cases(profile)
+    per_task = {case.task: board.settings(case.task, profile) for case in cases}
+    fixed = claims.case_jobs(cases, per_task, extra, only) if profile.claims else []
     own_lr = any(item.startswith("model.lr=") for item in overrides)  # the user's: not tuned
     lrs = () if own_lr else profile.lrs
     ordered = [m for m in board.PRIORITY if m in models] or models
@@ -121,8 +131,10 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         row["model"] = rename(row["model"])
     lengths = claims.lengths([*own_cases, *ladder_rows])
     judged = profile.claims and not only  # the specification's claims are about our models
-    case_rows = own_cases + (claims.ladder_cases(claims.CASES, ladder_rows) if judged else [])
-    case_rows.sort(key=lambda row: [case.key for case in claims.CASES].index(row["case"]))
+    cases = board_cases(profile)
+    case_rows = own_cases + (claims.ladder_cases(cases, ladder_rows) if judged else [])
+    case_rows.sort(key=lambda row: [case.key for case in cases].index(row["case"]))
+    chosen = [claim for claim in claims.CLAIMS if claim.case in {case.key for case in cases}]
     frontiers = [{**frontier(ladder), "model": rename(ladder.model)} for ladder in ladders]
     curves = [{"model": rename(ladder.model), "problem": ladder.problem.key,
                "points": curve(ladder)} for ladder in ladders]  # fmt: skip
@@ -139,7 +151,7 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         "models": [rename(model) for model in models],
         "problems": [asdict(problem) for problem in problems],
         "goals": board.GOALS,
-        "claims": claims.judge(claims.CLAIMS, case_rows) if judged else [],
+        "claims": claims.judge(chosen, case_rows) if judged else [],
         "lengths": sorted(lengths, key=lambda e: (order.get(e["problem"], -1), rank[e["model"]])),
         "frontier": frontiers,
         "ranking": summaries.ranking(frontiers, [asdict(problem) for problem in problems]),

@@ -199,3 +199,32 @@ def test_an_unfinished_ladder_does_not_say_breaks_and_an_error_does_not_reach_a_
               "steps": 300, "first_unsolved": None, "error": "RuntimeError: oom"}  # fmt: skip
     table = report.goals_table({"frontier": [failed]}, {"echo": 50})
     assert table.splitlines()[-1] == "| echo | lag >= 50 | error: RuntimeError: oom | error |"
+
+
+def test_claims_count_a_diverged_run_unsolved_and_mark_a_run_cut_by_the_clock() -> None:
+    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01, "solved_at_step": None}
+    rows = [
+        {"case": "echo/lag=1", "model": "mlp", "solved": False, "steps": 0, "stopped": "error",
+         "error": "FloatingPointError: training diverged: loss is nan at step 7"},
+        {"case": "echo/lag=5", "model": "mlp", "solved": False, "steps": 450, "stopped": "time",
+         "test_metric": 0.02, "summary": summary},
+    ]  # fmt: skip
+    verdicts = {(v["case"], v["model"]): v for v in claims.judge(claims.CLAIMS, rows)}
+    diverged = verdicts["echo/lag=1", "mlp"]
+    assert (
+        diverged["verdict"] == "agree" and "not solved (FloatingPointError" in diverged["measured"]
+    )
+    cut = verdicts["echo/lag=5", "mlp"]["measured"]
+    assert "not solved in 450 steps (stopped by the wall-clock limit)" in cut
+    assert not any(claim.model == "bilstm" for claim in claims.CLAIMS)  # not in the specification
+
+
+def test_problems_chosen_limit_the_claims_cases() -> None:
+    from dataclasses import replace
+
+    from seqtasks.benchmarks import board, suite
+
+    cases = suite.board_cases(replace(board.BOARD, only=("echo",)))
+    assert cases and {case.task for case in cases} == {"echo"}
+    assert all(case.ladder is None or case.ladder[0] == "echo" for case in cases)
+    assert suite.board_cases(board.BOARD) == list(claims.CASES)

@@ -68,6 +68,13 @@ REFUSED = [
     (["model=custom", f"model.net._target_={HERE}.ChecksItsInputs"],
      r"model=custom: .*ChecksItsInputs failed on inputs \(8, 10, 1\) \(torch.float32\).*"
      r"ValueError: expected 3 features, got 1 \(forward\(inputs\) is called with the inputs"),
+    (["model=transformer", "model.position=learned", "model.max_positions=12",
+      "report.eval_lengths=[20]"],
+     r"report.eval_lengths: length=20: CausalTransformer ValueError: position=learned has "
+     r"max_positions=12 positions, but the input has 20 steps"),
+    (["task=memorize", "task.length=5", "report.eval_lengths=[10]"],
+     r"at length=10 memorize changes \['input_size', 'num_classes'\], which a model trained at "
+     r"length=5 cannot take"),
     (["trainer.devices=0"], r"trainer: `Trainer\(devices=0\)` value is not a valid input"),
     (["trainer.max_time=banana"], r"trainer: `Timer\(duration='banana'\)` is not a valid"),
     (["+trainer.enable_checkpointing=false"], r"trainer.enable_checkpointing=False: runs always "

@@ -31,10 +31,35 @@ def length_test_sets(
         if changed:
             raise ValueError(
                 f"report.eval_lengths: at length={length} {task} changes {changed}, which a model "
-                f"trained at length {trained.input_length} cannot take"
+                f"trained at length={options.get('length')} cannot take"
             )
         sets[length] = dataset
     return sets
+
+
+@torch.no_grad()
+def check_lengths(model: SequenceModel, sets: dict[int, SequenceTask]) -> None:
+    """Before training: one forward pass on two samples of each length's set. A model that cannot
+    take a length (too few learned positions, a network that reads a fixed width) is refused."""
+    was_training = model.training
+    model.eval()
+    try:
+        for length, dataset in sets.items():
+            inputs, _ = dataset.generate(0, 2)  # (2, T', ...)
+            spec, failure = dataset.spec, None
+            expected = (2, *spec.target_shape, *((spec.num_classes,) if model.classes else ()))
+            try:
+                shape = tuple(model(inputs.to(model.device)).shape)
+            except Exception as error:  # a user's network may raise anything
+                shape, failure = None, f"{type(error).__name__}: {error}"
+            if shape != expected:
+                raise ValueError(
+                    f"report.eval_lengths: length={length}: {model.display_name} "
+                    + (failure or f"returned shape {shape}, expected {expected}")
+                    + f" (inputs {tuple(inputs.shape)})"
+                )
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()

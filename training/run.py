@@ -31,7 +31,7 @@ from seqtasks.training.callbacks import (
 )
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.datamodule import SequenceDataModule
-from seqtasks.training.lengths import evaluate_lengths, length_test_sets
+from seqtasks.training.lengths import check_lengths, evaluate_lengths, length_test_sets
 from seqtasks.training.loggers import build_loggers
 from seqtasks.training.report import (
     format_table,
@@ -193,15 +193,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     lengths = list(cfg.report.eval_lengths)
     if lengths and "length" not in task_options:
         raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
+    if lengths and isinstance(model, WindowMLP):
+        raise ConfigError("report.eval_lengths: model=mlp_window takes one fixed input length")
     try:
         length_sets = length_test_sets(
             cfg.task.name, task_options, lengths, spec, seed=cfg.data.eval_seed,
             num_samples=cfg.data.test_samples, batch_size=cfg.data.eval_batch_size,
         )  # fmt: skip
+        check_lengths(model, length_sets)  # the model takes each length, or ends here
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    if lengths and isinstance(model, WindowMLP):
-        raise ConfigError("report.eval_lengths: model=mlp_window takes one fixed input length")
     run_dir = run_directory(cfg)
     checkpoints = run_dir / "checkpoints"
     ckpt_path = checks.resumed_checkpoint(cfg, checkpoints, model, datamodule)  # the same run
