@@ -139,14 +139,14 @@ class SequenceModel(L.LightningModule):
         # no compute groups: they merge accuracy and exact_match on equal first-batch states
         return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
 
-    def expected_output_shape(self, batch: int) -> tuple[int, ...]:
-        """What ``forward`` must return for ``batch`` samples of the problem's input length."""
-        shape = (batch, *self.spec.target_shape)
+    def expected_output_shape(self, batch: int, spec: TaskSpec | None = None) -> tuple[int, ...]:
+        """What ``forward`` must return for ``batch`` samples of ``spec`` (else the problem's)."""
+        shape = (batch, *(spec or self.spec).target_shape)  # another length: its target shape
         return (*shape, self.spec.num_classes) if self.classes else shape
 
-    def check_output(self, inputs: torch.Tensor) -> None:
-        """One forward pass on ``inputs`` (no gradients). Raises :class:`OutputCheckError` if the
-        forward pass fails (whatever it raised is the cause) or returns a wrong shape or dtype."""
+    def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None) -> None:
+        """One forward pass on ``inputs`` (of ``spec``, else the problem's; no gradients). Raises
+        :class:`OutputCheckError` if it fails (the error is the cause) or returns a wrong shape."""
         was_training = self.training
         self.eval()
         try:
@@ -160,7 +160,7 @@ class SequenceModel(L.LightningModule):
             ) from error
         finally:
             self.train(was_training)
-        expected = self.expected_output_shape(len(inputs))
+        expected = self.expected_output_shape(len(inputs), spec)
         layout = "(batch, *target_shape, num_classes)" if self.classes else "(batch, *target_shape)"
         if not isinstance(output, torch.Tensor):
             raise OutputCheckError(

@@ -9,6 +9,7 @@ import torch
 import seqtasks
 from seqtasks import SequenceTask, TaskSpec
 from seqtasks.models import SequenceModel
+from seqtasks.models.base import OutputCheckError
 
 # spec fields that must not change with the length for the trained model to apply
 SHAPE_FIELDS = ("input_size", "target", "num_classes", "target_layout", "encoding")
@@ -37,29 +38,20 @@ def length_test_sets(
     return sets
 
 
-@torch.no_grad()
 def check_lengths(model: SequenceModel, sets: dict[int, SequenceTask]) -> None:
-    """Before training: one forward pass on two samples of each length's set. A model that cannot
-    take a length (too few learned positions, a network that reads a fixed width) is refused."""
-    was_training = model.training
-    model.eval()
-    try:
-        for length, dataset in sets.items():
-            inputs, _ = dataset.generate(0, 2)  # (2, T', ...)
-            spec, failure = dataset.spec, None
-            expected = (2, *spec.target_shape, *((spec.num_classes,) if model.classes else ()))
-            try:
-                shape = tuple(model(inputs.to(model.device)).shape)
-            except Exception as error:  # a user's network may raise anything
-                shape, failure = None, f"{type(error).__name__}: {error}"
-            if shape != expected:
-                raise ValueError(
-                    f"report.eval_lengths: length={length}: {model.display_name} "
-                    + (failure or f"returned shape {shape}, expected {expected}")
-                    + f" (inputs {tuple(inputs.shape)})"
-                )
-    finally:
-        model.train(was_training)
+    """Before training: :meth:`~SequenceModel.check_output` on two samples of each length's set. A
+    model that cannot take a length (too few learned positions, a network of a fixed width) is
+    refused."""
+    for length, dataset in sets.items():
+        inputs, _ = dataset.generate(0, 2)  # (2, T', ...)
+        try:
+            model.check_output(inputs.to(model.device), dataset.spec)
+        except OutputCheckError as error:
+            cause = error.__cause__  # what the network raised, if it failed
+            what = f"{model.display_name} {type(cause).__name__}: {cause}" if cause else str(error)
+            raise ValueError(
+                f"report.eval_lengths: length={length}: {what} (inputs {tuple(inputs.shape)})"
+            ) from None
 
 
 @torch.no_grad()
