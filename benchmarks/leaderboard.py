@@ -23,12 +23,11 @@ failed, its message kept; a diverged run is unsolved, but every rate diverged le
 with), or ``time limit`` when cut (``--resume`` goes on).
 
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
-fixed list of other jobs (the claims), and :func:`frontier`/:func:`curve` read the rows back.
+fixed list of other jobs (the claims); :mod:`benchmarks.summaries` reads the rows back.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,59 +240,3 @@ class LeaderboardPlan:
         self.rows.append((job, row))
         if "problem" in job.extra:
             self.ladders[job.label["model"], job.extra["problem"]].record(job, row)
-
-
-def _spread(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"median": None, "min": None, "max": None}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def frontier(ladder: Ladder) -> dict[str, Any]:
-    """The frontier (largest size solved by most seeds), its steps over the solved seeds (median
-    and range), the first size that breaks it, the ladder's status and its learning rate."""
-    best, broke = ladder.frontier()
-    runs = list(ladder.rows.get(best, {}).values())
-    done = [row for row in runs if row["solved"]]
-    steps = _spread([row["steps"] for row in done])
-    sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
-    ran = {id(row): row for row in [*ladder.all_rows(), *ladder.tuning.values()]}  # each run once
-    # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
-    # break may be the machine's speed, not the model (the cell says so)
-    timed = broke is not None and ladder.cut_by_time(broke)
-    return {
-        "model": ladder.model,
-        "problem": ladder.problem.key,
-        "knob": ladder.problem.knob,
-        "value": best,
-        "ceiling": ladder.problem.ceiling,
-        "seeds_solved": len(done),
-        "seeds": len(runs),
-        "runs": len(ran),
-        "seconds": round(sum(row.get("seconds") or 0 for row in ran.values()), 1),
-        "steps": steps["median"],
-        "steps_range": [steps["min"], steps["max"]] if done else None,
-        "sequences": _spread([row["sequences"] for row in done])["median"],
-        "first_unsolved": broke,
-        "broke_by_time": timed,
-        "status": ladder.status if ladder.status != "running" else "time limit",
-        "error": ladder.error,
-        "lr": ladder.lr,
-        "num_parameters": sizes.get("num_parameters"),
-        "state_size": sizes.get("state_size"),
-    }
-
-
-def curve(ladder: Ladder) -> list[dict[str, Any]]:
-    """Per size run: seeds solved of run, median steps of the solved seeds, and the verdict."""
-    points = []
-    for value in ladder.problem.values:
-        rows = [row for row in ladder.rows.get(value, {}).values() if not failed(row)]
-        if not rows:
-            continue
-        done = [row["steps"] for row in rows if row["solved"]]
-        points.append({"value": value, "solved": ladder.verdict(value),
-                       "seeds_solved": len(done), "seeds": len(rows),
-                       "steps": statistics.median(done) if done else None,
-                       "max_steps": max(row["steps"] for row in rows)})  # fmt: skip
-    return points

@@ -44,7 +44,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs, store, summaries
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
-from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan, curve, frontier
+from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_plan
 from seqtasks.benchmarks.setups import StaleRows, check_rows
 
@@ -135,9 +135,10 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
     case_rows = own_cases + (claims.ladder_cases(cases, ladder_rows) if judged else [])
     case_rows.sort(key=lambda row: [case.key for case in cases].index(row["case"]))
     chosen = [claim for claim in claims.CLAIMS if claim.case in {case.key for case in cases}]
-    frontiers = [{**frontier(ladder), "model": rename(ladder.model)} for ladder in ladders]
+    frontiers = [{**summaries.frontier(ladder), "model": rename(ladder.model)}
+                 for ladder in ladders]  # fmt: skip
     curves = [{"model": rename(ladder.model), "problem": ladder.problem.key,
-               "points": curve(ladder)} for ladder in ladders]  # fmt: skip
+               "points": summaries.curve(ladder)} for ladder in ladders]  # fmt: skip
     statuses = [entry["status"] for entry in frontiers]
     unique = {row["job_id"]: row for _, row in plan.rows}  # a job handed out twice ran once
     return {

@@ -1,4 +1,5 @@
-"""The leaderboard's one-number summaries: a ranking of the models, and the rates they were given.
+"""The leaderboard's summaries: each ladder's frontier and curve (:func:`frontier`, :func:`curve`),
+a ranking of the models, and the rates they were given.
 
 The ranking's formula (:data:`FORMULA`): a model's score is 100 x the mean, over the board's
 problems, of the share of the problem's ladder it climbed: (the number of sizes up to and
@@ -14,13 +15,74 @@ with none decided is listed last.
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from seqtasks.benchmarks.runner import failed
+
+if TYPE_CHECKING:
+    from seqtasks.benchmarks.leaderboard import Ladder
 
 FORMULA = (
     "score = 100 x mean over problems of (sizes up to and including the frontier) / (sizes up to "
     "the ceiling); 0 where no size was solved, the model cannot serve the framing (n/a) or a run "
     "failed (error); ties: fewer median steps at the frontiers first"
 )
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def frontier(ladder: Ladder) -> dict[str, Any]:
+    """The frontier (largest size solved by most seeds), its steps over the solved seeds (median
+    and range), the first size that breaks it, the ladder's status and its learning rate."""
+    best, broke = ladder.frontier()
+    runs = list(ladder.rows.get(best, {}).values())
+    done = [row for row in runs if row["solved"]]
+    steps = _spread([row["steps"] for row in done])
+    sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
+    ran = {id(row): row for row in [*ladder.all_rows(), *ladder.tuning.values()]}  # each run once
+    # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
+    # break may be the machine's speed, not the model (the cell says so)
+    timed = broke is not None and ladder.cut_by_time(broke)
+    return {
+        "model": ladder.model,
+        "problem": ladder.problem.key,
+        "knob": ladder.problem.knob,
+        "value": best,
+        "ceiling": ladder.problem.ceiling,
+        "seeds_solved": len(done),
+        "seeds": len(runs),
+        "runs": len(ran),
+        "seconds": round(sum(row.get("seconds") or 0 for row in ran.values()), 1),
+        "steps": steps["median"],
+        "steps_range": [steps["min"], steps["max"]] if done else None,
+        "sequences": _spread([row["sequences"] for row in done])["median"],
+        "first_unsolved": broke,
+        "broke_by_time": timed,
+        "status": ladder.status if ladder.status != "running" else "time limit",
+        "error": ladder.error,
+        "lr": ladder.lr,
+        "num_parameters": sizes.get("num_parameters"),
+        "state_size": sizes.get("state_size"),
+    }
+
+
+def curve(ladder: Ladder) -> list[dict[str, Any]]:
+    """Per size run: seeds solved of run, median steps of the solved seeds, and the verdict."""
+    points = []
+    for value in ladder.problem.values:
+        rows = [row for row in ladder.rows.get(value, {}).values() if not failed(row)]
+        if not rows:
+            continue
+        done = [row["steps"] for row in rows if row["solved"]]
+        points.append({"value": value, "solved": ladder.verdict(value),
+                       "seeds_solved": len(done), "seeds": len(rows),
+                       "steps": statistics.median(done) if done else None,
+                       "max_steps": max(row["steps"] for row in rows)})  # fmt: skip
+    return points
 
 
 def one_line(text: str, limit: int = 160) -> str:

@@ -14,10 +14,9 @@ from seqtasks.benchmarks.leaderboard import (
     LeaderboardPlan,
     Problem,
     best_lr,
-    curve,
-    frontier,
 )
 from seqtasks.benchmarks.runner import Job, run_plan
+from seqtasks.benchmarks.summaries import curve, frontier
 from tests.stub_trainer import CALLS, ECHO, climb, seeds_run, stub
 
 

@@ -4,9 +4,7 @@ breaks, claims, the length-generalisation medians."""
 from __future__ import annotations
 
 from seqtasks.benchmarks import claims, report, summaries
-from seqtasks.benchmarks.leaderboard import (
-    frontier,
-)
+from seqtasks.benchmarks.summaries import frontier
 from tests.stub_trainer import CALLS, climb, seeds_run
 
 
