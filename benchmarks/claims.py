@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from seqtasks.benchmarks.runner import Job, failed
+from seqtasks.benchmarks.summaries import one_line
 
 Row = dict[str, Any]
 MODEL_LABELS = {"lstm": "LSTM (default)", "mlp": "MLP, memoryless", "gru": "GRU", "rnn": "RNN",
@@ -197,6 +198,30 @@ def lengths(runs: list[Row]) -> list[dict[str, Any]]:
                       "trained": statistics.median(row["test_metric"] for row in rows),
                       "by_length": by_length})  # fmt: skip
     return table
+
+
+def lengths_table(entries: list[dict[str, Any]], frontiers: list[dict[str, Any]]) -> str:
+    """Problem x model: the test metric at the trained length and at its multiples (medians);
+    then the ladders not scored at other lengths, because their model cannot take them."""
+    lines = ["No model was scored at other lengths."]
+    if entries:
+        factors = sorted(entries[0]["by_length"])
+        head = " | ".join(f"{n // entries[0]['trained_length']}x" for n in factors)
+        lines = [f"| problem (trained length) | model | seeds solved | trained | {head} |",
+                 "|---" * (4 + len(factors)) + "|"]  # fmt: skip
+    for e in entries:
+        scores = " | ".join(f"{score:.3f}" for _, score in sorted(e["by_length"].items()))
+        lines.append(f"| {e['problem']} ({e['trained_length']}) | {e['model']} | {e['solved']}/"
+                     f"{e['seeds']} | {e['trained']:.3f} | {scores} |")  # fmt: skip
+    refused: dict[tuple[str, str], list[str]] = {}
+    for e in frontiers:
+        if e.get("lengths_refused"):
+            refused.setdefault((e["model"], e["lengths_refused"]), []).append(e["problem"])
+    if refused:
+        lines += ["", "Not scored at other lengths, as the model cannot take them:", ""]
+        lines += [f"- {model} on {', '.join(problems)}: {one_line(why)}"
+                  for (model, why), problems in refused.items()]  # fmt: skip
+    return "\n".join(lines)
 
 
 NOTES = [

@@ -22,6 +22,9 @@ only way a cell reads ">= size"), ``n/a`` (the model cannot serve the framing) o
 failed, its message kept; a diverged run is unsolved, but every rate diverged leaves none to climb
 with), or ``time limit`` when cut (``--resume`` goes on).
 
+The first size of some problems is also scored at other lengths (``report.eval_lengths``); a
+model that cannot take them (``FIXED_LENGTH``, or a run that refuses them) climbs without.
+
 :class:`LeaderboardPlan` hands the ladders' jobs to :func:`benchmarks.runner.run_plan`, beside a
 fixed list of other jobs (the claims); :mod:`benchmarks.summaries` reads the rows back.
 """
@@ -34,6 +37,7 @@ from typing import Any
 
 from seqtasks.benchmarks.claims import FIXED_LENGTH
 from seqtasks.benchmarks.runner import Job, failed
+from seqtasks.training.lengths import MODEL_REFUSAL
 
 Row = dict[str, Any]
 MISSES_TO_STOP = 2  # sizes in a row unsolved before the climb stops
@@ -117,6 +121,10 @@ class Ladder:
         self.tuning: dict[float, Row] = {}  # lr -> seed-0 row at the first size
         self.rows: dict[int, dict[int, Row]] = {}  # value -> seed -> row
         self.pending, self.status, self.error = 0, "running", None
+        # a model that takes one input length is not scored at others: by name, or found out
+        # when its first run refuses the lengths (a user's net of a fixed width)
+        self.fixed_length = model in FIXED_LENGTH
+        self.lengths_refused = "takes one input length" if self.fixed_length else None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -124,7 +132,7 @@ class Ladder:
 
     def _job(self, value: int, seed: int, lr: float | None = None) -> Job:
         lr = lr if lr is not None else self.lr
-        lengths = self.problem.lengths(value) if self.model not in FIXED_LENGTH else []
+        lengths = self.problem.lengths(value) if not self.fixed_length else []
         scored = [f"report.eval_lengths=[{','.join(map(str, lengths))}]"] if lengths else []
         rate = [f"model.lr={lr}"] if lr is not None else []
         overrides = (*self.problem.overrides(value), *self.overrides, *rate, *scored)
@@ -192,6 +200,11 @@ class Ladder:
         """A run's row."""
         self.pending -= 1
         value, lr = job.label["value"], job.label.get("lr")
+        if failed(row) and MODEL_REFUSAL in row["error"]:  # the board asked for other lengths:
+            self.fixed_length = True  # the run goes again without them (next_jobs), if it had any
+            if self._job(value, job.seed, lr).overrides != job.overrides:
+                self.lengths_refused = row["error"]
+                return
         if failed(row) and self.status == "running":
             self.status = "n/a" if REFUSED in row["error"] else "error"
             self.error = row["error"]

@@ -162,21 +162,6 @@ def size_tables(results: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def lengths_table(entries: list[dict[str, Any]]) -> str:
-    """Problem x model: the test metric at the trained length and at its multiples (medians)."""
-    if not entries:
-        return "No model was scored at other lengths."
-    factors = sorted(entries[0]["by_length"])
-    head = " | ".join(f"{n // entries[0]['trained_length']}x" for n in factors)
-    lines = [f"| problem (trained length) | model | seeds solved | trained | {head} |",
-             "|---" * (4 + len(factors)) + "|"]  # fmt: skip
-    for e in entries:
-        scores = " | ".join(f"{score:.3f}" for _, score in sorted(e["by_length"].items()))
-        lines.append(f"| {e['problem']} ({e['trained_length']}) | {e['model']} | {e['solved']}/"
-                     f"{e['seeds']} | {e['trained']:.3f} | {scores} |")  # fmt: skip
-    return "\n".join(lines)
-
-
 def claims_table(verdicts: list[dict[str, Any]]) -> str:
     lines = ["| # | problem | claim (specification) | expected | measured | verdict |",
              "|---|---|---|---|---|---|"]  # fmt: skip
@@ -273,7 +258,7 @@ def markdown(results: dict[str, Any]) -> str:
         "## Steps to solve at every size (seeds solved / run: median steps of the solved)",
         size_tables(results),
         "## Length generalisation (test metric at other lengths than the trained one)",
-        lengths_table(results["lengths"]),
+        claims.lengths_table(results["lengths"], results["frontier"]),
         "## Learning rate of each model on each problem",
         lr_table(results["frontier"], results["models"]),
     ]

@@ -39,6 +39,7 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
     """The frontier (largest size solved by most seeds), its steps over the solved seeds (median
     and range), the first size that breaks it, the ladder's status and its learning rate."""
     best, broke = ladder.frontier()
+    scored = ladder.problem.lengths(ladder.problem.values[0])  # its first size's other lengths
     runs = list(ladder.rows.get(best, {}).values())
     done = [row for row in runs if row["solved"]]
     steps = _spread([row["steps"] for row in done])
@@ -67,6 +68,8 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         "lr": ladder.lr,
         "num_parameters": sizes.get("num_parameters"),
         "state_size": sizes.get("state_size"),
+        # why the first size was not scored at other lengths where the problem scores them
+        "lengths_refused": ladder.lengths_refused if scored else None,
     }
 
 

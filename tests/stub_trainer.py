@@ -12,6 +12,7 @@ from seqtasks.benchmarks.leaderboard import (
     Problem,
 )
 from seqtasks.benchmarks.runner import Job, run_plan
+from seqtasks.training.lengths import MODEL_REFUSAL
 
 ECHO = Problem("echo", "echo", "lag", (5, 10, 20, 50, 100, 200, 500, 1000),
                {"framing": "many_to_one"}, tied={"length": (1, 1)})  # fmt: skip
@@ -31,12 +32,19 @@ CALLS: list[tuple[str, int, int, Any]] = []  # (model, value, seed, lr) of every
 def stub(job: Job, seconds: float | None = None, errors: str = "row", threads: int = 1) -> dict:
     """A fake trainer: solved by ``RULES``; steps 10 x size + seed; validation accuracy 1 when
     solved; model ``picky`` meets the criterion only at lr 0.01; model ``broken`` fails; ``hot``
-    diverges at lr 0.01, ``unstable`` from size 50 on (else as ``plain``); model
+    diverges at lr 0.01, ``unstable`` from size 50 on (else as ``plain``); ``fixed`` refuses
+    ``report.eval_lengths`` as a net of a fixed width does (else as ``plain``); model
     ``slow``'s and ``slow_bloomer``'s unsolved runs are stopped by the wall-clock guard."""
     label = job.label
     model, value, lr = label["model"], label.get("value", 5), label.get("lr")
     CALLS.append((model, value, job.seed, lr))
     diverged = (model == "hot" and lr == 0.01) or (model == "unstable" and value >= 50)
+    lengths = any(o.startswith("report.eval_lengths=") for o in job.overrides)
+    if model == "fixed" and lengths:  # a net of a fixed width: refuses other lengths
+        return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
+                "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
+                "error": f"{MODEL_REFUSAL} length=10: Net RuntimeError: shapes",
+                **job.extra}  # fmt: skip
     if model == "broken" or diverged:
         message = ("FloatingPointError: training diverged: loss is nan at step 7" if diverged
                    else "RuntimeError: boom\nsecond line | with a pipe")  # fmt: skip

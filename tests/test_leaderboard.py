@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from seqtasks.benchmarks import report
+from seqtasks.benchmarks import claims, report
 from seqtasks.benchmarks.leaderboard import (
     LRS,
     Ladder,
@@ -15,8 +15,9 @@ from seqtasks.benchmarks.leaderboard import (
     Problem,
     best_lr,
 )
-from seqtasks.benchmarks.runner import Job, run_plan
+from seqtasks.benchmarks.runner import Job, failed, run_plan
 from seqtasks.benchmarks.summaries import curve, frontier
+from seqtasks.training.lengths import MODEL_REFUSAL
 from tests.stub_trainer import CALLS, ECHO, climb, seeds_run, stub
 
 
@@ -133,6 +134,35 @@ def test_errors_are_kept_with_their_message_and_refusals_are_not_applicable() ->
     assert refused.status == "n/a" and report.frontier_cell(frontier(refused)) == "n/a"
     with pytest.raises(ValueError, match="seeds=0"):
         Ladder("lstm", [], ECHO, seeds=0)
+
+
+def test_a_model_that_refuses_other_lengths_climbs_without_them() -> None:
+    scored = replace(ECHO, scored_at=(2, 10))  # the first size is also scored at 2x and 10x
+    plain, saved = climb("plain", scored), {}
+    CALLS.clear()
+    fixed = Ladder("fixed", ["model=fixed"], scored)
+    run_plan(LeaderboardPlan([], [fixed]), job_fn=stub, progress=lambda line: None,
+             on_row=lambda row: saved.setdefault(row["job_id"], row))  # fmt: skip
+    # the three rates were refused, then ran again without the lengths; nothing else changed
+    assert CALLS[:6] == [("fixed", 5, 0, lr) for lr in (*LRS, *LRS)]
+    assert fixed.status == plain.status == "broke" and fixed.frontier() == plain.frontier()
+    assert seeds_run(fixed) == seeds_run(plain) and fixed.error is None
+    assert sorted(fixed.tuning) == sorted(LRS) and not any(map(failed, fixed.tuning.values()))
+    entry = frontier(fixed)
+    assert entry["lengths_refused"].startswith("report.eval_lengths: the model cannot take")
+    assert (
+        frontier(plain)["lengths_refused"] is None
+        and frontier(climb("fixed"))["lengths_refused"] is None
+    )
+    note = claims.lengths_table([], [entry])
+    assert "- fixed on echo: report.eval_lengths: the model cannot take length=10" in note
+    again = climb("fixed", scored, known=saved)  # --resume replays the refusals and the reruns
+    assert CALLS == [] and frontier(again) == entry
+    # lengths the user asked for (in the ladder's own overrides) are not dropped: an error
+    CALLS.clear()
+    asked = Ladder("fixed", ["model=fixed", "report.eval_lengths=[20]"], ECHO)
+    run_plan(LeaderboardPlan([], [asked]), job_fn=stub, progress=lambda line: None)
+    assert asked.status == "error" and MODEL_REFUSAL in asked.error and len(CALLS) == len(LRS)
 
 
 def test_a_diverged_run_is_unsolved_and_its_learning_rate_is_not_chosen() -> None:

@@ -149,7 +149,7 @@ def test_lengths_are_medians_over_seeds_per_problem_and_model() -> None:
     assert entry["problem"] == "subsequence/one_to_one" and entry["trained_length"] == 5
     assert entry["seeds"] == 3 and entry["solved"] == 2
     assert entry["by_length"] == {10: 0.7, 50: 0.35}
-    assert report.lengths_table([entry]).splitlines()[0].endswith("| 2x | 10x |")
+    assert claims.lengths_table([entry], []).splitlines()[0].endswith("| 2x | 10x |")
 
 
 def test_a_set_learning_rate_is_shown_as_the_claims_where_the_ladders_tune_it() -> None:

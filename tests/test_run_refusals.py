@@ -70,8 +70,8 @@ REFUSED = [
      r"ValueError: expected 3 features, got 1 \(forward\(inputs\) is called with the inputs"),
     (["model=transformer", "model.position=learned", "model.max_positions=12",
       "report.eval_lengths=[20]"],
-     r"report.eval_lengths: length=20: CausalTransformer ValueError: position=learned has "
-     r"max_positions=12 positions, but the input has 20 steps"),
+     r"report.eval_lengths: the model cannot take length=20: CausalTransformer ValueError: "
+     r"position=learned has max_positions=12 positions, but the input has 20 steps"),
     (["task=memorize", "task.length=5", "report.eval_lengths=[10]"],
      r"at length=10 memorize changes \['input_size', 'num_classes'\], which a model trained at "
      r"length=5 cannot take"),

@@ -13,6 +13,7 @@ from seqtasks.models.base import OutputCheckError
 
 # spec fields that must not change with the length for the trained model to apply
 SHAPE_FIELDS = ("input_size", "target", "num_classes", "target_layout", "encoding")
+MODEL_REFUSAL = "report.eval_lengths: the model cannot take"  # how check_lengths' refusals start
 
 
 def length_test_sets(
@@ -50,7 +51,7 @@ def check_lengths(model: SequenceModel, sets: dict[int, SequenceTask]) -> None:
             cause = error.__cause__  # what the network raised, if it failed
             what = f"{model.display_name} {type(cause).__name__}: {cause}" if cause else str(error)
             raise ValueError(
-                f"report.eval_lengths: length={length}: {what} (inputs {tuple(inputs.shape)})"
+                f"{MODEL_REFUSAL} length={length}: {what} (inputs {tuple(inputs.shape)})"
             ) from None
 
 
