@@ -112,10 +112,6 @@ class AssociativeRecall(SequenceTask):
             raise ValueError(
                 f"vocab={self.vocab} is not above length={self.length}: allowed vocab > length"
             )
-        num_slots = (self.length - 2 * self.num_pairs) // 2
-        # on the device that draws: built there once, not copied to it every batch
-        slots = torch.arange(1, num_slots + 1, dtype=torch.float64, device=self.device)  # (S,)
-        self.log_weights = (self.power_a - 1.0) * torch.log(slots)  # (S,): p(g) ~ a g^(a-1)
         self.spec = self._build_spec(
             input_length=self.length,
             num_classes=self.vocab,
@@ -124,6 +120,11 @@ class AssociativeRecall(SequenceTask):
             metric="accuracy",
             solved_threshold=0.99,
         )
+        # after the spec, which refuses a length above MAX_STEPS: nothing large is built first
+        num_slots = (self.length - 2 * self.num_pairs) // 2
+        # on the device that draws: built there once, not copied to it every batch
+        slots = torch.arange(1, num_slots + 1, dtype=torch.float64, device=self.device)  # (S,)
+        self.log_weights = (self.power_a - 1.0) * torch.log(slots)  # (S,): p(g) ~ a g^(a-1)
 
     @property
     def vocab_size(self) -> int:

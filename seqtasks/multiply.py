@@ -16,7 +16,7 @@ class Multiply(MarkedPairs):
     uniform in ``[0, 1)``, ``X1`` is set to 1.0 when its mark falls on the first pair (as there,
     ``X2``'s value is kept if its mark does), and the target is the product ``X1 * X2`` (already in
     ``[0, 1]``, no rescaling). A sequence is right when the absolute error is below ``0.04``. Worked
-    example, ``length=20``, a sequence of 20 pairs (no padding):
+    example, ``length=20, vary_length=False`` (input length 20: no padding):
 
     ======  =====  =====  =====  ====  =====  ====  =====  ====  =====
     step    0      1      2      ...   4      ...   9      ...   19

@@ -23,7 +23,8 @@ class Subsequence(SequenceTask):
     ``seq2seq``, ``start=0, size=3``    ``5 3 2``, a sequence of its own length (decoder)
     ==================================  ==================================================
 
-    ``start`` and ``size`` (defaults 0 and 3) belong to ``seq2seq`` only. Targets are classes out
+    ``start`` and ``size`` (defaults 0 and 3, or what is left after ``start`` when fewer than 3
+    steps are) belong to ``seq2seq`` only. Targets are classes out
     of ``vocab``; solved at test accuracy (per target value) >= 0.99.
     """
 

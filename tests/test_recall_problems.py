@@ -209,3 +209,14 @@ def test_selective_copy_spec_and_refusals() -> None:
         seqtasks.make("selective_copy", length=16)
     with pytest.raises(ValueError, match=r"vocab=2 is out of range"):
         seqtasks.make("selective_copy", vocab=2)
+
+
+def test_a_length_above_max_steps_is_refused_before_anything_is_built(monkeypatch) -> None:
+    # the query slots' weights have length/2 entries: a refused length must not build them first
+    def no_tensors(*args, **kwargs):
+        raise AssertionError("a tensor was built before the length was refused")
+
+    monkeypatch.setattr("seqtasks.associative_recall.torch.arange", no_tensors)
+    length = 2 * seqtasks.MAX_STEPS
+    with pytest.raises(ValueError, match=rf"length={length}.*MAX_STEPS"):
+        seqtasks.make("associative_recall", length=length, vocab=length + 1)
