@@ -15,6 +15,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import seqtasks
 from seqtasks.benchmarks.runner import Job, failed
 from seqtasks.benchmarks.summaries import one_line
 
@@ -147,8 +148,10 @@ def ladder_cases(cases: list[Case], runs: list[Row]) -> list[Row]:
 def measured(row: Row) -> str:
     """A run's outcome in words: solved at which step, the test metric, the criterion."""
     summary = row["summary"]
+    # chance from the problem's definition as it is now, not as the row recorded it
+    chance = seqtasks.make(summary["task"], **summary["options"]).spec.chance
     value = (f"test {summary['metric']} {row['test_metric']:.4g} (needs {summary['criterion']}, "
-             f"chance {summary['chance']:.3g})")  # fmt: skip
+             f"chance {chance:.3g})")  # fmt: skip
     if row["solved"]:
         return f"solved at step {summary['solved_at_step']}; {value}"
     if summary["solved_at_step"] is not None:

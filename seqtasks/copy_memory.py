@@ -49,7 +49,8 @@ class CopyMemory(SequenceTask):
     Solved (our choice; the papers report the loss only): ``exact_match`` >= 0.99, i.e. at least
     99% of test sequences have every step right, all ``S`` recalled symbols included. Per-step
     accuracy would not do: a memoryless model gets ``(T + S + S/8) / (T + 2S)`` of the steps right
-    (0.93 at ``T=100``). ``chance`` is the memoryless exact match, ``8**-S``.
+    (0.93 at ``T=100``). ``chance`` is ``8**-S``: the exact match of the best constant prediction
+    (the blanks and one fixed guess of the symbols), a memoryless model's too.
     """
 
     name = "copy_memory"
