@@ -11,6 +11,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from seqtasks import _random
 from seqtasks._ops import onehot
+from seqtasks._shared import EpochCell
 from seqtasks._validate import check_choice, check_device, check_int
 from seqtasks.spec import IGNORE_INDEX, TaskSpec
 
@@ -84,10 +85,9 @@ class SequenceTask(IterableDataset):
             batch_size = check_int("batch_size", batch_size, 1, MAX_SAMPLES)
         self.batch_size = batch_size
         self.device = check_device("device", device)
-        self.epoch = 0
+        self._position = EpochCell()  # (epoch, start_batch), shared with DataLoader workers
         self.rank = 0
         self.world_size = 1
-        self.start_batch = 0
         self.max_batch = SAMPLE_CHUNK  # samples one batch may hold; set by _build_spec
         self.sample_values = 1  # input values of one sample; set by _build_spec
 
@@ -97,7 +97,8 @@ class SequenceTask(IterableDataset):
         raise NotImplementedError
 
     def _chance(self) -> float:
-        """The solving metric of the best constant prediction."""
+        """The solving metric of the best constant prediction (the same output for every
+        sample: for a target sequence, one fixed sequence)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
@@ -112,7 +113,17 @@ class SequenceTask(IterableDataset):
         start_batch = check_int("start_batch", start_batch, 0)
         if start_batch and self.batch_size is None:
             raise ValueError("start_batch needs batch_size set: single samples have no batches")
-        self.epoch, self.start_batch = epoch, start_batch  # only once every check has passed
+        self._position.set(epoch, start_batch)  # only once every check has passed
+
+    @property
+    def epoch(self) -> int:
+        """The training epoch :meth:`set_epoch` selected (0 until then)."""
+        return self._position.get()[0]
+
+    @property
+    def start_batch(self) -> int:
+        """The batches of this rank's epoch a pass skips (0 unless :meth:`set_epoch` says)."""
+        return self._position.get()[1]
 
     def shard(self, rank: int, world_size: int) -> SequenceTask:
         """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``.
@@ -153,11 +164,12 @@ class SequenceTask(IterableDataset):
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        stream = self._stream(self.epoch)  # fixed for the whole pass, whatever set_epoch does
+        epoch, start_batch = self._position.get()  # fixed for the pass, whatever set_epoch does
+        stream = self._stream(epoch)
         if self.batch_size is None:
             yield from self._iter_samples(stream, worker, num_workers)
         else:
-            yield from self._iter_batches(stream, worker, num_workers)
+            yield from self._iter_batches(stream, worker, num_workers, start_batch)
 
     def __repr__(self) -> str:
         s = self.spec
@@ -169,14 +181,14 @@ class SequenceTask(IterableDataset):
 
     # ------------------------------------------------------------------ internals
     def _iter_batches(
-        self, stream: int, worker: int, num_workers: int
+        self, stream: int, worker: int, num_workers: int, start_batch: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         per_rank = self._batches_per_rank(self.world_size)
         total, samples = per_rank * self.world_size, self.num_samples
         # this iterator's batches of the epoch: rank r, worker w of W -> r + R * (w + W k), from
         # the start_batch-th of the rank's on; batch b holds samples b * n // total onwards
         stride = self.world_size * num_workers
-        first = self.rank + self.world_size * (self.start_batch + worker)
+        first = self.rank + self.world_size * (start_batch + worker)
         # consecutive batches (one rank, one worker) hold consecutive samples: small ones are
         # made several at once (together at most GROUP_VALUES input values) and handed out as
         # views, which spreads the fixed cost of every operation over several batches

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import subprocess
 import sys
 
@@ -139,6 +141,29 @@ def test_dataloader_workers_on_a_shard() -> None:
     workers = list(DataLoader(dataset, batch_size=None, num_workers=2))
     assert len(alone) == len(workers) == len(dataset) > 0
     assert all(same_data(a, b) for a, b in zip(alone, workers, strict=True))
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_set_epoch_reaches_persistent_workers(context: str) -> None:
+    # a persistent worker keeps its copy of the dataset across epochs: set_epoch in the main
+    # process still selects the epoch it generates (and a resumed epoch's start batch)
+    dataset = seqtasks.make("echo", num_samples=24, batch_size=4)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, persistent_workers=True,
+                        multiprocessing_context=context)  # fmt: skip
+    for epoch, start_batch in [(0, 0), (1, 0), (2, 3), (1, 0)]:
+        dataset.set_epoch(epoch, start_batch)
+        seen = torch.cat([x for x, _ in loader])
+        assert same_bits(seen, dataset.generate(4 * start_batch, 24 - 4 * start_batch)[0])
+
+
+def test_a_copied_dataset_keeps_its_own_epoch() -> None:
+    dataset = seqtasks.make("echo", num_samples=8, batch_size=4)
+    dataset.set_epoch(3, start_batch=1)
+    copied, pickled = copy.deepcopy(dataset), pickle.loads(pickle.dumps(dataset))
+    assert (copied.epoch, copied.start_batch) == (pickled.epoch, pickled.start_batch) == (3, 1)
+    copied.set_epoch(5)
+    pickled.set_epoch(6)
+    assert (dataset.epoch, dataset.start_batch) == (3, 1)
 
 
 # ---------------------------------------------------------------------------------- shards

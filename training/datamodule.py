@@ -150,8 +150,12 @@ class SequenceDataModule(L.LightningDataModule):
             self.datasets[split] = self._make(split, device).shard(rank, world_size)
 
     def train_position(self) -> tuple[int, int]:
-        """The epoch and batch the next training step starts at, from the trainer's step count
-        (a resumed trainer carries on where it stopped). A Lightning epoch takes the first
+        """The epoch and batch the next training step starts at, from the trainer's step count:
+        a trainer resumed from a checkpoint written where the fit stopped (``LastCheckpoint`` in
+        ``training/callbacks.py``, as ``train.py`` keeps) carries on where it stopped. Lightning's
+        ``ModelCheckpoint``, or ``trainer.save_checkpoint`` after a fit that ``max_steps`` ended
+        mid-epoch, saves the epoch as finished: resumed from that, the fit goes on with the next
+        epoch's batches, as it would with any dataloader. A Lightning epoch takes the first
         ``len(dataset)`` batches of the dataset's epoch (fewer with ``limit_train_batches``), in
         ``ceil(batches / accumulate_grad_batches)`` steps: its last step takes what is left."""
         if self.trainer is None:
