@@ -58,3 +58,27 @@ def test_a_mistyped_key_after_an_experiment_lists_that_experiments_keys():
 )
 def test_what_hydra_accepts_or_reports_itself_passes(args):
     check_overrides(args)
+
+
+@pytest.mark.parametrize(
+    ("typo", "message"),
+    [
+        ("task.lga=3", "task.lga=3: task (echo) has no key 'lga'"),
+        ("model.net.width=64", "model.net.width=64: model.net has no key 'width': allowed "
+                               "model.net keys are ['_target_'] (+model.net.width=... adds"),
+    ],
+)  # fmt: skip
+def test_a_custom_model_does_not_hide_the_key_at_fault(typo, message):
+    # model.net._target_ is ??? in the config until the command line sets it: still a key
+    with pytest.raises(ConfigError) as refused:
+        check_overrides(["task=echo", "model=custom", "model.net._target_=pkg.Net", typo])
+    assert str(refused.value).startswith(message), refused.value
+
+
+def test_a_search_path_adds_choices_the_package_does_not_list(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.yaml").write_text("defaults:\n  - lstm\n  - _self_\n")
+    searched = [f"hydra.searchpath=[file://{tmp_path}]", "model=mine"]
+    check_overrides(searched)  # composes
+    with pytest.raises(ConfigError, match=r"task.lga=1: task \(classify\) has no key 'lga'"):
+        check_overrides([*searched, "task.lga=1"])

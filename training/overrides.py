@@ -61,6 +61,8 @@ def check_overrides(args: list[str]) -> None:
     except (HydraException, OmegaConfBaseException, ValueError):  # ValueError: group=null
         pass
     choices = groups()
+    # a search path adds the user's own configs to the groups: their choices are not listed here
+    searched = any(o.key_or_group == "hydra.searchpath" for o in parsed)
     selections, values = [], []
     for override in parsed:
         group = override.key_or_group
@@ -73,7 +75,8 @@ def check_overrides(args: list[str]) -> None:
                 f"{override.input_line}: {group} is a config group: choose one of {known}, or "
                 f"leave it out with ~{group}"
             )
-        if known and isinstance(choice, str) and not override.is_delete() and choice not in known:
+        if known and not searched and isinstance(choice, str) and not override.is_delete() \
+                and choice not in known:  # fmt: skip
             raise ConfigError(f"{override.input_line}: no such {group}: choose one of {known}")
     try:
         base = _compose([o.input_line for o in selections])
@@ -93,7 +96,7 @@ def _check_key(base: DictConfig, key: str, line: str, delete: bool) -> None:
         raise ConfigError(
             f"{line}: the config has no section {parent!r}: top-level keys are {sorted(base)}"
         )
-    if name not in node:
+    if name not in list(node):  # `name in node` is False for a key whose value is ??? (missing)
         about = f" ({node['name']})" if parent in ("task", "model") and "name" in node else ""
         hint = "" if delete else f" (+{key}=... adds a key the config does not have)"
         raise ConfigError(
