@@ -88,7 +88,8 @@ def copy_table(rows: list[dict[str, Any]]) -> str:
     ]
     for row in rows:
         a, r = row["aggregate"], row["recipe"]
-        losses = a.get("test_losses") or [a["median_test_loss"]]
+        # a preset whose every run failed has no loss
+        losses = [x for x in a.get("test_losses") or [a["median_test_loss"]] if x is not None]
         lines.append(
             f"| ours, `{row['paper']['preset']}`: {_recipe(r)} | {_median_range(losses, '.3g')} | "
             f"{_median_range(a.get('test_metrics', []), '.3f')} | {a['solved']}/{a['runs']}: "

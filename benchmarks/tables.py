@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -107,14 +108,15 @@ def in_turn(
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
                      *names: str) -> None:  # fmt: skip
     """``parser.error`` (exit 2, before any work) unless each option of ``names``, a number or a
-    list of numbers, is above 0 (ints: at least 1); None, an option left unset, passes."""
+    list of numbers, is finite and above 0 (ints: at least 1); None, an option left unset,
+    passes."""
     for name in names:
         value = getattr(args, name)
         if value is None:
             continue
         values = value if isinstance(value, list) else [value]
-        if min(values) <= 0:
-            bound = ">= 1" if all(isinstance(v, int) for v in values) else "> 0"
+        if not all(math.isfinite(v) and v > 0 for v in values):  # nan and inf too
+            bound = ">= 1" if all(isinstance(v, int) for v in values) else "finite and > 0"
             every = "every value " if isinstance(value, list) else ""
             parser.error(f"--{name.replace('_', '-')}={value}: {every}must be {bound}")
 

@@ -10,13 +10,15 @@ from seqtasks.benchmarks.board import BOARD, FULL, QUICK
 
 REFUSED = [
     (longlag.main, ["--seeds", "0"], "--seeds=0: must be >= 1"),
-    (longlag.main, ["--seconds", "0"], "--seconds=0.0: must be > 0"),
+    (longlag.main, ["--seconds", "0"], "--seconds=0.0: must be finite and > 0"),
+    (longlag.main, ["--seconds", "nan"], "--seconds=nan: must be finite and > 0"),
+    (architectures.main, ["--seconds", "inf"], "--seconds=inf: must be finite and > 0"),
     (architectures.main, ["--seeds", "-1"], "--seeds=-1: must be >= 1"),
     (architectures.main, ["--steps", "0"], "--steps=0: must be >= 1"),
-    (architectures.main, ["--seconds", "-2"], "--seconds=-2.0: must be > 0"),
+    (architectures.main, ["--seconds", "-2"], "--seconds=-2.0: must be finite and > 0"),
     (throughput.main, ["--threads", "0"], "--threads=0: must be >= 1"),
     (throughput.main, ["--repeats", "0"], "--repeats=0: must be >= 1"),
-    (throughput.main, ["--seconds", "-1"], "--seconds=-1.0: must be > 0"),
+    (throughput.main, ["--seconds", "-1"], "--seconds=-1.0: must be finite and > 0"),
     (suite.main, ["--time-limit", "-5"], "--time-limit=-5.0: must be >= 0"),
     (suite.main, ["--max-steps", "0"], "--max-steps=0: must be >= 1"),
     (suite.main, ["--problems", ","], "--problems ,: no problem named; allowed: ['ramp'"),

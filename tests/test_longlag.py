@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seqtasks.benchmarks import longlag
+from seqtasks.benchmarks import longlag, longlag_report
 
 
 def test_every_paper_preset_has_a_row_and_a_recipe() -> None:
@@ -40,3 +40,13 @@ def test_writes_table_and_runs(tmp_path) -> None:
 def test_unknown_preset_is_refused() -> None:
     with pytest.raises(SystemExit):
         longlag.main(["--only", "paper_9"])
+
+
+def test_a_copy_preset_whose_every_run_failed_still_gets_its_row() -> None:
+    failed = {"preset": "copy_t1000", "seed": 0, "stopped": "error", "sequences": 0, "steps": 0,
+              "test_metric": None, "test_wrong": None, "test_loss": None, "seconds": 1.0,
+              "error": "RuntimeError: boom"}  # fmt: skip
+    row = {"paper": longlag.PRESETS["copy_t1000"].__dict__, "recipe": longlag.recipe("copy_t1000"),
+           "aggregate": longlag.aggregate([failed])}  # fmt: skip
+    line = longlag_report.copy_table([row]).splitlines()[-1]
+    assert line.startswith("| ours, `copy_t1000`: ") and "| - | - | 0/1: " in line

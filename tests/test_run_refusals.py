@@ -77,6 +77,9 @@ REFUSED = [
      r"length=5 cannot take"),
     (["trainer.devices=0"], r"trainer: `Trainer\(devices=0\)` value is not a valid input"),
     (["trainer.max_time=banana"], r"trainer: `Timer\(duration='banana'\)` is not a valid"),
+    (["trainer.max_time=600"], r"trainer.max_time=600: give DD:HH:MM:SS \(e.g. 00:00:10:00\)"),
+    (["trainer.log_every_n_steps=0"], r"trainer.log_every_n_steps=0 must be an int >= 1"),
+    (["trainer.gradient_clip_val=-1"], r"trainer.gradient_clip_val=-1 must be a number >= 0"),
     (["+trainer.enable_checkpointing=false"], r"trainer.enable_checkpointing=False: runs always "
                                               r"keep checkpoints"),
     (["+trainer.max_epochs=1"], r"trainer.max_epochs=1 is set by the harness itself: .*use "

@@ -92,6 +92,12 @@ def test_run_directory_contents_and_checkpoint_reload(compose_config, tmp_path):
     assert all(torch.equal(state[k], v) for k, v in reloaded.state_dict().items())
 
 
+def test_no_sample_plot_when_asked_for_none(compose_config, tmp_path):
+    train(compose_config("task=echo", "trainer.max_steps=2", "report.plot_samples=0"))
+    assert (tmp_path / "learning_curves.png").is_file()
+    assert not (tmp_path / "predictions.png").exists()
+
+
 def test_unknown_model_option_is_refused(compose_config):
     cfg = compose_config("task=echo", "+model.bidirectional=true")  # the seq2seq-safe lstm alias
     model = build(cfg.model, seqtasks.make("echo").spec)  # many_to_one LSTM has bidirectional

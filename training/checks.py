@@ -103,6 +103,18 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
     for name, nullable in _bool_arguments().items():
         if name in options:
             _require_bool(f"trainer.{name}", options[name], nullable)
+    max_time = options.get("max_time")
+    if max_time is not None and not isinstance(max_time, str | Mapping):  # Lightning's forms
+        raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
+                     "mapping such as {minutes: 10}")  # fmt: skip
+    every = options.get("log_every_n_steps")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise _error(f"trainer.log_every_n_steps={every!r} must be an int >= 1")
+    clip = options.get("gradient_clip_val")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, int | float)
+                             or not clip >= 0):  # fmt: skip
+        raise _error(f"trainer.gradient_clip_val={clip!r} must be a number >= 0 (0 or null: no "
+                     "clipping); Lightning skips a negative one silently")  # fmt: skip
 
 
 def checkpoint_file(ckpt_path: str | None, checkpoints: Path) -> str | None:

@@ -288,9 +288,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero and cfg.report.plots:
         plot_learning_curves(run_dir / "metrics.csv", spec, run_dir / "learning_curves.png")
         shown = min(cfg.report.plot_samples, datamodule.sizes["test"])
-        inputs, targets = datamodule.datasets["test"].generate(0, shown)
-        plot_predictions(model, inputs.to(model.device), targets, spec,
-                         run_dir / "predictions.png")  # fmt: skip
+        if shown:  # report.plot_samples=0: no predictions.png
+            inputs, targets = datamodule.datasets["test"].generate(0, shown)
+            plot_predictions(model, inputs.to(model.device), targets, spec,
+                             run_dir / "predictions.png")  # fmt: skip
         if by_length:
             plot_lengths(by_length, spec, run_dir / "length_generalisation.png")
     return summary
