@@ -163,3 +163,17 @@ def test_multirun_with_ddp_is_refused(tmp_path):
     assert done.returncode == 2
     assert "under Hydra multirun (-m) is not supported" in done.stderr
     assert not (tmp_path / "sweep" / "0").exists()
+
+
+def test_a_refused_job_of_a_multirun_does_not_stop_the_others(tmp_path):
+    command = [sys.executable, "train.py", "-m", "task=echo", "model=seq2seq,mlp",
+               "trainer.max_steps=2", "report.plots=false", "test=false",
+               f"hydra.sweep.dir={tmp_path}/sweep"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "error: model=seq2seq cannot serve framing='many_to_one'" in done.stderr
+    assert done.stderr.rstrip().endswith(
+        "error: 1 job(s) of the sweep refused (each message above)"
+    )
+    assert not (tmp_path / "sweep" / "0").exists()  # the refused job leaves nothing
+    assert (tmp_path / "sweep" / "1" / "summary.json").is_file()  # the job after it ran

@@ -18,6 +18,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
@@ -30,6 +31,7 @@ LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 log = logging.getLogger("seqtasks.training.cli")  # the run's log file only (see log_into_run_file)
 _ATTACHED: list[tuple[logging.Logger, logging.Handler]] = []
 RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*
+_REFUSED: list[str] = []  # the errors of a multirun's refused jobs
 
 
 def objective(summary: dict[str, Any], name: str) -> float:
@@ -106,7 +108,7 @@ def hydra_main(cfg: DictConfig) -> float | None:
         return math.inf if direction == "minimize" else -math.inf
     except (ValueError, TypeError) as error:
         _fail(cfg, error)
-    return None  # not reached: _fail exits
+    return None  # a refused job of a multirun (_fail returned)
 
 
 def _fail(cfg: DictConfig, error: Exception) -> None:
@@ -115,6 +117,10 @@ def _fail(cfg: DictConfig, error: Exception) -> None:
     if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_ONLY:
         shutil.rmtree(run_dir)  # nothing was trained: leave no run directory behind
     print(f"error: {error}", file=sys.stderr)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN \
+            and _sweep_direction() is None:  # fmt: skip
+        _REFUSED.append(str(error))  # a sweep's other jobs still run; main() exits 2 after them
+        return
     sys.exit(2)
 
 
@@ -135,6 +141,10 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     hydra_main()
+    if _REFUSED:
+        print(f"error: {len(_REFUSED)} job(s) of the sweep refused (each message above)",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(2)
 
 
 if __name__ == "__main__":
