@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     # bad engine options end here, before any file is touched
     engine = engines.from_args(args, parser)
     planned = jobs(args.seeds, args.models, args.problems)
+    if not planned:  # the other models run the harder problems only
+        parser.error(f"--models {' '.join(args.models)} --problems {args.problems}: no run: "
+                     f"only lstm runs the default sizes {list(DEFAULTS)}")  # fmt: skip
     if args.steps is not None:
         planned = [replace(job, overrides=(*job.overrides, f"trainer.max_steps={args.steps}"))
                    for job in planned]  # fmt: skip

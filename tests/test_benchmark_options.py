@@ -16,6 +16,8 @@ REFUSED = [
     (architectures.main, ["--seeds", "-1"], "--seeds=-1: must be >= 1"),
     (architectures.main, ["--steps", "0"], "--steps=0: must be >= 1"),
     (architectures.main, ["--seconds", "-2"], "--seconds=-2.0: must be finite and > 0"),
+    (architectures.main, ["--models", "rnn", "--problems", "ramp (default)"],
+     "--models rnn --problems ['ramp (default)']: no run: only lstm runs the default sizes"),
     (throughput.main, ["--threads", "0"], "--threads=0: must be >= 1"),
     (throughput.main, ["--repeats", "0"], "--repeats=0: must be >= 1"),
     (throughput.main, ["--seconds", "-1"], "--seconds=-1.0: must be finite and > 0"),
