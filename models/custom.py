@@ -25,6 +25,7 @@ From the command line the harness builds the network itself, passing ``spec=`` a
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -69,7 +70,7 @@ def build_net(net_config: dict[str, Any], spec: TaskSpec) -> nn.Module:
     try:
         get_object(target)
     except Exception as error:
-        cause = error.__cause__ or error
+        cause = _missing_class(target) or error.__cause__ or error
         raise ValueError(
             f"model.net._target_={target!r} cannot be imported (from sys.path, which has the "
             f"current directory {here}): {cause}"
@@ -142,6 +143,22 @@ class NetModel(SequenceModel):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
+
+
+def _missing_class(target: str) -> str | None:
+    """Why ``target`` failed when its module imports but lacks the class (a misspelt name):
+    Python's own message then says the module "is not a package"."""
+    module_name, _, name = target.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:
+        return None
+    if hasattr(module, name):
+        return None
+    nets = sorted(key for key, value in vars(module).items()
+                  if isinstance(value, type) and issubclass(value, nn.Module)
+                  and value.__module__ == module.__name__)  # fmt: skip
+    return f"module {module_name} has no {name!r} (its nn.Module classes: {nets})"
 
 
 def example_inputs(spec: TaskSpec, batch: int = 2) -> torch.Tensor:

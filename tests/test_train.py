@@ -92,6 +92,14 @@ def test_run_directory_contents_and_checkpoint_reload(compose_config, tmp_path):
     assert all(torch.equal(state[k], v) for k, v in reloaded.state_dict().items())
 
 
+def test_train_outside_hydra_without_a_run_dir_names_it(compose_config, tmp_path):
+    cfg = compose_config("task=echo")
+    cfg.run_dir = None  # as composed without +run_dir=
+    with pytest.raises(ConfigError, match=r"run_dir: train\(cfg\) outside a Hydra run needs"):
+        train(cfg)
+    assert not any(tmp_path.iterdir())
+
+
 def test_no_sample_plot_when_asked_for_none(compose_config, tmp_path):
     train(compose_config("task=echo", "trainer.max_steps=2", "report.plot_samples=0"))
     assert (tmp_path / "learning_curves.png").is_file()

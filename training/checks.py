@@ -5,8 +5,9 @@ the run it continues, and the settings the harness itself relies on are refused 
   hyperparameters (what Lightning stores as ``hyper_parameters`` and
   ``datamodule_hyper_parameters``) must equal the new ones, its weights must fit the new model,
   and its step must not be past ``trainer.max_steps``.
-- :func:`check_trainer_options`: the ``lightning.Trainer`` arguments the harness passes itself,
-  ``enable_checkpointing=false``, ``limit_val_batches=0`` (or test) and booleans given as strings.
+- :func:`check_trainer_options`: keys ``lightning.Trainer`` does not have, the arguments the
+  harness passes itself, ``enable_checkpointing=false``, ``limit_val_batches=0`` (or test),
+  booleans given as strings, a GPU where there is none and DDP under Hydra's multirun.
 - :func:`check_bools`: the config's own boolean settings (``test``, ``report.plots``).
 
 Each raises :class:`seqtasks.training.run.ConfigError`.
@@ -83,7 +84,31 @@ def _bool_arguments() -> dict[str, bool]:
 
 
 def check_trainer_options(options: Mapping[str, Any]) -> None:
-    """Refuse trainer settings the harness sets itself or cannot run with."""
+    """Refuse trainer settings Lightning does not have, the harness sets itself or cannot run
+    with, and a GPU or DDP setting this machine or Hydra's multirun cannot serve."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    strategy = str(options.get("strategy", "auto"))
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if "ddp" in strategy and multirun:
+        raise _error(
+            f"trainer.strategy={strategy} under Hydra multirun (-m) is not supported by "
+            "Hydra: launch DDP runs one at a time"
+        )
+    accelerator = str(options.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise _error(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU and none is available here; "
+            "use trainer=cpu (or trainer=ddp trainer.accelerator=cpu for several CPU processes)"
+        )
+    allowed = inspect.signature(L.Trainer.__init__).parameters
+    for key, value in options.items():
+        if key not in allowed:
+            raise _error(
+                f"trainer.{key}={value!r} is not a lightning.Trainer argument; "
+                f"see https://lightning.ai/docs/pytorch/stable/common/trainer.html"
+            )
     for key, instead in HARNESS_SET.items():
         if key in options:
             raise _error(f"trainer.{key}={options[key]!r} is set by the harness itself: {instead}")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
@@ -88,33 +87,6 @@ def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> Seque
         raise ConfigError(f"model={name}: {error}") from None
 
 
-def _check_trainer(trainer_cfg: dict[str, Any]) -> None:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    strategy = str(trainer_cfg.get("strategy", "auto"))
-    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-    if "ddp" in strategy and multirun:
-        raise ConfigError(
-            f"trainer.strategy={strategy} under Hydra multirun (-m) is not supported by "
-            "Hydra: launch DDP runs one at a time"
-        )
-    accelerator = str(trainer_cfg.get("accelerator", "auto"))
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            f"trainer.accelerator={accelerator} needs a CUDA GPU and none is available here; "
-            "use trainer=cpu (or trainer=ddp trainer.accelerator=cpu for several CPU processes)"
-        )
-    allowed = inspect.signature(L.Trainer.__init__).parameters
-    for key, value in trainer_cfg.items():
-        if key not in allowed:
-            raise ConfigError(
-                f"trainer.{key}={value!r} is not a lightning.Trainer argument; "
-                f"see https://lightning.ai/docs/pytorch/stable/common/trainer.html"
-            )
-    checks.check_trainer_options(trainer_cfg)  # keys the harness sets, bools, limit_val_batches=0
-
-
 KNOWN_KEYS = {
     "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
          "run_dir", "logger", "optimized_metric", "solved_in_a_row"},
@@ -152,6 +124,9 @@ def run_directory(cfg: DictConfig) -> Path:
         return Path(cfg.run_dir)
     from hydra.core.hydra_config import HydraConfig
 
+    if not HydraConfig.initialized():  # train(cfg) from Python, composed without +run_dir=
+        raise ConfigError("run_dir: train(cfg) outside a Hydra run needs the run directory: "
+                          "compose the config with +run_dir=DIR")  # fmt: skip
     return Path(HydraConfig.get().runtime.output_dir)
 
 
@@ -177,7 +152,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     _check_keys(cfg)
     task_options = {key: value for key, value in cfg.task.items() if key != "name"}
     trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
-    _check_trainer(trainer_options)
+    checks.check_trainer_options(trainer_options)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         datamodule = SequenceDataModule(cfg.task.name, task_options, seed=cfg.seed, **cfg.data)
