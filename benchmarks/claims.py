@@ -148,8 +148,9 @@ def ladder_cases(cases: list[Case], runs: list[Row]) -> list[Row]:
 def measured(row: Row) -> str:
     """A run's outcome in words: solved at which step, the test metric, the criterion."""
     summary = row["summary"]
-    # chance from the problem's definition as it is now, not as the row recorded it
-    chance = seqtasks.make(summary["task"], **summary["options"]).spec.chance
+    chance = summary["chance"]  # as the row recorded it; the problem's definition as it is now:
+    if "task" in summary:
+        chance = seqtasks.make(summary["task"], **summary["options"]).spec.chance
     value = (f"test {summary['metric']} {row['test_metric']:.4g} (needs {summary['criterion']}, "
              f"chance {chance:.3g})")  # fmt: skip
     if row["solved"]:
