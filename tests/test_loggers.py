@@ -32,6 +32,17 @@ def test_default_is_csv_in_the_run_directory(compose_config, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("option", "folder"),
+    [("name=foo", "foo"), ("version=3", "version_3"), ("version=null", "version_N")],
+)
+def test_csv_outside_the_run_directory_is_refused(compose_config, tmp_path, option, folder):
+    cfg = compose_config(f"logger.csv.{option}")
+    message = rf"logger.csv: metrics.csv would go to .*/{folder}, not the run directory"
+    with pytest.raises(ValueError, match=message):
+        build_loggers(cfg.logger, tmp_path, "classify")
+
+
+@pytest.mark.parametrize(
     ("override", "names"),
     [
         ("logger=[csv,tensorboard]", ["csv", "tensorboard"]),
