@@ -15,7 +15,6 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import seqtasks
 from seqtasks.benchmarks.runner import Job, failed
 from seqtasks.benchmarks.summaries import one_line
 
@@ -148,11 +147,8 @@ def ladder_cases(cases: list[Case], runs: list[Row]) -> list[Row]:
 def measured(row: Row) -> str:
     """A run's outcome in words: solved at which step, the test metric, the criterion."""
     summary = row["summary"]
-    chance = summary["chance"]  # as the row recorded it; the problem's definition as it is now:
-    if "task" in summary:
-        chance = seqtasks.make(summary["task"], **summary["options"]).spec.chance
     value = (f"test {summary['metric']} {row['test_metric']:.4g} (needs {summary['criterion']}, "
-             f"chance {chance:.3g})")  # fmt: skip
+             f"chance {summary['chance']:.3g})")  # fmt: skip
     if row["solved"]:
         return f"solved at step {summary['solved_at_step']}; {value}"
     if summary["solved_at_step"] is not None:

@@ -4,11 +4,14 @@ A worker iterates its own copy of the dataset. With ``persistent_workers=True`` 
 across epochs, so an epoch kept as a plain attribute would stay at the value the worker started
 with: ``set_epoch`` in the main process would never reach it, and every epoch would replay the
 first. :class:`EpochCell` keeps the two numbers in shared memory (``multiprocessing.RawArray``):
-a worker forked or spawned with the dataset reads what the main process sets later.
+a worker forked or spawned with the dataset reads what the main process sets later. Where
+there is no writable shared memory, the cell is a plain array: persistent workers then keep the
+epoch they started with.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 from multiprocessing.context import get_spawning_popen
 from typing import Any
@@ -28,7 +31,10 @@ class EpochCell:
     """
 
     def __init__(self, epoch: int = 0, start_batch: int = 0) -> None:
-        self._values = multiprocessing.RawArray("q", [epoch, start_batch])
+        try:
+            self._values: Any = multiprocessing.RawArray("q", [epoch, start_batch])
+        except OSError:  # no writable shared memory (/dev/shm): a plain array, not shared
+            self._values = (ctypes.c_int64 * 2)(epoch, start_batch)
 
     def get(self) -> tuple[int, int]:
         epoch, start_batch = self._values[:]
@@ -38,7 +44,8 @@ class EpochCell:
         self._values[:] = [epoch, start_batch]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if get_spawning_popen() is not None:  # a process being spawned: the same memory
+        shared = hasattr(self._values, "_wrapper")  # a RawArray, not the plain fallback
+        if shared and get_spawning_popen() is not None:  # a process being spawned: the same memory
             return _shared_cell, (self._values,)
         return EpochCell, self.get()
 

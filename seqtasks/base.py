@@ -86,8 +86,7 @@ class SequenceTask(IterableDataset):
         self.batch_size = batch_size
         self.device = check_device("device", device)
         self._position = EpochCell()  # (epoch, start_batch), shared with DataLoader workers
-        self.rank = 0
-        self.world_size = 1
+        self.rank, self.world_size = 0, 1  # shard() sets them
         self.max_batch = SAMPLE_CHUNK  # samples one batch may hold; set by _build_spec
         self.sample_values = 1  # input values of one sample; set by _build_spec
 
@@ -97,8 +96,8 @@ class SequenceTask(IterableDataset):
         raise NotImplementedError
 
     def _chance(self) -> float:
-        """The solving metric of the best constant prediction (the same output for every
-        sample: for a target sequence, one fixed sequence)."""
+        """The solving metric of the best constant prediction (one class or value, the same at
+        every target of every sample)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
@@ -109,11 +108,16 @@ class SequenceTask(IterableDataset):
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         """Select the training epoch; ``start_batch`` skips this rank's first batches (resuming)."""
-        epoch = check_int("epoch", epoch, 0)
-        start_batch = check_int("start_batch", start_batch, 0)
+        epoch = check_int("epoch", epoch, 0, 2**63 - 1)  # the shared cell holds int64
+        start_batch = check_int("start_batch", start_batch, 0, 2**63 - 1)
         if start_batch and self.batch_size is None:
             raise ValueError("start_batch needs batch_size set: single samples have no batches")
         self._position.set(epoch, start_batch)  # only once every check has passed
+
+    def __copy__(self) -> SequenceTask:  # a copy selects its own epoch, as a deepcopy does
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__, _position=EpochCell(*self._position.get()))
+        return clone
 
     @property
     def epoch(self) -> int:

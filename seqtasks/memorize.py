@@ -81,6 +81,6 @@ class Memorize(SequenceTask):
         return sequences[:, :-1], targets  # (B, L-1), (B, L-1) or (B,)
 
     def _chance(self) -> float:
-        # one_to_one: one fixed output sequence is right for one of the equally likely sequences
-        # (a memoryless model's exact match too); many_to_one: each has its own last symbol
-        return 1.0 / self.num_sequences
+        if self.framing == "one_to_one":
+            return 0.0  # a constant prediction never gets a whole sequence right
+        return 1.0 / self.num_sequences  # equally likely sequences, each with its own last symbol

@@ -25,8 +25,8 @@ class TaskSpec:
     A problem is solved when ``metric`` (``accuracy``: the fraction of target values predicted
     right; ``exact_match``: the fraction of samples with every target value right; or ``mse``)
     reaches ``solved_threshold`` on the test set (``<=`` for mse, else ``>=``). ``chance`` is
-    that metric for the best constant prediction: one output, the same for every sample (a
-    class, a value, or a whole target sequence). For real targets with a ``tolerance``, a value
+    that metric for the best constant prediction: one class or value, the same at every target
+    of every sample. For real targets with a ``tolerance``, a value
     counts as right when its absolute error is below the tolerance.
 
     A class target equal to ``ignore_index`` (-100, PyTorch's cross-entropy default) carries no

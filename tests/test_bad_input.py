@@ -172,8 +172,17 @@ def test_a_refused_job_of_a_multirun_does_not_stop_the_others(tmp_path):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "error: model=seq2seq cannot serve framing='many_to_one'" in done.stderr
-    assert done.stderr.rstrip().endswith(
-        "error: 1 job(s) of the sweep refused (each message above)"
-    )
+    assert done.stderr.rstrip().endswith("error: 1 job(s) of the sweep failed (each message above)")
     assert not (tmp_path / "sweep" / "0").exists()  # the refused job leaves nothing
     assert (tmp_path / "sweep" / "1" / "summary.json").is_file()  # the job after it ran
+
+
+def test_a_diverged_job_of_a_multirun_is_counted_once_and_not_scored(tmp_path):
+    command = [sys.executable, "train.py", "-m", "task=adding", "model=mlp", "model.lr=1e30,0.01",
+               "trainer.max_steps=20", "report.plots=false", "test=false",
+               f"hydra.sweep.dir={tmp_path}/sweep"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "error: training diverged" in done.stderr
+    assert "trial scored as the worst" not in done.stderr  # no Optuna search here
+    assert done.stderr.rstrip().endswith("error: 1 job(s) of the sweep failed (each message above)")
+    assert (tmp_path / "sweep" / "1" / "summary.json").is_file()

@@ -159,11 +159,26 @@ def test_set_epoch_reaches_persistent_workers(context: str) -> None:
 def test_a_copied_dataset_keeps_its_own_epoch() -> None:
     dataset = seqtasks.make("echo", num_samples=8, batch_size=4)
     dataset.set_epoch(3, start_batch=1)
-    copied, pickled = copy.deepcopy(dataset), pickle.loads(pickle.dumps(dataset))
-    assert (copied.epoch, copied.start_batch) == (pickled.epoch, pickled.start_batch) == (3, 1)
-    copied.set_epoch(5)
-    pickled.set_epoch(6)
+    copies = [copy.copy(dataset), copy.deepcopy(dataset), pickle.loads(pickle.dumps(dataset))]
+    assert all((each.epoch, each.start_batch) == (3, 1) for each in copies)
+    for epoch, each in enumerate(copies, start=5):
+        each.set_epoch(epoch)
     assert (dataset.epoch, dataset.start_batch) == (3, 1)
+    with pytest.raises(ValueError, match=r"epoch=9223372036854775808"):  # the cell holds int64
+        dataset.set_epoch(2**63)
+
+
+def test_without_shared_memory_a_dataset_still_works(monkeypatch) -> None:
+    def no_shm(*args, **kwargs):
+        raise OSError(30, "Read-only file system: '/dev/shm'")
+
+    monkeypatch.setattr("seqtasks._shared.multiprocessing.RawArray", no_shm)
+    dataset = seqtasks.make("echo", num_samples=8, batch_size=4)
+    dataset.set_epoch(2, start_batch=1)
+    assert len(list(dataset)) == 1 and dataset.epoch == 2
+    alone = list(DataLoader(dataset, batch_size=None, num_workers=2))
+    assert same_data(alone[0], dataset.generate(4, 4))
+    assert pickle.loads(pickle.dumps(dataset)).epoch == 2
 
 
 # ---------------------------------------------------------------------------------- shards

@@ -107,9 +107,9 @@ def test_memoryless_loss_is_s_ln8_over_t_plus_2s(delay: int, symbols: int) -> No
         assert round(dataset.memoryless_loss, 4) == 0.0204  # Bai et al.'s LSTM row: no recall
 
 
-def test_chance_is_the_memoryless_exact_match() -> None:
+def test_chance_is_zero_and_the_memoryless_exact_match_8_to_the_minus_s() -> None:
     dataset, _, y = batch(count=8000, delay=5, symbols=1)
-    assert dataset.spec.chance == 1 / 8
+    assert dataset.spec.chance == 0.0  # one class at every step: never blanks and symbol both
     guess = torch.zeros_like(y)
     guess[:, -1] = 3  # blanks right, one fixed guess for the recalled symbol
     exact = (guess == y).all(dim=1).float().mean()
@@ -117,7 +117,7 @@ def test_chance_is_the_memoryless_exact_match() -> None:
     per_step = (guess == y).float().mean()  # why per-step accuracy is not the criterion
     assert float(per_step) == pytest.approx((5 + 1 + 1 / 8) / 7, abs=0.01)
     assert not dataset.spec.is_solved(float(exact))
-    assert seqtasks.make("copy_memory").spec.chance == 8.0**-10
+    assert seqtasks.make("copy_memory").spec.chance == 0.0
 
 
 def test_reproducible_fresh_training_epochs_fixed_evaluation_sets() -> None:

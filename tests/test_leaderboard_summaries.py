@@ -98,8 +98,7 @@ def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
 
 
 def test_claims_are_judged_on_their_runs() -> None:
-    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.5, "solved_at_step": 50,
-               "task": "echo", "options": {"lag": 1}}  # fmt: skip
+    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01, "solved_at_step": 50}
     rows = [
         {"case": "echo/lag=1", "model": "lstm", "solved": True, "steps": 50,
          "test_metric": 0.995, "summary": summary},
@@ -111,7 +110,6 @@ def test_claims_are_judged_on_their_runs() -> None:
     assert verdicts["echo/lag=1", "lstm"]["verdict"] == "agree"
     assert verdicts["echo/lag=1", "mlp"]["verdict"] == "disagree"  # the claim says it cannot
     assert "solved at step 50" in verdicts["echo/lag=1", "mlp"]["measured"]
-    # the chance level is the problem's as defined now (echo: 1/100), not the row's recorded one
     assert "chance 0.01)" in verdicts["echo/lag=1", "mlp"]["measured"]
     assert verdicts["echo/lag=0", "mlp"]["verdict"] == "not measured"
     assert verdicts["echo/lag=5", "lstm"]["measured"] == "not run"
@@ -203,8 +201,7 @@ def test_an_unfinished_ladder_does_not_say_breaks_and_an_error_does_not_reach_a_
 
 
 def test_claims_count_a_diverged_run_unsolved_and_mark_a_run_cut_by_the_clock() -> None:
-    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01,
-               "solved_at_step": None, "task": "echo", "options": {}}  # fmt: skip
+    summary = {"metric": "accuracy", "criterion": ">= 0.99", "chance": 0.01, "solved_at_step": None}
     rows = [
         {"case": "echo/lag=1", "model": "mlp", "solved": False, "steps": 0, "stopped": "error",
          "error": "FloatingPointError: training diverged: loss is nan at step 7"},

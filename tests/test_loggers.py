@@ -33,13 +33,17 @@ def test_default_is_csv_in_the_run_directory(compose_config, tmp_path):
 
 @pytest.mark.parametrize(
     ("option", "folder"),
-    [("name=foo", "foo"), ("version=3", "version_3"), ("version=null", "version_N")],
+    [("name=foo", "foo"), ("version=3", "version_3"), ("version=null", "version_0")],
 )
 def test_csv_outside_the_run_directory_is_refused(compose_config, tmp_path, option, folder):
     cfg = compose_config(f"logger.csv.{option}")
-    message = rf"logger.csv: metrics.csv would go to .*/{folder}, not the run directory"
+    message = rf"logger: no CSVLogger writes metrics.csv in the run directory .*/{folder}'\]"
     with pytest.raises(ValueError, match=message):
         build_loggers(cfg.logger, tmp_path, "classify")
+    # another CSVLogger elsewhere, beside the run directory's, is welcome
+    archive = {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": str(tmp_path / "all")}
+    loggers = build_loggers({**compose_config().logger, "archive": archive}, tmp_path, "classify")
+    assert [Path(logger.log_dir).parent.parent for logger in loggers][1] == tmp_path / "all"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import inspect
 import typing
 from collections.abc import Mapping
@@ -129,7 +130,7 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
         if name in options:
             _require_bool(f"trainer.{name}", options[name], nullable)
     max_time = options.get("max_time")
-    if max_time is not None and not isinstance(max_time, str | Mapping):  # Lightning's forms
+    if max_time is not None and not isinstance(max_time, str | Mapping | datetime.timedelta):
         raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
                      "mapping such as {minutes: 10}")  # fmt: skip
     every = options.get("log_every_n_steps")

@@ -103,6 +103,7 @@ def hydra_main(cfg: DictConfig) -> float | None:
         direction = _sweep_direction()
         if metric is None or direction is None:
             _fail(cfg, error)
+            return None  # a multirun's job (_fail returned): not a trial to score
         # one diverged trial is a bad setting, not the end of the search: give it the worst score
         print(f"error: {error}; trial scored as the worst", file=sys.stderr)
         return math.inf if direction == "minimize" else -math.inf
@@ -142,7 +143,7 @@ def main() -> None:
         sys.exit(2)
     hydra_main()
     if _REFUSED:
-        print(f"error: {len(_REFUSED)} job(s) of the sweep refused (each message above)",
+        print(f"error: {len(_REFUSED)} job(s) of the sweep failed (each message above)",
               file=sys.stderr)  # fmt: skip
         sys.exit(2)
 

@@ -93,18 +93,6 @@ def _options(name: str, entry: Any, run_dir: Path, run_name: str) -> tuple[str, 
     save_dir = options.get("save_dir")
     if isinstance(save_dir, str) and not Path(save_dir).is_absolute():
         options["save_dir"] = str((run_dir / save_dir).resolve())  # run_dir is absolute
-    if class_name == "CSVLogger" and "save_dir" in options:  # its folder: save_dir/name/version
-        version = options.get("version")  # an int: version_N; None: the next version_N
-        version = f"version_{version if isinstance(version, int) else 'N'}" \
-            if version is None or isinstance(version, int) else str(version)  # fmt: skip
-        name_dir = str(options.get("name", "lightning_logs") or "")  # CSVLogger's defaults
-        where = Path(options["save_dir"] or ".", name_dir, version)
-        if where.resolve() != run_dir:
-            raise ValueError(
-                f"logger.{name}: metrics.csv would go to {where}, not the run directory {run_dir}, "
-                "where the plots, the summary and a resume read it: leave save_dir, name and "
-                "version as they are"
-            )
     name_key = RUN_NAME_KEYS.get(class_name)
     if name_key and options.get(name_key) is None:
         options[name_key] = run_name
@@ -139,8 +127,17 @@ def build_loggers(
         except InstantiationException as error:
             cause = error.__cause__ or error
             raise ValueError(f"logger.{name}: {cause}") from None
-    if not any(isinstance(logger, CSVLogger) for logger in loggers):
+    csv_dirs = [
+        Path(logger.log_dir).resolve() for logger in loggers if isinstance(logger, CSVLogger)
+    ]
+    if not csv_dirs:
         loggers.insert(0, CSVLogger(run_dir, name="", version=""))
+    elif run_dir not in csv_dirs:  # the plots, the summary and a resume read metrics.csv there
+        raise ValueError(
+            f"logger: no CSVLogger writes metrics.csv in the run directory {run_dir} (they write "
+            f"in {[str(d) for d in csv_dirs]}): leave logger.csv's save_dir, name and version as "
+            "they are; another CSVLogger may write elsewhere besides"
+        )
     if not (run_dir / "metrics.csv").exists():  # a new run: the directory holds only Hydra's files
         warnings.filterwarnings(
             "ignore", message=rf"Experiment logs directory {re.escape(str(run_dir))}/? exists"
