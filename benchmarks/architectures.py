@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "
                         "--out/architectures.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
+    command = " ".join(["python -m seqtasks.benchmarks.architectures",
+                        *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
     require_positive(parser, args, "seeds", "seconds", "steps")
     # bad engine options end here, before any file is touched
     engine = engines.from_args(args, parser)
@@ -135,9 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         lambda row: row["problem"], lambda row: row["model"], "problem",
     )  # fmt: skip
     header = (
-        f"`python -m seqtasks.benchmarks.architectures --seeds {args.seeds} "
-        f"--workers {args.workers} "
-        f"--seconds {args.seconds:g}`: {len(rows)} runs, {wall / 60:.0f} min for those run by "
+        f"`{command}`: {len(rows)} runs, {wall / 60:.0f} min for those run by "
         "this call, on "
         f"{machine()['cpu_count']} shared CPU cores, {args.workers} runs at once, 1 torch thread "
         "each. A cell: seeds solved, then the median steps and wall seconds of the solved seeds "

@@ -28,6 +28,7 @@ predicted to overrun it, is not run and is listed as cut, with the reason, in bo
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -235,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.budget is not None:
-        if not args.budget > 0:
-            parser.error(f"--budget={args.budget}: allowed a number of seconds > 0")
+        if not 0 < args.budget < math.inf:
+            parser.error(f"--budget={args.budget}: allowed a finite number of seconds > 0")
         plan = replace(plan, budget=args.budget)
     command = " ".join(["python -m seqtasks.benchmarks.device", *argv])
     result = run_all(plan, args.out, command, lambda line: print(line, file=sys.stderr,

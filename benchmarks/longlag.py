@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,11 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.only.split(",")) - set(PRESETS) - {""}
     if unknown:
         parser.error(f"--only: unknown preset(s) {sorted(unknown)}; allowed: {list(PRESETS)}")
+    if not chosen:
+        parser.error(f"--only={args.only!r}: no preset named; allowed: {list(PRESETS)}")
+    partial = args.out / "longlag.partial.jsonl"
+    if args.table_only and not partial.is_file():
+        parser.error(f"--table-only: no saved runs in {partial} (run without it first)")
     recipes = {preset: recipe(preset) for preset in chosen}
     limit = {"time_limit": args.seconds}  # kept in each row: a table may mix runs of two calls
     jobs = [Job({"preset": p}, (f"experiment={p}",), seed, seconds=args.seconds, extra=limit)
             for p in chosen for seed in range(args.seeds)]  # fmt: skip
-    partial = args.out / "longlag.partial.jsonl"
     finished: list[dict[str, Any]] = []
     if args.resume and partial.is_file():
         finished = [json.loads(line) for line in partial.read_text().splitlines()]
@@ -186,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [{"paper": PRESETS[p].__dict__, "recipe": recipes[p],
              "aggregate": aggregate([run for run in runs if run["preset"] == p])}
             for p in presets]  # fmt: skip
+    command = ["python -m seqtasks.benchmarks.longlag", *(sys.argv[1:] if argv is None else argv)]
     report = {"machine": machine(), "seeds": args.seeds, "workers": args.workers,
+              "command": " ".join(command),
               "wall_seconds": round(wall), "run_seconds": round(sum(r["seconds"] for r in runs)),
               "recipes": recipes, "rows": rows,
               "runs": runs}  # fmt: skip

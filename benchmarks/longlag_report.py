@@ -102,7 +102,7 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     return f"""# Long-time-lag experiments of Hochreiter & Schmidhuber (1997), at the paper's sizes
 
-`python -m seqtasks.benchmarks.longlag --seeds {report["seeds"]} --workers {report["workers"]}`:
+`{report.get("command") or f"python -m seqtasks.benchmarks.longlag --seeds {report['seeds']}"}`:
 every
 preset `python train.py experiment=NAME seed=N`, {report["seeds"]} seeds, on {m["cpu_count"]} shared
 CPU cores with torch {m["torch"]}, at most {report["workers"]} runs at once, 1 torch thread each

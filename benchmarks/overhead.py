@@ -21,6 +21,8 @@ from hydra import compose, initialize_config_module
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
+import seqtasks
+from seqtasks.benchmarks.tables import require_positive
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.run import PROGRESS_EVERY, build_model
 
@@ -81,10 +83,11 @@ def lightning_loop(task: str, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", default="classify")
+    parser.add_argument("--task", default="classify", choices=seqtasks.available())
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    require_positive(parser, args, "steps", "repeats")
     L.seed_everything(0, verbose=False)
     plain_loop(args.task, 20), lightning_loop(args.task, 20)  # warm-up
     plain, lightning = [], []

@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     parser = argparse.ArgumentParser(prog="seqtasks-leaderboard",
                                      description=__doc__.splitlines()[0])  # fmt: skip
     chosen = parser.add_mutually_exclusive_group()
-    chosen.add_argument("--quick", action="store_true", help="a first look: < 5 min, 1 worker")
+    chosen.add_argument("--quick", action="store_true", help="a first look: < 5 min")
     chosen.add_argument("--full", action="store_true", help="20,000 steps a run, for a GPU")
     folder = "output folder (default: a new ./leaderboard-<date>-<time>)"
     parser.add_argument("--out", type=Path, default=None, help=folder)

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, help="torch intra-op threads (default: torch's); 1 suits batches"
     )
     problems = [name for name in seqtasks.available() if name in NAIVE]
-    parser.add_argument("--problems", nargs="*", default=problems, choices=problems)
+    parser.add_argument("--problems", nargs="+", default=problems, choices=problems)
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
     require_positive(parser, args, "seconds", "repeats", "threads")

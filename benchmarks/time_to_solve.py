@@ -65,7 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     lines = [
         f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; `python -m seqtasks.benchmarks.time_to_solve`",
+        f"{torch.get_num_threads()} threads; "
+        f"`{' '.join(['python -m seqtasks.benchmarks.time_to_solve', *sys.argv[1:]])}`",
         "",
         "| problem | framing | model | solved | test metric | steps | sequences | train s "
         "| wall s (whole command) |",

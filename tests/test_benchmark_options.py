@@ -12,6 +12,8 @@ REFUSED = [
     (longlag.main, ["--seeds", "0"], "--seeds=0: must be >= 1"),
     (longlag.main, ["--seconds", "0"], "--seconds=0.0: must be finite and > 0"),
     (longlag.main, ["--seconds", "nan"], "--seconds=nan: must be finite and > 0"),
+    (longlag.main, ["--only", ","], "--only=',': no preset named"),
+    (longlag.main, ["--table-only"], "--table-only: no saved runs in "),
     (architectures.main, ["--seconds", "inf"], "--seconds=inf: must be finite and > 0"),
     (architectures.main, ["--seeds", "-1"], "--seeds=-1: must be >= 1"),
     (architectures.main, ["--steps", "0"], "--steps=0: must be >= 1"),
