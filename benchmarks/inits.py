@@ -58,28 +58,28 @@ def jobs(model: str, inits: list[str], seeds: int, only: list[str]) -> list[Job]
 
 
 def check(model: str, inits: list[str], seeds: int, only: list[str]) -> None:
-    """Bad arguments, refused before any run starts."""
+    """Bad arguments, refused (``ValueError``) before any run starts."""
     if model not in seqtasks.models.FAMILIES:
-        raise SystemExit(f"--model {model!r}: allowed {sorted(seqtasks.models.FAMILIES)}")
+        raise ValueError(f"--model {model!r}: allowed {sorted(seqtasks.models.FAMILIES)}")
     allowed = {option for family in seqtasks.models.FAMILIES[model].values()
                for option in model_options(family)}  # fmt: skip
     if "init" not in allowed:
-        raise SystemExit(f"--model {model!r} has no init option (it takes {sorted(allowed)})")
+        raise ValueError(f"--model {model!r} has no init option (it takes {sorted(allowed)})")
     if seeds < 1:
-        raise SystemExit(f"--seeds {seeds}: need at least 1")
+        raise ValueError(f"--seeds {seeds}: need at least 1")
     keys = [problem.key for problem in board.problems(board.BOARD, warn=False)]
     unknown = sorted(set(only) - set(keys))
     if unknown:
-        raise SystemExit(f"--problems {unknown}: allowed {keys}")
+        raise ValueError(f"--problems {unknown}: allowed {keys}")
     if not inits:
-        raise SystemExit("--inits: give at least one")
+        raise ValueError("--inits: give at least one")
     framing = next(f for f in seqtasks.models.FAMILIES[model] if f != "seq2seq")
     spec = seqtasks.make("memorize", length=5, framing=framing).spec
     for init in inits:  # the family's own check, on a small model
         try:
             build_model({"name": model, "init": init}, spec)
         except ConfigError as error:
-            raise SystemExit(f"--inits {init}: {error}") from None
+            raise ValueError(f"--inits {init}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     engines.add_arguments(parser)  # --engine, --address, --workers
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    check(args.model, args.inits, args.seeds, args.problems)
+    try:
+        check(args.model, args.inits, args.seeds, args.problems)
+    except ValueError as error:
+        parser.error(str(error))  # exit 2, with the usage line
     engine = engines.from_args(args, parser)
     planned = jobs(args.model, args.inits, args.seeds, args.problems)
     name = f"inits-{args.model}"

@@ -4,6 +4,7 @@ initialisation, saved as they end and not run again."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -44,9 +45,10 @@ def test_jobs_are_the_boards_first_runs_with_an_init():
         ),
     ],
 )
-def test_bad_arguments_are_refused_before_any_run(argv, message, tmp_path):
-    with pytest.raises(SystemExit, match=message):
+def test_bad_arguments_are_refused_before_any_run(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
         inits.main([*argv, "--out", str(tmp_path)])
+    assert refused.value.code == 2 and re.search(message, capsys.readouterr().err)
     assert not list(tmp_path.iterdir())
 
 
