@@ -31,7 +31,7 @@ LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 log = logging.getLogger("seqtasks.training.cli")  # the run's log file only (see log_into_run_file)
 _ATTACHED: list[tuple[logging.Logger, logging.Handler]] = []
 RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*
-_REFUSED: list[str] = []  # the errors of a multirun's refused jobs
+_FAILED: list[str] = []  # the errors of a multirun's failed jobs (refused or diverged)
 
 
 def objective(summary: dict[str, Any], name: str) -> float:
@@ -120,7 +120,7 @@ def _fail(cfg: DictConfig, error: Exception) -> None:
     print(f"error: {error}", file=sys.stderr)
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN \
             and _sweep_direction() is None:  # fmt: skip
-        _REFUSED.append(str(error))  # a sweep's other jobs still run; main() exits 2 after them
+        _FAILED.append(str(error))  # a sweep's other jobs still run; main() exits 2 after them
         return
     sys.exit(2)
 
@@ -142,8 +142,8 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     hydra_main()
-    if _REFUSED:
-        print(f"error: {len(_REFUSED)} job(s) of the sweep failed (each message above)",
+    if _FAILED:
+        print(f"error: {len(_FAILED)} job(s) of the sweep failed (each message above)",
               file=sys.stderr)  # fmt: skip
         sys.exit(2)
 
