@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
-from seqtasks.benchmarks.tables import grid, require_positive, write_results
+from seqtasks.benchmarks.tables import command_line, grid, require_positive, write_results
 
 STEPS = "trainer.max_steps=1000"  # the budget of every run but adding's: 256,000 sequences
 HARDER = {
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "
                         "--out/architectures.partial.jsonl (written as runs end)")  # fmt: skip
     args = parser.parse_args(argv)
-    command = " ".join(["python -m seqtasks.benchmarks.architectures",
-                        *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
+    command = command_line("seqtasks.benchmarks.architectures", argv)
     require_positive(parser, args, "seeds", "seconds", "steps")
     # bad engine options end here, before any file is touched
     engine = engines.from_args(args, parser)

@@ -55,6 +55,7 @@ from seqtasks.benchmarks.device_timing import (
     training_step,
 )
 from seqtasks.benchmarks.runner import compose_config
+from seqtasks.benchmarks.tables import command_line
 from seqtasks.models.size import num_parameters
 from seqtasks.training.run import build_model
 
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 < args.budget < math.inf:
             parser.error(f"--budget={args.budget}: allowed a finite number of seconds > 0")
         plan = replace(plan, budget=args.budget)
-    command = " ".join(["python -m seqtasks.benchmarks.device", *argv])
+    command = command_line("seqtasks.benchmarks.device", argv)
     result = run_all(plan, args.out, command, lambda line: print(line, file=sys.stderr,
                                                                     flush=True))  # fmt: skip
     print(f"wrote {result['files']['md']} and {result['files']['json']} in {result['wall_s']} s")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.longlag_report import markdown
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_jobs
-from seqtasks.benchmarks.tables import require_positive, write_json
+from seqtasks.benchmarks.tables import command_line, require_positive, write_json
 
 
 @dataclass(frozen=True)
@@ -191,9 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [{"paper": PRESETS[p].__dict__, "recipe": recipes[p],
              "aggregate": aggregate([run for run in runs if run["preset"] == p])}
             for p in presets]  # fmt: skip
-    command = ["python -m seqtasks.benchmarks.longlag", *(sys.argv[1:] if argv is None else argv)]
     report = {"machine": machine(), "seeds": args.seeds, "workers": args.workers,
-              "command": " ".join(command),
+              "command": command_line("seqtasks.benchmarks.longlag", argv),
               "wall_seconds": round(wall), "run_seconds": round(sum(r["seconds"] for r in runs)),
               "recipes": recipes, "rows": rows,
               "runs": runs}  # fmt: skip

@@ -17,7 +17,6 @@ where ``input_size >= 3 x hidden_size`` (``recurrent_lookup.WIDE``).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import in_turn, write_side_by_side
+from seqtasks.benchmarks.tables import command_line, in_turn, write_side_by_side
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -80,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['loop_ms']:.3f}", f"{r['speed_up']:.2f}x"] for r in rows]  # fmt: skip
     header = ["cell", "pass", "batch", "vocabulary", "fused (ms/step)", "loop (ms/step)",
               "loop's speed-up"]  # fmt: skip
-    command = " ".join(
-        ["python -m seqtasks.benchmarks.lookup", *(sys.argv[1:] if argv is None else argv)]
-    )
+    command = command_line("seqtasks.benchmarks.lookup", argv)
     what = (f"recurrent layers of {args.hidden} units on one-hot inputs of {args.length} steps, "
             "the fused kernel against the lookup loop; time per sequence step")  # fmt: skip
     write_side_by_side(args.out, "lookup", command, what, header, cells, machine(), args, rows)

@@ -33,7 +33,7 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import in_turn, require_positive, write_side_by_side
+from seqtasks.benchmarks.tables import command_line, in_turn, require_positive, write_side_by_side
 from seqtasks.models.base import SequenceModel
 from seqtasks.training.run import build_model
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
              for r in rows]  # fmt: skip
     header = ["model", "problem", "pass", "batch", "answered steps", "every step (ms)",
               "answered (ms)", "speed-up"]  # fmt: skip
-    command = " ".join(["python -m seqtasks.benchmarks.readout", *argv])
+    command = command_line("seqtasks.benchmarks.readout", argv)
     what = ("the head on every step against the head on the answered steps alone (MQAR: pairs at "
             "length 256, vocabulary 512, 4 pairs; length at 1,024, vocabulary 2,048, 64 pairs; "
             "copy: selective copying at 1,024); time per batch")  # fmt: skip

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -103,6 +104,12 @@ def in_turn(
             if round_:
                 times[name].append((time.perf_counter() - started) / calls)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def command_line(module: str, argv: list[str] | None = None) -> str:
+    """The command a table names, as typed: ``python -m MODULE`` and ``argv`` (the process's own
+    arguments when None)."""
+    return " ".join([f"python -m {module}", *(sys.argv[1:] if argv is None else argv)])
 
 
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,

@@ -24,6 +24,7 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import Job, max_time, summary_row
+from seqtasks.benchmarks.tables import command_line
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 
@@ -66,7 +67,7 @@ def main() -> None:
     lines = [
         f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; "
-        f"`{' '.join(['python -m seqtasks.benchmarks.time_to_solve', *sys.argv[1:]])}`",
+        f"`{command_line('seqtasks.benchmarks.time_to_solve')}`",
         "",
         "| problem | framing | model | solved | test metric | steps | sequences | train s "
         "| wall s (whole command) |",
