@@ -2,6 +2,7 @@
 hand-written PyTorch loop over the same model, data, batch size, clipping and step count.
 
     python -m seqtasks.benchmarks.overhead [--task classify] [--steps 300] [--repeats 3]
+        [--out results/overhead.md]
 
 Both run in this one process, alternating, after a warm-up; the table gives median steps/s.
 The Lightning path keeps the defaults of ``train.py`` (CSV logging every 50 steps, the progress
@@ -11,9 +12,11 @@ bar refreshed every 20 steps); it skips validation and checkpoints, which the pl
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -22,7 +25,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 import seqtasks
-from seqtasks.benchmarks.tables import require_positive
+from seqtasks.benchmarks.tables import command_line, require_positive
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.run import PROGRESS_EVERY, build_model
 
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--task", default="classify", choices=seqtasks.available())
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args()
     require_positive(parser, args, "steps", "repeats")
     L.seed_everything(0, verbose=False)
@@ -95,16 +99,22 @@ def main() -> None:
         plain.append(plain_loop(args.task, args.steps))
         lightning.append(lightning_loop(args.task, args.steps))
     p, l_ = statistics.median(plain), statistics.median(lightning)
-    print(f"\n{args.task}, {args.steps} steps x {args.repeats}, torch threads "
-          f"{torch.get_num_threads()}")  # fmt: skip
-    print("| loop | steps/s (median) | runs |")
-    print("|---|---|---|")
-    print(f"| plain PyTorch | {p:.1f} | {', '.join(f'{v:.1f}' for v in plain)} |")
-    print(
-        f"| Lightning (train.py defaults) | {l_:.1f} | {', '.join(f'{v:.1f}' for v in lightning)} |"
-    )
-    print(f"| ratio Lightning / plain | {l_ / p:.2f} | |")
-
+    threads = torch.get_num_threads()
+    table = "\n".join([
+        f"Command: `{command_line('seqtasks.benchmarks.overhead')}` ({os.cpu_count()} CPU cores, "
+        f"torch {torch.__version__}, {threads} thread{'s' if threads != 1 else ''})",
+        "",
+        f"{args.task}, {args.steps} steps x {args.repeats}, torch threads {threads}",
+        "| loop | steps/s (median) | runs |",
+        "|---|---|---|",
+        f"| plain PyTorch | {p:.1f} | {', '.join(f'{v:.1f}' for v in plain)} |",
+        f"| Lightning (train.py defaults) | {l_:.1f} | {', '.join(f'{v:.1f}' for v in lightning)} |",
+        f"| ratio Lightning / plain | {l_ / p:.2f} | |",
+    ])  # fmt: skip
+    print("\n" + table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table + "\n")
 
 if __name__ == "__main__":
     main()

@@ -21,15 +21,22 @@ START = "<!-- leaderboard: from results/leaderboard.md by python -m seqtasks.ben
 END = "<!-- leaderboard: end -->"
 # the sections of leaderboard.md the README shows, by the start of their heading
 SECTIONS = ("Frontier", "Ranking", "Beside the papers", "The specification's claims")
+# a board without the claims' cases (--problems, --models without lstm) has no claims section
+OPTIONAL = ("The specification's claims",)
 
 
 def sections(markdown: str, wanted: tuple[str, ...] = SECTIONS) -> list[str]:
     """The text before the first ``## `` heading (less the title), then each ``## `` section
-    whose heading starts with one of ``wanted``, with its ``###`` subsections."""
+    whose heading starts with one of ``wanted``, with its ``###`` subsections; ValueError when
+    one that is not ``OPTIONAL`` is missing."""
     parts = re.split(r"(?m)^(?=## )", markdown)
     head = "\n".join(line for line in parts[0].splitlines() if not line.startswith("# "))
     chosen = [part for part in parts[1:] if part[3:].startswith(wanted)]
-    missing = [name for name in wanted if not any(part[3:].startswith(name) for part in chosen)]
+    missing = [
+        name
+        for name in wanted
+        if name not in OPTIONAL and not any(part[3:].startswith(name) for part in chosen)
+    ]
     if missing:
         raise ValueError(f"leaderboard.md has no section(s) {missing}")
     return [head.strip(), *(part.strip() for part in chosen)]
@@ -61,7 +68,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"{option}: no file {path} (run from the repository, or give {option})")
     markdown = (args.board / "leaderboard.md").read_text()
     image = Path(os.path.relpath(args.board / "leaderboard.png", args.readme.parent)).as_posix()
-    args.readme.write_text(update(args.readme.read_text(), markdown, image))
+    try:
+        text = update(args.readme.read_text(), markdown, image)
+    except ValueError as error:
+        parser.error(f"{args.board / 'leaderboard.md'} into {args.readme}: {error}")
+    args.readme.write_text(text)
     print(f"{args.readme}: the leaderboard's tables from {args.board / 'leaderboard.md'}")
 
 

@@ -211,6 +211,9 @@ def main(argv: Sequence[str] | None = None, job_fn: Any = None) -> dict[str, Any
     if args.resume is None and rows_path.is_file():
         parser.error(f"--out {out} already holds a board ({rows_path}): add --resume to "
                      "continue it, or give another --out")  # fmt: skip
+    if args.resume == [] and not (rows_path.is_file() or (out / run_dirs.IN_PROGRESS).is_dir()):
+        parser.error(f"--resume: --out {out} holds no board to continue (no {store.ROWS}, no "
+                     f"{run_dirs.IN_PROGRESS}/): drop --resume to start one there")  # fmt: skip
     try:
         check_overrides(profile, list(args.overrides))
     except ValueError as error:

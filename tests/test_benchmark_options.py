@@ -67,6 +67,8 @@ def test_the_leaderboard_refuses_a_file_for_out_and_a_folder_without_rows(tmp_pa
         (["--out", str(tmp_path / "a-file")], "is a file; give a folder"),
         (["--out", str(tmp_path / "new"), "--resume", str(tmp_path / "empty")],
          "no rows.jsonl there"),
+        (["--out", str(tmp_path / "new"), "--resume"], "holds no board to continue"),
+        (["--out", str(tmp_path / "empty"), "--resume"], "drop --resume to start one there"),
     ]:  # fmt: skip
         with pytest.raises(SystemExit) as stopped:
             suite.main(argv)

@@ -72,3 +72,26 @@ def test_main_writes_the_readme_from_a_board_folder(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text(f"{readme.START}\n{readme.END}\n")
     readme.main(["--board", str(tmp_path / "results"), "--readme", str(tmp_path / "README.md")])
     assert "](results/leaderboard.png)" in (tmp_path / "README.md").read_text()
+
+
+def test_a_board_without_the_claims_is_copied_without_them(tmp_path: Path) -> None:
+    board = BOARD.split("## The specification's claims")[0]  # --problems or --quick
+    text = readme.update(f"{readme.START}\n{readme.END}\n", board, "leaderboard.png")
+    assert "#### Frontier" in text and "claims" not in text
+
+
+def test_main_refuses_a_board_or_readme_it_cannot_copy_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "leaderboard.md").write_text(BOARD.replace("## Beside the papers", "## Other"))
+    (tmp_path / "README.md").write_text(f"{readme.START}\n{readme.END}\n")
+    paths = ["--board", str(tmp_path), "--readme", str(tmp_path / "README.md")]
+    with pytest.raises(SystemExit) as exit_:
+        readme.main(paths)
+    assert exit_.value.code == 2 and "no section(s) ['Beside the papers']" in capsys.readouterr().err
+    (tmp_path / "leaderboard.md").write_text(BOARD)
+    (tmp_path / "README.md").write_text("a README without the markers\n")
+    with pytest.raises(SystemExit) as exit_:
+        readme.main(paths)
+    assert exit_.value.code == 2 and "markers" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "a README without the markers\n"
