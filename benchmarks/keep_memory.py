@@ -31,7 +31,7 @@ import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.engines import keep_freed_memory, keep_memory_available
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import measure_and_write, require_positive
+from seqtasks.benchmarks.tables import measure_and_write, require_models, require_positive
 from seqtasks.training.run import build_model
 
 _steps: dict[tuple[str, int, int], Any] = {}  # a worker's training steps, built once
@@ -119,8 +119,6 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, wall: float) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from seqtasks import models
-
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.keep_memory")
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
@@ -131,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "length", "batch", "rounds", "steps")
-    unknown = [name for name in args.families if name not in models.FAMILIES]
-    if unknown:
-        parser.error(f"--families: {unknown} not among {sorted(models.FAMILIES)}")
+    require_models(parser, "--families", args.families)
     if not keep_memory_available():
         parser.error("needs Linux with glibc: elsewhere the setting does not apply")
     measure_and_write(

@@ -33,7 +33,13 @@ import torch
 
 import seqtasks
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import command_line, in_turn, require_positive, write_side_by_side
+from seqtasks.benchmarks.tables import (
+    command_line,
+    in_turn,
+    require_models,
+    require_positive,
+    write_side_by_side,
+)
 from seqtasks.models.base import SequenceModel
 from seqtasks.training.run import build_model
 
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "batch", "eval_batch", "rounds", "threads")
+    require_models(parser, "--models", args.models)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     plan = [(args.batch, True), (args.eval_batch, False)]

@@ -47,6 +47,7 @@ from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_plan
 from seqtasks.benchmarks.setups import StaleRows, check_rows
+from seqtasks.benchmarks.tables import compose_message
 
 
 def user_model(overrides: Sequence[str]) -> str | None:
@@ -98,7 +99,7 @@ def check_overrides(profile: Profile, overrides: list[str]) -> None:
         except (HydraException, OmegaConfBaseException) as error:
             where = ", ".join(f"{key}={job.label[key]}" for key in ("model", "task", "case")
                               if key in job.label)  # fmt: skip
-            message = " ".join(str(error).split()).split(" Config search path:")[0]
+            message = compose_message(error)
             raise ValueError(f"overrides {given}: {where}: {message}") from None
 
 

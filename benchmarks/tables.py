@@ -128,6 +128,26 @@ def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
             parser.error(f"--{name.replace('_', '-')}={value}: {every}must be {bound}")
 
 
+def compose_message(error: Exception) -> str:
+    """Hydra's or OmegaConf's error on one line, less the config search path it lists."""
+    return " ".join(str(error).split()).split(" Config search path:")[0]
+
+
+def require_models(parser: argparse.ArgumentParser, option: str, names: list[str],
+                   framing: str = "one_to_one") -> None:  # fmt: skip
+    """``parser.error`` (exit 2, before any work) unless every name of ``names`` is a model
+    family (``model=NAME``) that serves ``framing``."""
+    from seqtasks.models import FAMILIES
+
+    refused = [name for name in names if framing not in FAMILIES.get(name, {})]
+    if refused == [""] * len(names):  # --families "" or ","
+        refused = []
+    if refused or not any(names):
+        able = sorted(name for name, serves in FAMILIES.items() if framing in serves)
+        parser.error(f"{option} {','.join(names)}: {refused or 'no model named'}: not a family "
+                     f"for the {framing} problems here; allowed: {able}")  # fmt: skip
+
+
 def measure_and_write(out: Path, name: str, args: Any, machine: dict[str, Any],
                       measure: Callable[[], list[Row]],
                       markdown: Callable[[list[Row], float], str]) -> None:  # fmt: skip

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 
 import seqtasks
-from seqtasks.benchmarks.runner import Job, max_time, summary_row
-from seqtasks.benchmarks.tables import command_line
+from seqtasks.benchmarks.runner import Job, compose_config, max_time, summary_row
+from seqtasks.benchmarks.tables import command_line, compose_message
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 
@@ -58,16 +60,23 @@ def time_one(task: str, overrides: list[str]) -> dict:
     return {**row["summary"], "task": task, "wall": row["seconds"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.time_to_solve",
+                                     description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--tasks", nargs="+", default=DEFAULT_TASKS, choices=seqtasks.available())
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     parser.add_argument("overrides", nargs="*", help="extra train.py overrides for every run")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for task in args.tasks:  # an unknown key or model ends here, before the first run
+        try:
+            compose_config([f"task={task}", *args.overrides])
+        except (HydraException, OmegaConfBaseException) as error:
+            message = compose_message(error)
+            parser.error(f"overrides {' '.join(args.overrides)}: task={task}: {message}")
     lines = [
         f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; "
-        f"`{command_line('seqtasks.benchmarks.time_to_solve')}`",
+        f"`{command_line('seqtasks.benchmarks.time_to_solve', argv)}`",
         "",
         "| problem | framing | model | solved | test metric | steps | sequences | train s "
         "| wall s (whole command) |",

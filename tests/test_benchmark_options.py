@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from seqtasks.benchmarks import architectures, longlag, readme, suite, throughput
+from seqtasks.benchmarks import (
+    architectures,
+    keep_memory,
+    longlag,
+    readme,
+    readout,
+    suite,
+    throughput,
+    time_to_solve,
+)
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK
 
 REFUSED = [
@@ -27,6 +36,14 @@ REFUSED = [
     (suite.main, ["--max-steps", "0"], "--max-steps=0: must be >= 1"),
     (suite.main, ["--problems", ","], "--problems ,: no problem named; allowed: ['ramp'"),
     (readme.main, ["--board", "nowhere"], "--board: no file nowhere/leaderboard.md"),
+    (readout.main, ["--models", "nope", "lstm"], "--models nope,lstm: ['nope']: not a family"),
+    (readout.main, ["--models", "seq2seq"], "allowed: ['gru', 'linear_attention', 'lru'"),
+    (keep_memory.main, ["--families", "seq2seq"], "--families seq2seq: ['seq2seq']: not a fam"),
+    (keep_memory.main, ["--families", ""], "--families : no model named: not a family"),
+    (time_to_solve.main, ["model.bogus=1"], "overrides model.bogus=1: task=ramp: Could not "
+                                            "override 'model.bogus'"),
+    (time_to_solve.main, ["model=nope", "--tasks", "echo"], "task=echo: In 'config': Could not "
+                                                            "find 'model/nope'"),
     (suite.main, ["model.kernel_size=3"], "model.kernel_size=3 (they reach every model: give "
                                           "model=NAME to run one alone): model=lstm, case="),
     (suite.main, ["model=nowhere"], "model=nowhere, case=echo/lag=5: In 'config': Could not find "
