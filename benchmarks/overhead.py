@@ -84,6 +84,11 @@ def lightning_loop(task: str, steps: int) -> float:
         return steps / (time.perf_counter() - start)
 
 
+def runs(values: list[float]) -> str:
+    """Each run's steps/s, one decimal, comma-separated."""
+    return ", ".join(f"{value:.1f}" for value in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="classify", choices=seqtasks.available())
@@ -107,14 +112,15 @@ def main() -> None:
         f"{args.task}, {args.steps} steps x {args.repeats}, torch threads {threads}",
         "| loop | steps/s (median) | runs |",
         "|---|---|---|",
-        f"| plain PyTorch | {p:.1f} | {', '.join(f'{v:.1f}' for v in plain)} |",
-        f"| Lightning (train.py defaults) | {l_:.1f} | {', '.join(f'{v:.1f}' for v in lightning)} |",
+        f"| plain PyTorch | {p:.1f} | {runs(plain)} |",
+        f"| Lightning (train.py defaults) | {l_:.1f} | {runs(lightning)} |",
         f"| ratio Lightning / plain | {l_ / p:.2f} | |",
     ])  # fmt: skip
     print("\n" + table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(table + "\n")
+
 
 if __name__ == "__main__":
     main()

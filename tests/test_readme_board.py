@@ -88,7 +88,8 @@ def test_main_refuses_a_board_or_readme_it_cannot_copy_with_exit_2(
     paths = ["--board", str(tmp_path), "--readme", str(tmp_path / "README.md")]
     with pytest.raises(SystemExit) as exit_:
         readme.main(paths)
-    assert exit_.value.code == 2 and "no section(s) ['Beside the papers']" in capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "no section(s) ['Beside the papers']" in capsys.readouterr().err
     (tmp_path / "leaderboard.md").write_text(BOARD)
     (tmp_path / "README.md").write_text("a README without the markers\n")
     with pytest.raises(SystemExit) as exit_:
