@@ -100,6 +100,12 @@ REFUSED = [
     (["+trainer.limit_val_batches=0.0"], r"trainer.limit_val_batches=0.0: validation"),
     (["+trainer.limit_test_batches=0"], r"trainer.limit_test_batches=0: the final test scores "
                                         r"the best checkpoint \(test=false skips it\)"),
+    (["task=ramp", "+optimized_metric=val/accuracy"], r"optimized_metric='val/accuracy': this "
+                                                      r"model on this problem logs \['val/loss', "
+                                                      r"'val/mae', 'val/mse'\]"),
+    (["+optimized_metric=val/acc"], r"optimized_metric='val/acc': .* logs \['val/loss', "
+                                    r"'val/accuracy', 'val/exact_match'\]; or choose one of"),
+    (["+optimized_metric=test/loss"], r"optimized_metric='test/loss' must be a val/ metric"),
 ]  # fmt: skip
 
 

@@ -43,8 +43,29 @@ from seqtasks.training.report import (
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
 
+RUN_FIGURES = ("steps", "samples", "seconds", "fit_seconds")  # optimized_metric besides val/*
+
+
 class ConfigError(ValueError):
     """A configuration that cannot run; raised before anything is trained or written."""
+
+
+def check_optimized_metric(name: Any, logged: list[str] | None = None) -> None:
+    """Refuse an ``optimized_metric`` that is neither a figure of the run nor a validation
+    metric (one of ``logged``, the model's, when given)."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not (name.startswith("val/") or name in RUN_FIGURES):
+        hint = " (choosing on the test set would leak it)" if str(name).startswith("test/") else ""
+        raise ConfigError(
+            f"optimized_metric={name!r} must be a val/ metric (val/loss, val/accuracy, val/mse, "
+            f"...) or one of {list(RUN_FIGURES)}{hint}"
+        )
+    if logged is not None and name.startswith("val/") and name not in logged:
+        raise ConfigError(
+            f"optimized_metric={name!r}: this model on this problem logs {logged}; or choose one "
+            f"of {list(RUN_FIGURES)}"
+        )
 
 
 def model_options(model: type[SequenceModel]) -> list[str]:
@@ -165,6 +186,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model.check_output(inputs)  # before any training: a failing net or a wrong shape ends here
     except OutputCheckError as error:
         raise ConfigError(f"model={cfg.model.name}: {error}") from None
+    logged = ["val/loss", *model.metric_collection("val").keys()]
+    check_optimized_metric(cfg.get("optimized_metric"), logged)  # a search's objective
     lengths = list(cfg.report.eval_lengths)
     if lengths and "length" not in task_options:
         raise ConfigError(f"report.eval_lengths={lengths}: task={spec.name} has no length knob")
