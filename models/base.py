@@ -20,10 +20,9 @@ from seqtasks.models.metrics import ClassScore, WithinTolerance
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
-# a per-step head reads the answered steps alone on the CPU (SequenceModel.scored_outputs); on
-# an accelerator, counting them would make the host wait every step, so it reads every step there.
-# False: every step on the CPU too (the device benchmark's host-sync check takes a GPU's path)
-ANSWERED_STEPS_ON_CPU = True
+# a per-step head reads the answered steps alone on the CPU (SequenceModel.scored_outputs); on an
+# accelerator counting them would make the host wait each step, so it reads every step there
+ANSWERED_STEPS_ON_CPU = True  # False: every step on the CPU too (the device benchmark's check)
 FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
 
 
@@ -83,11 +82,9 @@ class SequenceModel(L.LightningModule):
         )
 
     def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
-        """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict.
-
-        A ``TaskSpec`` (a frozen dataclass) in ``hparams`` breaks Lightning's collection helpers
-        and checkpoints; its dict reloads into the same spec.
-        """
+        """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict
+        (a frozen ``TaskSpec`` in ``hparams`` breaks Lightning's collection helpers and
+        checkpoints; its dict reloads into the same spec)."""
         kwargs.setdefault("frame", inspect.currentframe().f_back)
         super().save_hyperparameters(*args, **kwargs)
         for hparams in (self._hparams, self._hparams_initial):  # the logger saves the initial
@@ -144,17 +141,19 @@ class SequenceModel(L.LightningModule):
         shape = (batch, *(spec or self.spec).target_shape)  # another length: its target shape
         return (*shape, self.spec.num_classes) if self.classes else shape
 
-    def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None) -> None:
-        """One forward pass on ``inputs`` (of ``spec``, else the problem's; no gradients). Raises
-        :class:`OutputCheckError` if it fails (the error is the cause) or returns a wrong shape."""
+    def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None,
+                     training: bool = False) -> None:  # fmt: skip
+        """One forward pass on ``inputs`` (of ``spec``, else the problem's; no gradients; eval mode
+        unless ``training``): :class:`OutputCheckError` if it fails (the cause) or is misshapen."""
         was_training = self.training
-        self.eval()
+        name = self.display_name + (" in training mode" if training else "")
+        self.train(training)
         try:
             with torch.no_grad():
                 output = self(inputs)
         except Exception as error:  # a user's network may raise anything (a wrong width)
             raise OutputCheckError(
-                f"{self.display_name} failed on inputs {tuple(inputs.shape)} ({inputs.dtype}), "
+                f"{name} failed on inputs {tuple(inputs.shape)} ({inputs.dtype}), "
                 f"the shape of {self.spec.name}'s inputs (encoding {self.spec.encoding}): "
                 f"{type(error).__name__}: {error} (forward(inputs) is called with the inputs alone)"
             ) from error
@@ -164,12 +163,12 @@ class SequenceModel(L.LightningModule):
         layout = "(batch, *target_shape, num_classes)" if self.classes else "(batch, *target_shape)"
         if not isinstance(output, torch.Tensor):
             raise OutputCheckError(
-                f"{self.display_name} returned a {type(output).__name__}, not a tensor of shape "
+                f"{name} returned a {type(output).__name__}, not a tensor of shape "
                 f"{expected} = {layout}"
             )
         if tuple(output.shape) != expected or not output.is_floating_point():
             raise OutputCheckError(
-                f"{self.display_name} returned shape {tuple(output.shape)} ({output.dtype}) for "
+                f"{name} returned shape {tuple(output.shape)} ({output.dtype}) for "
                 f"inputs {tuple(inputs.shape)}; expected floats of shape {expected} = {layout} "
                 f"for {self.spec.name}'s {self.spec.target}"
             )

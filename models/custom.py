@@ -144,6 +144,24 @@ class NetModel(SequenceModel):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 
+    def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None,
+                     training: bool = False) -> None:  # fmt: skip
+        """The output check in eval mode, then in training mode (a net may return other things
+        while it trains), with the random state forked and the buffers put back: the run's
+        BatchNorm statistics and dropout masks are as they would be without the check."""
+        super().check_output(inputs, spec, training)
+        if training:
+            return
+        buffers = [buffer.clone() for buffer in self.buffers()]
+        devices = [inputs.device.index or 0] if inputs.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices):
+                super().check_output(inputs, spec, training=True)
+        finally:
+            with torch.no_grad():
+                for buffer, saved in zip(self.buffers(), buffers, strict=True):
+                    buffer.copy_(saved)
+
 
 def _missing_class(target: str) -> str | None:
     """Why ``target`` failed when its module imports but lacks the class (a misspelt name):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from seqtasks.training import cli
-from seqtasks.training.run import ConfigError
+from seqtasks.training.run import ConfigError, check_optimized_metric
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = {"val": {"val/loss": 0.25, "val/accuracy": 0.9}, "test": {"test/loss": 0.3},
@@ -32,14 +32,14 @@ def test_objective_reads_val_metrics_and_run_figures():
 @pytest.mark.parametrize("name", ["test/accuracy", "loss", 3])
 def test_optimized_metric_is_checked_before_training(name):
     with pytest.raises(ConfigError, match=r"optimized_metric=.* must be a val/ metric"):
-        cli.check_optimized_metric(name)
-    cli.check_optimized_metric("val/mse")
-    cli.check_optimized_metric(None)
+        check_optimized_metric(name)
+    check_optimized_metric("val/mse")
+    check_optimized_metric(None)
 
 
 def test_test_set_is_refused_as_the_objective():
     with pytest.raises(ConfigError, match="would leak it"):
-        cli.check_optimized_metric("test/loss")
+        check_optimized_metric("test/loss")
 
 
 def test_missing_sweeper_names_the_extra(monkeypatch, capsys):

@@ -46,6 +46,18 @@ class ChecksItsInputs(nn.Module):
         return self.linear(inputs)
 
 
+class TupleWhileTraining(nn.Module):
+    """Right in eval mode; in training mode it also returns an auxiliary output."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.linear = nn.Linear(spec.input_size, 2)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        logits = self.linear(inputs)  # (B, T, 2)
+        return (logits, logits.mean()) if self.training else logits
+
+
 class TwoArguments(nn.Module):
     """A forward that wants the lengths too: the harness passes the inputs alone."""
 
@@ -68,6 +80,9 @@ REFUSED = [
     (["model=custom", f"model.net._target_={HERE}.ChecksItsInputs"],
      r"model=custom: .*ChecksItsInputs failed on inputs \(8, 10, 1\) \(torch.float32\).*"
      r"ValueError: expected 3 features, got 1 \(forward\(inputs\) is called with the inputs"),
+    (["model=custom", f"model.net._target_={HERE}.TupleWhileTraining"],
+     r"model=custom: tests.test_run_refusals.TupleWhileTraining in training mode returned a "
+     r"tuple, not a tensor of shape \(8, 10, 2\)"),
     (["model=transformer", "model.position=learned", "model.max_positions=12",
       "report.eval_lengths=[20]"],
      r"report.eval_lengths: the model cannot take length=20: CausalTransformer ValueError: "

@@ -102,6 +102,34 @@ def test_a_network_that_raises_value_error_is_reported_with_the_inputs_it_failed
     assert model.training and model.net.training, "a failed check leaves the training mode"
 
 
+class NormAndDropout(nn.Module):
+    """BatchNorm statistics and dropout masks: what a training-mode pass would change."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(spec.input_size)
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Linear(spec.input_size, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, C)
+        return self.head(self.drop(self.norm(x[:, -1])))
+
+
+def test_the_training_mode_check_leaves_the_statistics_and_the_random_state() -> None:
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    net = NormAndDropout(spec)
+    before = {key: value.clone() for key, value in net.state_dict().items()}
+    torch.manual_seed(5)
+    model = wrap(net, spec)  # the check in eval mode, then in training mode
+    after_check = torch.rand(3)
+    torch.manual_seed(5)
+    assert torch.equal(after_check, torch.rand(3)), "no random number drawn by the check"
+    for key, value in model.net.state_dict().items():
+        assert torch.equal(value, before[key]), key  # running_mean, num_batches_tracked too
+    model.check_output(torch.rand(4, 10, spec.input_size), training=True)  # asked for: it moves
+    assert model.net.norm.num_batches_tracked == 1
+
+
 @pytest.mark.parametrize("framing", ["many_to_one", "seq2seq"])
 def test_dropout_with_one_layer_is_refused(framing: str) -> None:
     task, options = ("echo", {"lag": 2}) if framing == "many_to_one" else ("subsequence", {})

@@ -27,7 +27,6 @@ from seqtasks.training.report import format_table
 from seqtasks.training.run import (
     RUN_FIGURES,
     ConfigError,
-    check_optimized_metric,
     run_directory,
     train,
 )
