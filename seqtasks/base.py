@@ -22,9 +22,8 @@ FRAMINGS = ("one_to_one", "many_to_one", "seq2seq")
 INTEGER_ENCODINGS = ("onehot", "index", "scaled")
 SAMPLE_CHUNK = 4096  # samples generated at once when yielding single samples (at most) ...
 CHUNK_VALUES = 2**20  # ... and fewer when that would exceed this many input values
-# consecutive batches with fewer input values than this in all are made together; torch runs an
-# operation on fewer elements than its grain size (2**15) on one thread, which a busy machine
-# needs: a parallel operation waits for its slowest thread
+# consecutive batches with fewer input values than this in all are made together: torch runs an
+# operation under its grain size (2**15) on one thread (a parallel one waits for its slowest)
 GROUP_VALUES = 2**15
 DEFAULT_NUM_SAMPLES = {"train": 10_000, "val": 1_000, "test": 1_000}
 MAX_SEED = 2**63 - 1
@@ -96,8 +95,7 @@ class SequenceTask(IterableDataset):
         raise NotImplementedError
 
     def _chance(self) -> float:
-        """The solving metric of the best constant prediction (one class or value, the same at
-        every target of every sample)."""
+        """The solving metric of the best constant prediction (one class or value everywhere)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
@@ -112,6 +110,8 @@ class SequenceTask(IterableDataset):
         start_batch = check_int("start_batch", start_batch, 0, 2**63 - 1)
         if start_batch and self.batch_size is None:
             raise ValueError("start_batch needs batch_size set: single samples have no batches")
+        if start_batch > (batches := len(self)):
+            raise ValueError(f"start_batch={start_batch}: allowed 0 to {batches} (this rank's)")
         self._position.set(epoch, start_batch)  # only once every check has passed
 
     def __copy__(self) -> SequenceTask:  # a copy selects its own epoch, as a deepcopy does
@@ -130,9 +130,8 @@ class SequenceTask(IterableDataset):
         return self._position.get()[1]
 
     def shard(self, rank: int, world_size: int) -> SequenceTask:
-        """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``.
-
-        With ``batch_size`` set, every rank gets the same number of batches (uneven counts hang
+        """Give this dataset to rank ``rank`` of ``world_size`` processes; returns ``self``. With
+        ``batch_size`` set, every rank gets the same number of batches (uneven counts hang
         DDP), whose sizes differ by at most one. Single samples (``batch_size=None``) go round
         robin, ``rank, rank + world_size, ...``: every sample once, but the ranks' counts differ by
         one unless ``world_size`` divides ``num_samples``; for DDP, set ``batch_size``.
@@ -157,10 +156,8 @@ class SequenceTask(IterableDataset):
 
     def __len__(self) -> int:
         """Items of one epoch on this rank: batches, or samples when ``batch_size`` is None.
-
         ``start_batch`` does not change it: a resumed epoch is still that many batches long, the
-        first ``start_batch`` of them already trained on (what Lightning's resumed loop expects).
-        """
+        first ``start_batch`` of them already trained on (what Lightning's resumed loop expects)."""
         if self.batch_size is None:
             return len(range(self.rank, self.num_samples, self.world_size))
         return self._batches_per_rank(self.world_size)
@@ -243,7 +240,10 @@ class SequenceTask(IterableDataset):
         """Samples ``start, start + step, ...`` (``count`` of them) as one batch ``(X, Y)``."""
         keys = _random.range_keys(stream, start, count, step, self.device)  # (B,)
         inputs, targets = self._make(keys)
-        return self._encode(inputs).contiguous(), targets.contiguous()
+        inputs, targets = self._encode(inputs).contiguous(), targets.contiguous()
+        if targets.untyped_storage().data_ptr() == inputs.untyped_storage().data_ptr():
+            targets = targets.clone()  # a slice of the inputs: editing one must not edit the other
+        return inputs, targets
 
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """Symbols or reals ``(B, T)`` -> model inputs in this dataset's encoding."""

@@ -257,23 +257,6 @@ def test_set_epoch_during_a_pass_does_not_change_that_pass() -> None:
     assert all(same_data(a, b) for a, b in zip([first, *rest], expected, strict=True))
 
 
-@pytest.mark.parametrize("start_batch", [0, 1, 3, 5, 9])
-@pytest.mark.parametrize(("rank", "world_size"), [(0, 1), (1, 2)])
-def test_start_batch_skips_exactly_the_first_batches(
-    start_batch: int, rank: int, world_size: int
-) -> None:
-    dataset = seqtasks.make("echo", num_samples=100, batch_size=10).shard(rank, world_size)
-    dataset.set_epoch(2)
-    whole = list(dataset)
-    dataset.set_epoch(2, start_batch=start_batch)
-    resumed = list(dataset)
-    assert len(resumed) == max(0, len(whole) - start_batch)
-    assert len(dataset) == len(whole)  # the epoch keeps its length; the first batches are done
-    assert all(same_data(a, b) for a, b in zip(resumed, whole[start_batch:], strict=True))
-    dataset.set_epoch(3)  # the next epoch starts from its first batch again
-    assert len(list(dataset)) == len(whole)
-
-
 # ---------------------------------------------------------------------------------- device
 def test_cpu_device() -> None:
     for device in ("cpu", torch.device("cpu")):
