@@ -41,10 +41,21 @@ def effective_defaults(name: str) -> dict[str, dict[str, Any]]:
 
 
 def effective_options(dataset: SequenceTask, given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` (a problem's options) with each ``None`` replaced by the value ``dataset`` uses."""
-    return {
-        key: getattr(dataset, key, None) if value is None else value for key, value in given.items()
-    }
+    """``given`` (the options ``dataset`` was made with) with each ``None`` replaced by the value
+    ``dataset`` uses, where ``make`` takes it back: ``make(dataset.name, **result)`` rebuilds the
+    same dataset. An option derived from another (echo's ``position`` from ``lag``) or unused in
+    this framing (subsequence's ``start`` outside seq2seq) is left out rather than recorded."""
+    result = {key: value for key, value in given.items() if value is not None}
+    for key, value in given.items():
+        used = getattr(dataset, key, None)
+        if value is not None or used is None:
+            continue
+        try:
+            make(dataset.name, **result, **{key: used})
+        except (TypeError, ValueError):  # a derived twin, or an option of another framing
+            continue
+        result[key] = used
+    return {key: result[key] for key in given if key in result}  # the options' own order
 
 
 def describe_default(key: str, default: Any, by_framing: Mapping[str, Any]) -> str:

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import seqtasks
+from seqtasks.listing import effective_options
+from seqtasks.registry import options
 from tests.test_contract import same_data
 
 # every problem, framing and encoding: a target taken from the inputs must not stay a view of them
@@ -52,3 +54,15 @@ def test_targets_never_share_memory_with_inputs(name, framing, encoding, batch_s
         kept = targets.clone()
         inputs.fill_(-7 if inputs.dtype == torch.int64 else float("nan"))  # no symbol, no value
         assert torch.equal(targets, kept), "editing the inputs edited the targets"
+
+
+@pytest.mark.parametrize(("name", "framing", "encoding"), EVERY_LAYOUT[::2])
+def test_the_recorded_options_rebuild_the_same_dataset(name, framing, encoding) -> None:
+    given = {key: value for key, value in options(name).items()
+             if key not in ("split", "seed", "num_samples", "batch_size", "device")}  # fmt: skip
+    dataset = seqtasks.make(name, **{**given, "framing": framing, "encoding": encoding})
+    recorded = effective_options(dataset, {**given, "framing": framing, "encoding": encoding})
+    assert None not in recorded.values()
+    rebuilt = seqtasks.make(name, **recorded)
+    assert rebuilt.spec == dataset.spec
+    assert same_data(rebuilt.generate(0, 3), dataset.generate(0, 3))
