@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float, check_int, python_scalars
@@ -24,6 +24,8 @@ FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each ch
 # accelerator counting them would make the host wait each step, so it reads every step there
 ANSWERED_STEPS_ON_CPU = True  # False: every step on the CPU too (the device benchmark's check)
 FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
+STAGES = ("val", "test")  # the stages scored with metrics
+FORWARD_PARTS = ("forward", "forward_train", "read_out", "shape_output")  # see step_readout
 
 
 class OutputCheckError(ValueError):
@@ -77,9 +79,8 @@ class SequenceModel(L.LightningModule):
             )
         self.lr = check_float("lr", lr, 0.0, math.inf)
         self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
-        self.metrics = nn.ModuleDict(
-            {stage: self.metric_collection(stage) for stage in ("val", "test")}
-        )
+        self.metrics = nn.ModuleDict({stage: self.metric_collection(stage) for stage in STAGES})
+        self.losses = nn.ModuleDict({stage: MeanMetric() for stage in STAGES})  # see _evaluate
 
     def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
         """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict
@@ -189,26 +190,22 @@ class SequenceModel(L.LightningModule):
 
     def step_readout_is_forward(self) -> bool:
         """Whether :meth:`step_readout` computes what ``self(inputs)`` does: not where a subclass
-        overrides ``forward`` or ``forward_train`` and not it, nor with a forward hook."""
-        owner = {name: next(c for c in type(self).__mro__ if name in vars(c))
-                 for name in ("step_readout", "forward", "forward_train")}  # fmt: skip
-        kept = all(
-            issubclass(owner["step_readout"], owner[n]) for n in ("forward", "forward_train")
-        )
+        overrides one of ``FORWARD_PARTS`` and not it, nor with a forward hook."""
+        parts = [name for name in ("step_readout", *FORWARD_PARTS) if hasattr(type(self), name)]
+        owner = {name: next(c for c in type(self).__mro__ if name in vars(c)) for name in parts}
+        kept = all(issubclass(owner["step_readout"], part) for part in owner.values())
         return kept and not (self._forward_hooks or self._forward_pre_hooks)
 
     def scored_outputs(
         self, inputs: torch.Tensor, targets: torch.Tensor, training: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The outputs the loss and metrics read, their targets, and where the targets sit.
-
         Per-step class targets through a :meth:`step_readout`, on the CPU: the head runs on the
         answered steps alone, giving logits ``(N, C)``, targets ``(N,)`` and the ``(B, T)`` mask
         of the answered steps: the loss and metrics of the head on every step, at the cost of the
         answered ones (MQAR at length 1,024, vocabulary 2,048: 1/16 of the logits). Otherwise
-        (and on other devices, see ``ANSWERED_STEPS_ON_CPU``) the whole output (teacher-forced in
-        ``training``), the targets and None.
-        """
+        (other devices, ``ANSWERED_STEPS_ON_CPU``) the whole output (teacher-forced in
+        ``training``), the targets and None."""
         on_cpu = ANSWERED_STEPS_ON_CPU and inputs.device.type == "cpu"
         by_step = self.classes and on_cpu and self.step_readout_is_forward()
         readout = self.step_readout(inputs) if by_step else None
@@ -244,7 +241,11 @@ class SequenceModel(L.LightningModule):
         inputs, targets = batch
         output, scored_targets, answered = self.scored_outputs(inputs, targets, training=False)
         loss = self.loss(output, scored_targets)
-        self.log(f"{stage}/loss", loss, batch_size=len(targets), sync_dist=True)  # mean of ranks
+        # the loss of every target the epoch answers (all ranks), whatever each batch answers
+        weight = ((scored_targets != self.spec.ignore_index).sum() if self.classes
+                  else scored_targets.new_tensor(scored_targets.numel()))  # fmt: skip
+        self.losses[stage].update(torch.where(weight > 0, loss, 0.0), weight)
+        self.log(f"{stage}/loss", self.losses[stage], batch_size=len(targets))
         metrics = self.metrics[stage]
         self.update_metrics(metrics, output, targets, answered)
         self.log_dict(metrics, batch_size=len(targets))
@@ -281,10 +282,9 @@ class SequenceModel(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW, as torch's fused kernel where it runs: every parameter a float on the CPU or a
-        CUDA device, outside Lightning's mixed precision and with no gradient scaler (Lightning
-        refuses to clip gradients for an optimiser that unscales them itself, and FSDP's would
-        clip them scaled). The same arithmetic as torch's default AdamW, to float rounding, and
-        faster (``python -m seqtasks.benchmarks.optimizers``, ``results/optimizers.md``)."""
+        CUDA device, outside Lightning's mixed precision, no gradient scaler (Lightning refuses to
+        clip for an optimiser that unscales itself, FSDP's would clip scaled). The same arithmetic
+        as torch's AdamW to rounding, faster (``python -m seqtasks.benchmarks.optimizers``)."""
         parameters = list(self.parameters())
         trainer = self._trainer  # None outside a Trainer (benchmarks, a user's own loop)
         precision = getattr(trainer, "precision_plugin", None)

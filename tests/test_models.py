@@ -218,3 +218,24 @@ def test_wrap_checks_with_inputs_of_every_problems_shape_and_encoding(name):
         inputs, _ = dataset.generate(0, 2)
         example = example_inputs(dataset.spec)
         assert (example.shape, example.dtype) == (inputs.shape, inputs.dtype), encoding
+
+
+@pytest.mark.parametrize("family", ["lstm", "transformer", "mlp_window"])
+def test_the_evaluation_loss_is_the_mean_over_every_answered_target(family: str) -> None:
+    # parity's one_to_one batches answer different numbers of steps (its lengths vary)
+    data = seqtasks.make("parity", framing="one_to_one", length=40, min_length=1, split="val",
+                         num_samples=60, batch_size=16)  # fmt: skip
+    answered = [int((targets != data.spec.ignore_index).sum()) for _, targets in data]
+    assert len(set(answered)) > 1, "the batches must differ for the test to mean anything"
+    torch.manual_seed(0)
+    model = models.resolve(family, "one_to_one")(data.spec)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        enable_checkpointing=False, accelerator="cpu")  # fmt: skip
+    logged = trainer.validate(model, torch.utils.data.DataLoader(data, batch_size=None),
+                              verbose=False)[0]  # fmt: skip
+    inputs, targets = data.generate(0, 60)
+    with torch.no_grad():
+        logits = model(inputs)  # (B, T, C)
+    expected = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           targets.reshape(-1), ignore_index=-100)  # fmt: skip
+    assert logged["val/loss"] == pytest.approx(float(expected), rel=1e-5)

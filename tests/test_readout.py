@@ -102,19 +102,26 @@ def test_a_model_read_whole_scores_its_whole_output(name: str) -> None:
     assert models.resolve(name, "one_to_one").step_readout is SequenceModel.step_readout
 
 
-@pytest.mark.parametrize("change", ["forward", "forward_train", "hook"])
-def test_a_users_own_forward_is_what_the_loss_reads(change: str) -> None:
-    # a subclass's forward (or a forward hook) that changes the logits must not be bypassed
-    model, (inputs, targets) = model_and_batch("lstm", *PARTLY)
-    base_class = type(model)
+@pytest.mark.parametrize(("family", "change"), [
+    ("lstm", "forward"), ("lstm", "forward_train"), ("lstm", "hook"), ("lstm", "shape_output"),
+    ("mamba", "forward"), ("mamba", "read_out"), ("mamba", "shape_output"),
+])  # fmt: skip
+def test_a_users_own_forward_is_what_the_loss_reads(family: str, change: str) -> None:
+    # a subclass's forward, a part of it (or a forward hook) that changes the logits must not
+    # be bypassed
+    model, (inputs, targets) = model_and_batch(family, *PARTLY)
+    base_class, plain = type(model), model.training_loss(inputs, targets)
     sharper = {"forward": lambda self, x: 3 * base_class.forward(self, x),
-               "forward_train": lambda self, x, y: 3 * base_class.forward(self, x)}  # fmt: skip
+               "forward_train": lambda self, x, y: 3 * base_class.forward(self, x),
+               "read_out": lambda self, f: 3 * base_class.read_out(self, f),
+               "shape_output": lambda self, y: 3 * base_class.shape_output(self, y)}  # fmt: skip
     if change == "hook":
         model.register_forward_hook(lambda module, args, output: 3 * output)
     else:
         model.__class__ = type("Sharper", (base_class,), {change: sharper[change]})
     assert not model.step_readout_is_forward()
-    expected = model.loss(3 * base_class.forward(model, inputs), targets)
+    expected = model.loss(model.forward_train(inputs, targets), targets)  # the whole output
+    assert not torch.allclose(expected, plain), "the change must change the loss"
     output, scored, answered = model.scored_outputs(inputs, targets, training=True)
     assert answered is None and scored is targets and output.shape == (8, 64, 128)  # read whole
     torch.testing.assert_close(model.training_loss(inputs, targets), expected)

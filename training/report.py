@@ -102,9 +102,12 @@ def plot_predictions(
     for axis, title, target, prediction in zip(
         axes.flat, titles, targets, predictions, strict=False
     ):
-        positions = range(len(target))
-        axis.plot(positions, target, "o", color="tab:blue", label="target", markersize=8)
-        axis.plot(positions, prediction, "x", color="tab:red", label="prediction", markersize=8)
+        answered = (target != spec.ignore_index if spec.target == "classes"
+                    else torch.ones_like(target, dtype=torch.bool))  # fmt: skip
+        positions = answered.nonzero().flatten()  # steps with no answer (ignore_index) not drawn
+        axis.plot(positions, target[answered], "o", color="tab:blue", label="target", markersize=8)
+        axis.plot(positions, prediction[answered], "x", color="tab:red", label="prediction",
+                  markersize=8)  # fmt: skip
         axis.set_title(title, fontsize=9)
         axis.set_xlabel("target position")
     for axis in list(axes.flat)[len(targets) :]:
