@@ -143,14 +143,14 @@ class SequenceModel(L.LightningModule):
         return (*shape, self.spec.num_classes) if self.classes else shape
 
     def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None,
-                     training: bool = False) -> None:  # fmt: skip
-        """One forward pass on ``inputs`` (of ``spec``, else the problem's; no gradients; eval mode
-        unless ``training``): :class:`OutputCheckError` if it fails (the cause) or is misshapen."""
+                     training: bool = False, grad: bool = False) -> torch.Tensor:  # fmt: skip
+        """One forward pass on ``inputs`` (of ``spec``, else the problem's; eval mode unless
+        ``training``; gradients if ``grad``): its output, or :class:`OutputCheckError`."""
         was_training = self.training
         name = self.display_name + (" in training mode" if training else "")
         self.train(training)
         try:
-            with torch.no_grad():
+            with torch.set_grad_enabled(grad):
                 output = self(inputs)
         except Exception as error:  # a user's network may raise anything (a wrong width)
             raise OutputCheckError(
@@ -173,6 +173,7 @@ class SequenceModel(L.LightningModule):
                 f"inputs {tuple(inputs.shape)}; expected floats of shape {expected} = {layout} "
                 f"for {self.spec.name}'s {self.spec.target}"
             )
+        return output
 
     # ------------------------------------------------------------------ loss and steps
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -145,22 +145,41 @@ class NetModel(SequenceModel):
         return self.net(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 
     def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None,
-                     training: bool = False) -> None:  # fmt: skip
-        """The output check in eval mode, then in training mode (a net may return other things
-        while it trains), with the random state forked and the buffers put back: the run's
-        BatchNorm statistics and dropout masks are as they would be without the check."""
-        super().check_output(inputs, spec, training)
+                     training: bool = False, grad: bool = False) -> torch.Tensor:  # fmt: skip
+        """The output check, then what a user's net may get wrong besides its shape: samples
+        that mix (rolling the batch must roll the outputs: an ``nn.LSTM`` without
+        ``batch_first=True`` reads ``(B, T, F)`` as ``(T, B, F)``), and, in training mode (a net
+        may return other things while it trains), an output no parameter acts on. The training
+        pass forks the random state and puts the buffers back: the run's BatchNorm statistics
+        and dropout masks are those of a run without the check."""
+        output = super().check_output(inputs, spec, training, grad)
         if training:
-            return
+            return output
+        if len(inputs) > 1:
+            rolled = super().check_output(inputs.roll(1, dims=0), spec)
+            if not torch.allclose(rolled, output.roll(1, dims=0), rtol=1e-3, atol=1e-5):
+                raise OutputCheckError(
+                    f"{self.display_name}: one sample's output depends on the other samples of "
+                    f"the batch (rolling the batch of inputs {tuple(inputs.shape)} did not roll "
+                    "the outputs): a layer reads the batch axis as time or mixes samples, e.g. "
+                    "nn.LSTM, nn.GRU or nn.MultiheadAttention without batch_first=True"
+                )
         buffers = [buffer.clone() for buffer in self.buffers()]
         devices = [inputs.device.index or 0] if inputs.device.type == "cuda" else []
         try:
             with torch.random.fork_rng(devices=devices):
-                super().check_output(inputs, spec, training=True)
+                trained = super().check_output(inputs, spec, training=True, grad=True)
         finally:
             with torch.no_grad():
                 for buffer, saved in zip(self.buffers(), buffers, strict=True):
                     buffer.copy_(saved)
+        if not trained.requires_grad:
+            raise OutputCheckError(
+                f"{self.display_name} in training mode returned an output that no parameter "
+                "acts on (requires_grad=False: detached, or computed under torch.no_grad): "
+                "nothing would train"
+            )
+        return output
 
 
 def _missing_class(target: str) -> str | None:

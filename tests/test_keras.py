@@ -74,3 +74,22 @@ def test_ignore_class_leaves_out_what_our_loss_leaves_out() -> None:
     ours = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=ignored)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=ignored)
     assert float(loss(targets, logits)) == pytest.approx(float(ours), rel=1e-5)
+
+
+def test_the_readmes_answered_accuracy_scores_the_answered_targets_only() -> None:
+    snippet = README.split("<!-- snippet: keras-answered")[1].split("```python\n")[1]
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(snippet.split("```")[0], "README.md", "exec"), namespace)
+    dataset = seqtasks.make("selective_copy", length=16, num_tokens=4, vocab=8, num_samples=64)
+    _, targets = dataset.generate(0, 64)  # (64, 16), 3 in 4 of them -100
+    answered = targets != dataset.spec.ignore_index
+    logits = F.one_hot(targets.clamp(min=0), dataset.spec.num_classes).float()  # (64, 16, C)
+    wrong = answered.nonzero()[::2]  # every other answered target gets another class
+    logits[wrong[:, 0], wrong[:, 1]] = logits[wrong[:, 0], wrong[:, 1]].roll(1, dims=-1)
+    metric = namespace["AnsweredAccuracy"](name="accuracy")
+    metric.update_state(targets, logits)
+    expected = 1 - len(wrong) / int(answered.sum())
+    assert float(metric.result()) == pytest.approx(expected)
+    keras_accuracy = keras.metrics.SparseCategoricalAccuracy()
+    keras_accuracy.update_state(targets, logits)  # counts the unanswered as wrong: not this
+    assert float(keras_accuracy.result()) < expected - 0.3

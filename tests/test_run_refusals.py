@@ -58,6 +58,29 @@ class TupleWhileTraining(nn.Module):
         return (logits, logits.mean()) if self.training else logits
 
 
+class TimeFirstLSTM(nn.Module):
+    """An nn.LSTM left at batch_first=False: it reads (B, T, F) as (T, B, F), shapes all right."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(spec.input_size, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(inputs)[0])  # (B, T, 2), computed along the batch
+
+
+class Detached(nn.Module):
+    """An output no parameter acts on: nothing would train."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.linear = nn.Linear(spec.input_size, 2)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.linear(inputs).detach()
+
+
 class TwoArguments(nn.Module):
     """A forward that wants the lengths too: the harness passes the inputs alone."""
 
@@ -83,6 +106,13 @@ REFUSED = [
     (["model=custom", f"model.net._target_={HERE}.TupleWhileTraining"],
      r"model=custom: tests.test_run_refusals.TupleWhileTraining in training mode returned a "
      r"tuple, not a tensor of shape \(8, 10, 2\)"),
+    (["model=custom", f"model.net._target_={HERE}.TimeFirstLSTM"],
+     r"model=custom: tests.test_run_refusals.TimeFirstLSTM: one sample's output depends on the "
+     r"other samples of the batch \(rolling the batch of inputs \(8, 10, 1\) did not roll the "
+     r"outputs\).*without batch_first=True"),
+    (["model=custom", f"model.net._target_={HERE}.Detached"],
+     r"Detached in training mode returned an output that no parameter acts on "
+     r"\(requires_grad=False"),
     (["model=transformer", "model.position=learned", "model.max_positions=12",
       "report.eval_lengths=[20]"],
      r"report.eval_lengths: the model cannot take length=20: CausalTransformer ValueError: "
