@@ -90,7 +90,7 @@ class AssociativeRecall(SequenceTask):
         self.power_a = check_float("power_a", power_a, 0.0, math.inf)
         self.random_non_queries = check_bool("random_non_queries", random_non_queries)
         per_step = self.framing == "one_to_one"
-        if not per_step and self.power_a != POWER_A:
+        if not per_step and not math.isclose(self.power_a, POWER_A, rel_tol=1e-6):  # float32 too
             raise ValueError(
                 f"power_a={self.power_a} applies to framing='one_to_one' only (the query gaps); "
                 f"framing={self.framing!r} has one query, at the last step: leave power_a at "

@@ -27,8 +27,8 @@ def effective_defaults(name: str) -> dict[str, dict[str, Any]]:
     The value is what the problem uses when the option is left out (its other options at their
     defaults); ``None`` where the problem uses none (e.g. memorize_long's ``q`` outside 2c).
     """
+    unset = [key for key, value in options(name).items() if value is None]  # refuses a bad name
     problem = PROBLEMS[name]
-    unset = [key for key, value in options(name).items() if value is None]
     found: dict[str, dict[str, Any]] = {key: {} for key in unset}
     for framing in problem.framings:
         try:

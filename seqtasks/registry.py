@@ -46,6 +46,10 @@ def register(problem: type[SequenceTask]) -> type[SequenceTask]:
     """Add a problem class under its ``name``; a name that is taken is refused."""
     if not (isinstance(problem, type) and issubclass(problem, SequenceTask)):
         raise TypeError(f"register needs a SequenceTask subclass, got {problem!r}")
+    name = getattr(problem, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register: {problem.__name__} needs a class attribute name (a non-empty "
+                        f"str, the name make() takes), got {name!r}")  # fmt: skip
     if problem.name in PROBLEMS:
         raise ValueError(f"a problem named {problem.name!r} is already registered")
     PROBLEMS[problem.name] = problem
@@ -58,9 +62,19 @@ def available() -> list[str]:
 
 
 def options(name: str) -> dict[str, Any]:
-    """The options problem ``name`` takes, with their defaults."""
-    parameters = inspect.signature(_problem(name).__init__).parameters
-    return {key: p.default for key, p in parameters.items() if key != "self"}
+    """The options problem ``name`` takes, with their defaults; an ``__init__`` that passes
+    ``**kwargs`` on adds the options of the class it passes them to (the next in the MRO)."""
+    found: dict[str, Any] = {}
+    for cls in _problem(name).__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        parameters = inspect.signature(vars(cls)["__init__"]).parameters.values()
+        for p in parameters:
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                found.setdefault(p.name, p.default)
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return found
+    return found
 
 
 def make(name: str, **kwargs: Any) -> SequenceTask:
@@ -73,6 +87,6 @@ def make(name: str, **kwargs: Any) -> SequenceTask:
 
 
 def _problem(name: str) -> type[SequenceTask]:
-    if name not in PROBLEMS:
+    if not isinstance(name, str) or name not in PROBLEMS:
         raise ValueError(f"unknown problem {name!r}: choose one of {available()}")
     return PROBLEMS[name]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from seqtasks._validate import check_choice, check_float, check_int
+
 IGNORE_INDEX = -100  # a class target that carries no answer (PyTorch's cross-entropy default)
+CHOICES = {"target": ("classes", "reals"), "target_layout": ("per_step", "last", "sequence"),
+           "metric": ("accuracy", "exact_match", "mse")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,18 @@ class TaskSpec:
     tolerance: float | None = None
     ignore_index: int = IGNORE_INDEX
 
+    def __post_init__(self) -> None:
+        """Refuse a field no model could read (a spec made by hand, for a problem of one's own)."""
+        for field, allowed in CHOICES.items():
+            check_choice(field, getattr(self, field), allowed, "TaskSpec")
+        for field in ("input_length", "input_size", "target_length", "vocab_size", "num_classes"):
+            if getattr(self, field) is not None or field not in ("vocab_size", "num_classes"):
+                check_int(field, getattr(self, field), 1)
+        if self.target == "classes" and self.num_classes is None:
+            raise ValueError("num_classes=None: class targets need their number of classes")
+        check_float("solved_threshold", self.solved_threshold, -math.inf, math.inf)
+        check_float("chance", self.chance, -math.inf, math.inf)
+
     @property
     def target_shape(self) -> tuple[int, ...]:
         """The shape of one sample's ``y``."""
@@ -60,6 +78,8 @@ class TaskSpec:
 
     def is_solved(self, value: float) -> bool:
         """Whether a measured ``metric`` value meets the solved criterion."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # nan: never solved
+            raise TypeError(f"is_solved needs the measured {self.metric}, a number; got {value!r}")
         if self.metric == "mse":
             return value <= self.solved_threshold
         return value >= self.solved_threshold

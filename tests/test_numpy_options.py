@@ -96,3 +96,12 @@ def test_every_model_takes_numpy_sizes(family: str, tmp_path) -> None:
     assert yaml.safe_load((tmp_path / "hparams.yaml").read_text())["lr"] == 0.01
     inputs, _ = next(iter(data))
     assert torch.equal(plain(inputs), numpy(inputs))
+
+
+def test_a_float32_default_counts_as_the_default() -> None:
+    # np.float32(0.01) is 0.009999999776...: still MQAR's default where it may not be changed
+    options = {"framing": "many_to_one", "length": 16, "num_pairs": 2, "vocab": 32}
+    given = seqtasks.make("associative_recall", power_a=np.float32(0.01), **options)
+    assert given.spec == seqtasks.make("associative_recall", **options).spec
+    with pytest.raises(ValueError, match=r"power_a=0.5 applies to framing='one_to_one' only"):
+        seqtasks.make("associative_recall", power_a=np.float32(0.5), **options)

@@ -103,3 +103,48 @@ def test_registry_refuses_duplicates_and_non_problems() -> None:
     with pytest.raises(ValueError, match=rf"unknown problem 'nope': choose one of {every_problem}"):
         seqtasks.options("nope")
     assert seqtasks.available()[:5] == ["ramp", "memorize", "echo", "subsequence", "classify"]
+
+
+def test_a_registered_problem_passing_its_options_on_takes_them_all(monkeypatch) -> None:
+    from seqtasks import registry
+
+    monkeypatch.setattr(registry, "PROBLEMS", dict(registry.PROBLEMS))  # registered for this test
+
+    class Shifted(Echo):
+        name = "echo_shifted"
+
+        def __init__(self, *, shift: int = 0, **common: object) -> None:
+            super().__init__(**common)
+            self.shift = shift
+
+    seqtasks.register(Shifted)
+    assert list(seqtasks.options("echo_shifted"))[:3] == ["shift", "length", "vocab"]
+    assert seqtasks.make("echo_shifted", seed=3, lag=2, shift=1).seed == 3
+    with pytest.raises(TypeError, match=r"echo_shifted has no option 'lga'"):
+        seqtasks.make("echo_shifted", lga=2)
+
+    class Unnamed(seqtasks.SequenceTask):
+        pass
+
+    with pytest.raises(TypeError, match=r"register: Unnamed needs a class attribute name"):
+        seqtasks.register(Unnamed)
+
+
+def test_names_and_specs_of_the_wrong_kind_are_refused_by_name() -> None:
+    from seqtasks.listing import effective_defaults
+
+    for call in (lambda: seqtasks.make(["echo"]), lambda: effective_defaults("nope")):
+        with pytest.raises(ValueError, match=r"unknown problem .*: choose one of \['ramp'"):
+            call()
+    spec = seqtasks.make("echo").spec
+    with pytest.raises(TypeError, match=r"is_solved needs the measured accuracy, a number"):
+        spec.is_solved(None)  # type: ignore[arg-type]
+    assert not spec.is_solved(float("nan"))
+    for field, value, match in [
+        ("target_layout", "bogus", r"target_layout='bogus' is not available for TaskSpec"),
+        ("metric", "acc", r"metric='acc' is not available for TaskSpec: choose one of"),
+        ("input_length", -1, r"input_length=-1 is out of range: allowed >= 1"),
+        ("num_classes", None, r"num_classes=None: class targets need their number of classes"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            seqtasks.TaskSpec(**{**spec.to_dict(), field: value})
