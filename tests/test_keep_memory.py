@@ -14,7 +14,7 @@ from seqtasks.benchmarks.engines import keep_memory_available
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--families", "lstm,nope"], "['nope'] not among"), (["--rounds", "0"], "--rounds=0")],
+    [(["--families", "lstm,nope"], "['nope']: not a family"), (["--rounds", "0"], "--rounds=0")],
 )
 def test_bad_flags_are_refused(flags: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip

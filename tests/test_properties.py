@@ -198,6 +198,11 @@ def test_batch_arithmetic_gives_each_rank_and_worker_its_batches(
         return
     total, sizes = per_rank * world_size, set()
     dataset._batch = lambda stream, start, count: (Span(start, count),) * 2  # record bounds
+    if start_batch > per_rank:  # past the epoch: refused, and at most the whole epoch is done
+        refusal = rf"start_batch={start_batch}: allowed 0 to {per_rank}"
+        with pytest.raises(ValueError, match=refusal):
+            dataset.shard(0, world_size).set_epoch(0, start_batch=start_batch)
+        start_batch = per_rank
     for rank in range(world_size):
         dataset.shard(rank, world_size).set_epoch(0, start_batch=start_batch)
         assert len(dataset) == per_rank
