@@ -203,16 +203,27 @@ def lengths(runs: list[Row]) -> list[dict[str, Any]]:
 def lengths_table(entries: list[dict[str, Any]], frontiers: list[dict[str, Any]]) -> str:
     """Problem x model: the test metric at the trained length and at its multiples (medians);
     then the ladders not scored at other lengths, because their model cannot take them."""
-    lines = ["No model was scored at other lengths."]
-    if entries:
-        factors = sorted(entries[0]["by_length"])
-        head = " | ".join(f"{n // entries[0]['trained_length']}x" for n in factors)
-        lines = [f"| problem (trained length) | model | seeds solved | trained | {head} |",
-                 "|---" * (4 + len(factors)) + "|"]  # fmt: skip
+
+    tables: dict[tuple[str, ...], list[str]] = {}  # one table per set of lengths scored
     for e in entries:
-        scores = " | ".join(f"{score:.3f}" for _, score in sorted(e["by_length"].items()))
-        lines.append(f"| {e['problem']} ({e['trained_length']}) | {e['model']} | {e['solved']}/"
-                     f"{e['seeds']} | {e['trained']:.3f} | {scores} |")  # fmt: skip
+        lengths = sorted(e["by_length"])
+        multiples = all(n % e["trained_length"] == 0 for n in lengths)  # 2x, else the lengths
+        head = tuple(f"{n // e['trained_length']}x" if multiples else f"{n}" for n in lengths)
+        scores = " | ".join(f"{e['by_length'][n]:.3f}" for n in lengths)
+        tables.setdefault(
+            head,
+            [
+                f"| problem (trained length) | model | seeds solved | trained | "
+                f"{' | '.join(head)} |",
+                "|---" * (4 + len(head)) + "|",
+            ],
+        )
+        tables[head].append(
+            f"| {e['problem']} ({e['trained_length']}) | {e['model']} | "
+            f"{e['solved']}/{e['seeds']} | {e['trained']:.3f} | {scores} |"
+        )
+    lines = "\n\n".join("\n".join(table) for table in tables.values()).splitlines()
+    lines = lines or ["No model was scored at other lengths."]
     refused: dict[tuple[str, str], list[str]] = {}
     for e in frontiers:
         if e.get("lengths_refused"):

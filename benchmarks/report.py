@@ -83,8 +83,9 @@ def frontier_cell(entry: dict[str, Any]) -> str:
         if broke:
             return f"none yet ({broke} unsolved; not finished)"
         return "not run yet" if entry.get("runs") == 0 else "no size decided yet"
-    timed = " (a run there hit the wall-clock limit before its step budget)" if broke and entry.get(
-        "broke_by_time") else ""  # fmt: skip
+    cuts, runs = int(entry.get("broke_by_time") or 0), entry.get("runs_at_break") or 0
+    timed = (f" ({cuts} of {runs} runs there stopped by the wall-clock limit before their step "
+             "budget)") if broke and cuts else ""  # fmt: skip
     if entry["value"] is None:
         return f"none ({broke} unsolved{timed})" if broke else "none"
     at_cap = entry["status"] in ("ceiling", "largest size")
@@ -93,7 +94,9 @@ def frontier_cell(entry: dict[str, Any]) -> str:
     if low is not None and low != high:
         text += f" ({low:,}-{high:,})"
     if broke:  # confirmed by its seeds only once the ladder is decided
-        text += f", {broke} unsolved so far" if cut else f", breaks at {broke}"
+        text += {"time limit": f", {broke} unsolved so far",
+                 "time-limited": f", {broke} unsolved within the wall-clock limit"}.get(
+            entry["status"], f", breaks at {broke}")  # fmt: skip
     text += timed
     if cut:  # the time limit stopped the board (or it is still being built): a lower bound
         text += " (not finished)"
@@ -123,8 +126,10 @@ def goals_table(results: dict[str, Any], goals: dict[str, int], model: str = "ls
             continue
         value = entry["value"]
         reached = "**yes**" if value is not None and value >= goal else "**no**"
-        if reached == "**no**" and entry["status"] == "time limit":
-            reached = "not yet"  # the ladder is not finished
+        if reached == "**no**" and entry["status"] in ("time limit", "time-limited"):
+            reached = {"time limit": "not yet", "time-limited": "no, within the wall-clock limit"}[
+                entry["status"]
+            ]  # not finished; or runs cut by the limit decided it
         if entry["status"] in ("error", "n/a"):
             reached = entry["status"]
         lines.append(f"| {problem} | {entry['knob']} >= {goal:,} | {frontier_cell(entry)} | "
@@ -207,6 +212,13 @@ def progress_text(results: dict[str, Any]) -> str:
             f"took {hours:,.1f} hours in all (each on one thread).")  # fmt: skip
 
 
+def refused_text(results: dict[str, Any]) -> str:
+    """``, 18 of them refused before training (...)`` where a model cannot serve a framing."""
+    refused = results.get("refused_count") or 0
+    return (f", {refused} of them refused before training (the model cannot serve the framing: "
+            "n/a)") if refused else ""  # fmt: skip
+
+
 def this_invocation(results: dict[str, Any], runs: int) -> str:
     """``, 12 of them by this invocation`` when the others' rows came from earlier ones."""
     new = results.get("new_runs", runs)
@@ -238,7 +250,8 @@ def markdown(results: dict[str, Any]) -> str:
     agree = sum(v["verdict"] == "agree" for v in verdicts)
     parts = [
         "# The leaderboard: what each architecture remembers, and where it breaks",
-        f"`{results['command']}`: {runs} training runs{this_invocation(results, runs)} in "
+        f"`{results['command']}`: {runs} training runs{this_invocation(results, runs)}"
+        f"{refused_text(results)} in "
         f"{results['wall_seconds'] / 60:.1f} min on {m['cpu_count']} CPU cores ({m['workers']} "
         f"runs at once, 1 torch thread each; torch {m['torch']}). {progress_text(results)} "
         f"Budget: {budget_text(results)}.",

@@ -44,7 +44,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs, store, summaries
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
-from seqtasks.benchmarks.leaderboard import Ladder, LeaderboardPlan
+from seqtasks.benchmarks.leaderboard import REFUSED, Ladder, LeaderboardPlan
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_plan
 from seqtasks.benchmarks.setups import StaleRows, check_rows
 from seqtasks.benchmarks.tables import compose_message
@@ -148,6 +148,8 @@ def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any 
         # cost, where wall_seconds is this invocation's alone
         "run_seconds": round(sum(row.get("seconds") or 0 for row in unique.values())),
         "run_count": len(unique),
+        # of them, jobs refused before training (a model that cannot serve the framing: n/a)
+        "refused_count": sum(REFUSED in (row.get("error") or "") for row in unique.values()),
         "new_runs": sum(key not in (known or {}) for key in unique),  # run by this invocation
         "ladders": {"all": len(statuses), "decided": len(statuses) - statuses.count("time limit")},
         "models": [rename(model) for model in models],

@@ -7,9 +7,14 @@ including its frontier) / (the number of sizes up to the ceiling). A problem it 
 cannot serve (n/a) or failed on (error) counts 0. Models are ranked by score, ties by the median
 of the steps it took at its frontiers (fewer first). Only a model whose every ladder is decided is
 ranked: while a board is being built (ladders cut by the time limit, to go on with ``--resume``),
-a model with some ladders decided follows the ranked ones, unranked, its score a lower bound (an
-unfinished ladder counts what it reached so far) with how many of its ladders are decided; a model
-with none decided is listed last.
+a model with some ladders decided follows the ranked ones, unranked, its score provisional (an
+unfinished ladder counts what it reached so far, which its next seeds may confirm or lower) with
+how many of its ladders are decided; a model with none decided is listed last.
+
+A ladder whose first unsolved size is unsolved only because runs there met the wall-clock limit
+(those stopped by their step budget are no majority of the size's runs) is ``time-limited``, not
+``broke``: the break may be the machine's speed, not the model. It scores its frontier as a broken
+ladder does, and the ranking counts it apart.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
     steps = _spread([row["steps"] for row in done])
     sizes = next((row for row in ladder.all_rows() if "num_parameters" in row), {})
     ran = {id(row): row for row in [*ladder.all_rows(), *ladder.tuning.values()]}  # each run once
-    # a run at the first unsolved size stopped by the wall-clock guard, not the step budget: the
+    # runs at the first unsolved size stopped by the wall-clock guard, not the step budget: the
     # break may be the machine's speed, not the model (the cell says so)
-    timed = broke is not None and ladder.cut_by_time(broke)
+    at_break = [row for row in ladder.rows.get(broke, {}).values() if not failed(row)]
+    timed = sum(row.get("stopped") == "time" and not row["solved"] for row in at_break)
+    status = break_status({"running": "time limit"}.get(ladder.status, ladder.status), at_break)
     return {
         "model": ladder.model,
         "problem": ladder.problem.key,
@@ -62,8 +69,9 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         "steps_range": [steps["min"], steps["max"]] if done else None,
         "sequences": _spread([row["sequences"] for row in done])["median"],
         "first_unsolved": broke,
-        "broke_by_time": timed,
-        "status": ladder.status if ladder.status != "running" else "time limit",
+        "broke_by_time": timed,  # runs at first_unsolved the wall-clock guard stopped
+        "runs_at_break": len(at_break),
+        "status": status,
         "error": ladder.error,
         "lr": ladder.lr,
         "num_parameters": sizes.get("num_parameters"),
@@ -71,6 +79,14 @@ def frontier(ladder: Ladder) -> dict[str, Any]:
         # why the first size was not scored at other lengths where the problem scores them
         "lengths_refused": ladder.lengths_refused if scored else None,
     }
+
+
+def break_status(status: str, at_break: list[dict[str, Any]]) -> str:
+    """``time-limited`` for a ``broke`` ladder whose runs at the first unsolved size that their
+    step budget stopped unsolved are no majority of its runs (the wall-clock limit stopped the
+    others); else ``status``."""
+    by_budget = sum(not row["solved"] and row.get("stopped") != "time" for row in at_break)
+    return "time-limited" if status == "broke" and 2 * by_budget <= len(at_break) else status
 
 
 def curve(ladder: Ladder) -> list[dict[str, Any]]:
@@ -117,6 +133,7 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
             "problems": len(mine),
             "at_ceiling": sum(e["status"] in ("ceiling", "largest size") for e in mine),
             "broke": sum(e["status"] == "broke" for e in mine),
+            "time_limited": sum(e["status"] == "time-limited" for e in mine),
             "not_applicable": sum(e["status"] == "n/a" for e in mine),
             "errors": sum(e["status"] == "error" for e in mine),
             "not_finished": sum(e["status"] == "time limit" for e in mine),
@@ -126,7 +143,7 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
         })  # fmt: skip
 
     # a board still being built: only a model whose every ladder is decided is ranked; then the
-    # models with some decided (their scores lower bounds), then those with none
+    # models with some decided (their scores provisional), then those with none
     def group(entry: dict[str, Any]) -> int:
         return 2 if entry["not_finished"] == entry["problems"] else int(entry["not_finished"] > 0)
 
@@ -142,29 +159,29 @@ def ranking(frontiers: list[dict[str, Any]], problems: list[dict[str, Any]]) -> 
 
 
 def ranking_table(entries: list[dict[str, Any]]) -> str:
-    lines = ["| rank | model | score | at the ceiling | broke | n/a | errors | not finished |"
-             " median steps at the frontiers | runs (hours of runs) |",
-             "|---" * 10 + "|"]  # fmt: skip
+    lines = ["| rank | model | score | at the ceiling | broke | cut by the wall-clock limit | n/a "
+             "| errors | not finished | median steps at the frontiers | runs (hours of runs) |",
+             "|---" * 11 + "|"]  # fmt: skip
     for e in entries:
         steps = f"{e['median_steps']:,.0f}" if e["median_steps"] is not None else "-"
         cost = f"{e['runs']:,} ({e['hours']:.1f} h)" if e.get("runs") else "-"
         decided = e["problems"] - e["not_finished"]
         if not decided:  # nothing decided: no score to rank by
-            lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 6
+            lines.append(f"| - | {e['model']} | no ladder decided yet |" + " - |" * 7
                          + f" {cost} |")  # fmt: skip
             continue
         score = f"{e['score']:.1f}"
         if e["rank"] is None:
-            score = f">= {score} ({decided} of {e['problems']} ladders decided)"
+            score = f"{score}, provisional ({decided} of {e['problems']} ladders decided)"
         lines.append(f"| {e['rank'] or '-'} | {e['model']} | {score} | {e['at_ceiling']} | "
-                     f"{e['broke']} | {e['not_applicable']} | {e['errors']} | "
-                     f"{e['not_finished']} | {steps} | {cost} |")  # fmt: skip
+                     f"{e['broke']} | {e.get('time_limited', 0)} | {e['not_applicable']} | "
+                     f"{e['errors']} | {e['not_finished']} | {steps} | {cost} |")  # fmt: skip
     note = ""
     if any(e["not_finished"] for e in entries):
         note = (
             " Not finished yet: a model is ranked once every one of its ladders is decided;"
-            " until then its score is a lower bound (an unfinished ladder counts what it"
-            " reached so far)."
+            " until then its score is provisional (an unfinished ladder counts what it reached"
+            " so far; its next seeds may confirm or lower it)."
         )
     return f"Formula: {FORMULA}.{note}\n\n" + "\n".join(lines)
 

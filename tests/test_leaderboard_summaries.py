@@ -28,7 +28,7 @@ def test_ranking_formula() -> None:
     assert "mean over problems" in summaries.ranking_table(ranked)
     assert "Not finished yet" not in summaries.ranking_table(ranked)
     # a board still being built: only a model whose every ladder is decided is ranked; one with
-    # some decided follows, its score a lower bound, even above a ranked score; none decided: last
+    # some decided follows, its score provisional, even above a ranked score; none decided: last
     waiting = [entry("w", "a", None, "time limit"), entry("w", "b", None, "time limit")]
     partial = [entry("v", "a", 1, "time limit"), entry("v", "b", None)]  # 1/4 so far, 0
     ahead = [entry("u", "a", 10, "ceiling"), entry("u", "b", 1, "time limit")]  # 100 and 50 so far
@@ -37,10 +37,10 @@ def test_ranking_formula() -> None:
         ("x", 1), ("y", 2), ("z", 2), ("u", None), ("v", None), ("w", None)]  # fmt: skip
     assert [e["not_finished"] for e in ranked] == [0, 0, 0, 1, 1, 2]
     table = summaries.ranking_table(ranked)
-    assert "| - | w | no ladder decided yet | - | - | - | - | - | - | 4 (0.5 h) |" in table
-    assert ("| - | u | >= 75.0 (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 1 | 100 | 4 (0.5 h) |"
-            in table)  # fmt: skip
-    assert "| - | v | >= 12.5 (1 of 2 ladders decided) |" in table
+    assert "| - | w | no ladder decided yet | - | - | - | - | - | - | - | 4 (0.5 h) |" in table
+    assert ("| - | u | 75.0, provisional (1 of 2 ladders decided) | 1 | 0 | 0 | 0 | 0 | 1 | 100 "
+            "| 4 (0.5 h) |" in table)  # fmt: skip
+    assert "| - | v | 12.5, provisional (1 of 2 ladders decided) |" in table
     assert "Not finished yet: a model is ranked once every one of its ladders is decided" in table
 
 
@@ -78,12 +78,15 @@ def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
     assert seeds_run(ladder) == {5: [0], 10: [0], 20: [0, 1, 2], 50: [0, 1, 2]}
     assert slow["runs"] == len(CALLS) == 3 + 3 + 2 + 2  # 3 rates, 10 to 50, 2 + 2 seeds
     plain = frontier(climb("plain"))
-    assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, True)
+    assert (slow["value"], slow["first_unsolved"], slow["broke_by_time"]) == (20, 50, 3)
+    assert slow["status"] == "time-limited" and plain["status"] == "broke"
     assert report.frontier_cell(slow) == (
-        "**20**: 201 steps (200-202), breaks at 50 (a run there hit the wall-clock limit before "
-        "its step budget)"
+        "**20**: 201 steps (200-202), 50 unsolved within the wall-clock limit (3 of 3 runs there "
+        "stopped by the wall-clock limit before their step budget)"
     )
-    assert plain["broke_by_time"] is False and "wall-clock" not in report.frontier_cell(plain)
+    assert plain["broke_by_time"] == 0 and "wall-clock" not in report.frontier_cell(plain)
+    ranked = summaries.ranking([slow, plain], [{"key": slow["problem"], "values": [5, 10, 20, 50]}])
+    assert [(e["broke"], e["time_limited"]) for e in ranked] == [(0, 1), (1, 0)]
     # seed 0 cut at 50, seeds 1 and 2 solve it: 50 is solved and the climb goes on, to its
     # next cut size (100), where it ends
     bloomer = climb("slow_bloomer")
@@ -91,10 +94,25 @@ def test_a_break_where_runs_hit_the_wall_clock_limit_says_so() -> None:
                                   100: [0, 1, 2]}  # fmt: skip
     assert (frontier(bloomer)["value"], frontier(bloomer)["first_unsolved"]) == (50, 100)
     nothing = {"status": "broke", "value": None, "steps": None, "first_unsolved": 5,
-               "broke_by_time": True}  # fmt: skip
+               "broke_by_time": 1, "runs_at_break": 3}  # fmt: skip
     assert report.frontier_cell(nothing) == (
-        "none (5 unsolved (a run there hit the wall-clock limit before its step budget))"
+        "none (5 unsolved (1 of 3 runs there stopped by the wall-clock limit before their step "
+        "budget))"
     )
+
+
+def test_a_break_is_the_models_only_where_the_budget_stopped_most_runs_there() -> None:
+    def run(solved: bool, stopped: str) -> dict:
+        return {"solved": solved, "stopped": stopped}
+
+    budget, cut, solved = run(False, "max_steps"), run(False, "time"), run(True, "solved")
+    assert summaries.break_status("broke", [budget, budget, cut]) == "broke"  # 2 of 3: a break
+    assert summaries.break_status("broke", [budget, cut, solved]) == "time-limited"  # 1 of 3
+    assert summaries.break_status("broke", [cut, cut, budget]) == "time-limited"
+    assert summaries.break_status("broke", [cut]) == "time-limited"
+    assert summaries.break_status("broke", [budget]) == "broke"
+    assert summaries.break_status("ceiling", []) == "ceiling"
+    assert summaries.break_status("time limit", [cut]) == "time limit"  # not decided yet
 
 
 def test_claims_are_judged_on_their_runs() -> None:
@@ -227,3 +245,18 @@ def test_problems_chosen_limit_the_claims_cases() -> None:
     assert cases and {case.task for case in cases} == {"echo"}
     assert all(case.ladder is None or case.ladder[0] == "echo" for case in cases)
     assert suite.board_cases(board.BOARD) == list(claims.CASES)
+
+
+def test_each_set_of_lengths_gets_its_own_table_and_headings() -> None:
+    echo = {"problem": "echo", "model": "lstm", "trained_length": 10, "seeds": 3, "solved": 3,
+            "trained": 1.0, "by_length": {20: 0.9, 50: 0.5}}  # fmt: skip
+    parity = {"problem": "parity", "model": "lstm", "trained_length": 40, "seeds": 3,
+              "solved": 3, "trained": 1.0, "by_length": {50: 0.8, 80: 0.7, 500: 0.5}}  # fmt: skip
+    tables = claims.lengths_table([echo, parity, {**echo, "model": "gru"}], []).split("\n\n")
+    assert [table.splitlines()[0] for table in tables] == [
+        "| problem (trained length) | model | seeds solved | trained | 2x | 5x |",
+        "| problem (trained length) | model | seeds solved | trained | 50 | 80 | 500 |",
+    ]
+    assert [len(table.splitlines()) for table in tables] == [4, 3]  # echo's two models together
+    parity_row = "| parity (40) | lstm | 3/3 | 1.000 | 0.800 | 0.700 | 0.500 |"
+    assert tables[1].splitlines()[2] == parity_row

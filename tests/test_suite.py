@@ -120,7 +120,8 @@ def test_user_model_and_profiles() -> None:
 def stub(job: Any, seconds: Any = None, errors: str = "row", threads: int = 1,
          run_dir: Path | None = None) -> dict:  # fmt: skip
     """A fake trainer: a model solves sizes up to its rank in ``board.ALL_MODELS`` x 3 steps of
-    its ladder (the MLPs fail everything); ``mamba`` fails with an error. Each job is given its
+    its ladder (the MLPs fail everything; ``mlp`` cannot serve seq2seq); ``mamba`` fails with an
+    error. Each job is given its
     own run directory in the board's ``in-progress`` folder."""
     assert run_dir is not None and run_dir.is_absolute() and run_dir.parent.name == "in-progress"
     label = job.label
@@ -128,6 +129,20 @@ def stub(job: Any, seconds: Any = None, errors: str = "row", threads: int = 1,
         return {**label, "seed": job.seed, "solved": False, "steps": 0, "sequences": 0,
                 "test_metric": None, "seconds": 0.0, "stopped": "error", "summary": None,
                 "error": "RuntimeError: out of cheese", **job.extra}  # fmt: skip
+    if label["model"] == "mlp" and job.extra.get("problem") == "subsequence/seq2seq":
+        return {
+            **label,
+            "seed": job.seed,
+            "solved": False,
+            "steps": 0,
+            "sequences": 0,
+            "test_metric": None,
+            "seconds": 0.0,
+            "stopped": "error",
+            "summary": None,
+            "error": "ConfigError: model=mlp cannot serve framing='seq2seq'",
+            **job.extra,
+        }
     reach = {model: 3 * index for index, model in enumerate(board.ALL_MODELS[:-2], 1)}
     problem = next((p for p in board.problems(board.BOARD, warn=False)
                     if p.key == job.extra.get("problem")), None)  # fmt: skip
@@ -157,6 +172,9 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     if "mamba" in board.models():
         assert "error: RuntimeError: out of cheese" in markdown
     assert "## Ranking, one score per model" in markdown and summaries.FORMULA in markdown
+    refused = sum(entry["status"] == "n/a" for entry in cells.values())  # each: its 3 rates
+    assert refused and results["refused_count"] == 3 * refused
+    assert f", {3 * refused} of them refused before training (the model cannot serve" in markdown
     scores = {e["model"]: e["score"] for e in results["ranking"]}
     assert list(scores.values()) == sorted(scores.values(), reverse=True) and scores["mlp"] == 0
     assert scores["gru"] > scores["lstm"] > 0  # the stub's gru climbs 6 sizes, its lstm 3
@@ -170,7 +188,7 @@ def test_the_whole_board_on_a_stub_trainer(tmp_path: Path, monkeypatch: pytest.M
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert again["run_seconds"] == round(sum(row["seconds"] for row in rows))
     assert again["run_count"] == results["run_count"] == len(rows)  # every job once
-    assert f"`: {len(rows)} training runs in " in markdown and again["new_runs"] == 0
+    assert f"`: {len(rows)} training runs, " in markdown and again["new_runs"] == 0
     assert f"{len(rows)} training runs, 0 of them by this invocation (the others' rows saved " in (
         out / "leaderboard.md").read_text()  # fmt: skip
     assert f"{ladders} of {ladders} ladders decided (every ladder decided)" in markdown
