@@ -10,20 +10,19 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float, check_int, python_scalars
 from seqtasks.models.metrics import ClassScore, WithinTolerance
+from seqtasks.models.optim import adamw
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
 # a per-step head reads the answered steps alone on the CPU (SequenceModel.scored_outputs); on an
 # accelerator counting them would make the host wait each step, so it reads every step there
 ANSWERED_STEPS_ON_CPU = True  # False: every step on the CPU too (the device benchmark's check)
-FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers takes torch's fused AdamW
 STAGES = ("val", "test")  # the stages scored with metrics
 FORWARD_PARTS = ("forward", "forward_train", "read_out", "shape_output")  # see step_readout
 
@@ -282,18 +281,5 @@ class SequenceModel(L.LightningModule):
         return self(inputs)  # (B, *target_shape, C) or (B, *target_shape)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        """AdamW, as torch's fused kernel where it runs: every parameter a float on the CPU or a
-        CUDA device, outside Lightning's mixed precision, no gradient scaler (Lightning refuses to
-        clip for an optimiser that unscales itself, FSDP's would clip scaled). The same arithmetic
-        as torch's AdamW to rounding, faster (``python -m seqtasks.benchmarks.optimizers``)."""
-        parameters = list(self.parameters())
-        trainer = self._trainer  # None outside a Trainer (benchmarks, a user's own loop)
-        precision = getattr(trainer, "precision_plugin", None)
-        fused = (
-            not isinstance(precision, MixedPrecision)
-            and getattr(precision, "scaler", None) is None
-            and bool(parameters)
-            and all(p.is_floating_point() and p.device.type in FUSED_DEVICES for p in parameters)
-        )
-        return torch.optim.AdamW(parameters, lr=self.lr, weight_decay=self.weight_decay,
-                                 fused=fused or None)  # fmt: skip
+        """AdamW, fused where it runs, decaying the weight matrices alone (:mod:`.optim`)."""
+        return adamw(self, self.lr, self.weight_decay)

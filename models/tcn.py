@@ -41,6 +41,7 @@ from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 from seqtasks import TaskSpec
 from seqtasks._validate import check_bool, check_choice, check_float, check_int
 from seqtasks.models.base import check_sizes
+from seqtasks.models.optim import parameter_groups
 from seqtasks.models.stack import CausalStack
 
 MAX_LEVELS = 30
@@ -151,9 +152,8 @@ class TCN(CausalStack):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.hparams.optimizer == "rmsprop":
-            return torch.optim.RMSprop(
-                self.parameters(), lr=self.lr, weight_decay=self.weight_decay
-            )
+            groups = parameter_groups(self, self.weight_decay)  # decay on matrices alone
+            return torch.optim.RMSprop(groups, lr=self.lr, weight_decay=self.weight_decay)
         return super().configure_optimizers()
 
     @property

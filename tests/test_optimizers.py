@@ -88,3 +88,21 @@ def test_the_optimizers_benchmark_times_both_optimisers_per_family(
     assert "| `mlp_window` | associative_recall (length 16, num_pairs 2, vocab 32) |" in text
     with pytest.raises(SystemExit):
         optimizers.main(["--steps", "0", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("family", ["lstm", "mamba", "lru", "tcn"])
+def test_weight_decay_reaches_the_weight_matrices_alone(family: str) -> None:
+    problem = seqtasks.make("echo")
+    model = build_model(compose_config([f"model={family}", "model.weight_decay=0.1"]).model,
+                        problem.spec)  # fmt: skip
+    groups = model.configure_optimizers().param_groups
+    decayed = {id(p) for group in groups if group["weight_decay"] == 0.1 for p in group["params"]}
+    names = {name: id(p) in decayed for name, p in model.named_parameters()}
+    assert names and all(p.ndim >= 2 for p in model.parameters() if id(p) in decayed)
+    assert not any(decayed_ for name, decayed_ in names.items() if name.endswith("bias"))
+    assert any(names.values()), "the weight matrices are decayed"
+    poles = {"mamba": "A_log", "lru": "nu_log"}.get(family)
+    if poles:  # a state space model's poles are never pulled toward fast forgetting
+        assert not any(decayed_ for name, decayed_ in names.items() if name.endswith(poles))
+    plain = build_model(compose_config([f"model={family}"]).model, problem.spec)
+    assert len(plain.configure_optimizers().param_groups) == 1  # weight_decay 0: as before
