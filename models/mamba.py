@@ -60,6 +60,8 @@ class RMSNorm(nn.RMSNorm):
 class MambaBlock(nn.Module):
     """One residual Mamba block (pre-RMSNorm); see the module docstring."""
 
+    no_weight_decay = ("A_log",)  # the poles: weight decay leaves them (models/optim.py)
+
     def __init__(self, d_model: int, d_state: int, d_conv: int, expand: int, dt_rank: int,
                  dt_min: float, dt_max: float) -> None:  # fmt: skip
         super().__init__()
@@ -75,7 +77,6 @@ class MambaBlock(nn.Module):
         with torch.no_grad():  # softplus(bias) = dt: bias = dt + log(1 - exp(-dt))
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
         self.A_log = nn.Parameter(torch.log(torch.arange(1, d_state + 1.0)).repeat(inner, 1))
-        self.A_log._no_weight_decay = True  # the poles: no decay (models/optim.py)
         self.D = nn.Parameter(torch.ones(inner))
         self.out_proj = nn.Linear(inner, d_model, bias=False)
 

@@ -2,8 +2,8 @@
 where it runs, with weight decay on the weight matrices alone.
 
 Where ``weight_decay`` is above 0, a parameter with fewer than 2 dimensions (a bias, a norm's
-gain, the LRU's ring ``nu_log``/``theta_log``/``gamma_log``, Mamba's ``D``) or marked
-``_no_weight_decay = True`` (Mamba's ``A_log``, as in its reference code) is not decayed: decay
+gain, the LRU's ring ``nu_log``/``theta_log``/``gamma_log``, Mamba's ``D``) or named in its
+module's ``no_weight_decay`` (Mamba's ``A_log``, as in its reference code) is not decayed: decay
 would pull a bias and a norm toward 0, and a state space model's poles toward fast forgetting (the
 LRU's longest time constant fell from 220 to 55 steps in 1,000 steps of decay 0.1 alone). With
 ``weight_decay=0`` (every config's default) the optimiser holds one group, as before, so a
@@ -27,11 +27,12 @@ def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, A
     parameters = list(module.parameters())
     if not weight_decay:
         return [{"params": parameters, "weight_decay": 0.0}]
+    named = {id(getattr(part, name)) for part in module.modules()
+             for name in getattr(part, "no_weight_decay", ())}  # fmt: skip
     decayed: list[nn.Parameter] = []
     kept: list[nn.Parameter] = []
     for parameter in parameters:
-        plain = parameter.ndim < 2 or getattr(parameter, "_no_weight_decay", False)
-        (kept if plain else decayed).append(parameter)
+        (kept if parameter.ndim < 2 or id(parameter) in named else decayed).append(parameter)
     groups = [{"params": decayed, "weight_decay": weight_decay},
               {"params": kept, "weight_decay": 0.0}]  # fmt: skip
     return [group for group in groups if group["params"]]

@@ -104,5 +104,8 @@ def test_weight_decay_reaches_the_weight_matrices_alone(family: str) -> None:
     poles = {"mamba": "A_log", "lru": "nu_log"}.get(family)
     if poles:  # a state space model's poles are never pulled toward fast forgetting
         assert not any(decayed_ for name, decayed_ in names.items() if name.endswith(poles))
+    # a copy decays the same (deepcopy drops a Parameter's own attributes: the module names them)
+    copied = copy.deepcopy(model).configure_optimizers().param_groups
+    assert [len(g["params"]) for g in copied] == [len(g["params"]) for g in groups]
     plain = build_model(compose_config([f"model={family}"]).model, problem.spec)
     assert len(plain.configure_optimizers().param_groups) == 1  # weight_decay 0: as before
