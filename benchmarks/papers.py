@@ -73,9 +73,13 @@ MAMBA_DIFFERENCES = (
 def accuracy_grid(runs: list[Row], problem: str, models: list[str], sizes: tuple[int, ...]
                   ) -> dict[str, list[str]]:  # fmt: skip
     """Model -> one cell per size: ``median (seeds)`` of the test metric over the seeds run
-    there (runs that failed left out), or ``-`` where none ran."""
+    there (runs that failed left out), ``-`` where none ran; ``not run yet`` in every cell of a
+    model with no run on the problem."""
     grid = {}
     for model in models:
+        if not any(row["problem"] == problem and row["model"] == model for row in runs):
+            grid[model] = ["not run yet"] * len(sizes)
+            continue
         cells = []
         for size in sizes:
             scores = [row["test_metric"] for row in runs
