@@ -143,6 +143,19 @@ REFUSED = [
     (["+trainer.limit_val_batches=0"], r"trainer.limit_val_batches=0: validation is how a run "
                                        r"is scored"),
     (["+trainer.limit_val_batches=0.0"], r"trainer.limit_val_batches=0.0: validation"),
+    (["trainer.strategy=ddp_spawn"], r"trainer.strategy=ddp_spawn: its processes keep the run's "
+                                     r"steps, sequences and metrics to themselves"),
+    (["+trainer.limit_train_batches=0"], r"trainer.limit_train_batches=0: a run trains on it"),
+    (["+trainer.limit_train_batches=0.001"], r"trainer.limit_train_batches=0.001 leaves none of "
+                                             r"the 2 train batches: allowed a fraction >= 1/2"),
+    (["+trainer.limit_val_batches=0.01"], r"leaves none of the 1 val batches"),
+    (["+trainer.accumulate_grad_batches=0"], r"trainer.accumulate_grad_batches=0 must be an int"),
+    (["+trainer.check_val_every_n_epoch=0"], r"check_val_every_n_epoch=0 must be an int >= 1 "
+                                             r"\(or null\)"),
+    (["+trainer.val_check_interval=0"], r"val_check_interval=0: allowed a number of batches"),
+    (["+trainer.val_check_interval=50"], r"trainer.val_check_interval=50 is past the 2 training "
+                                         r"batches of an epoch"),
+    (["report.eval_lengths=5"], r"report.eval_lengths=5 must be a list of lengths"),
     (["+trainer.limit_test_batches=0"], r"trainer.limit_test_batches=0: the final test scores "
                                         r"the best checkpoint \(test=false skips it\)"),
     (["task=ramp", "+optimized_metric=val/accuracy"], r"optimized_metric='val/accuracy': this "
@@ -198,6 +211,11 @@ def contents(run_dir: Path) -> dict[str, bytes]:
         ("model=gru", r"the weights of another model than OneToOneGRU(?s:.*)"
                       r"rnn.weight_hh_l0: \(512, 128\) -> \(384, 128\)"),
         ("trainer.max_steps=3", r"the checkpoint is at step 4, past trainer.max_steps=3"),
+        ("trainer.gradient_clip_val=0.1", r"\n  trainer.gradient_clip_val: 1.0 -> 0.1"),
+        ("+trainer.accumulate_grad_batches=3", r"trainer.accumulate_grad_batches: 1 -> 3"),
+        ("+trainer.limit_train_batches=2", r"trainer.limit_train_batches: None -> 2"),
+        ("trainer.precision=bf16-mixed", r"trainer.precision: '32-true' -> 'bf16-mixed'"),
+        ("solved_in_a_row=3", r"\n  solved_in_a_row: 1 -> 3"),
     ],
 )  # fmt: skip
 def test_a_resume_with_another_configuration_is_refused_and_writes_nothing(
@@ -226,7 +244,7 @@ def test_an_unchanged_resume_still_runs(tmp_path, max_steps):
 def resume_check(run_dir: Path, drop: dict[str, list[str]], *overrides: str) -> None:
     """check_resume of ``run_dir``'s last.ckpt with the ``drop`` hyperparameters removed, as a
     checkpoint written before those options existed."""
-    from seqtasks.training import checks
+    from seqtasks.training import resume_check
     from seqtasks.training.datamodule import SequenceDataModule
 
     path = run_dir / "checkpoints/last.ckpt"
@@ -239,7 +257,7 @@ def resume_check(run_dir: Path, drop: dict[str, list[str]], *overrides: str) -> 
     cfg = compose_tiny(run_dir, "ckpt_path=last", *overrides)
     options = {key: value for key, value in cfg.task.items() if key != "name"}
     data = SequenceDataModule(cfg.task.name, options, seed=cfg.seed, **cfg.data)
-    checks.check_resume("last", str(path), build_model(cfg.model, data.spec), data, 4)
+    resume_check.check_resume("last", str(path), build_model(cfg.model, data.spec), data, 4)
 
 
 def test_an_option_newer_than_the_checkpoint_is_no_change_at_its_default(trained, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,16 @@ def test_summary_records_the_effective_options_not_null(compose_config, tmp_path
     assert recorded["framing"] == "many_to_one" and None not in recorded.values()
     rebuilt = seqtasks.make("echo", **recorded)  # make() takes them back
     assert (rebuilt.lag, rebuilt.position) == (5, 4), "echo's default target"
+
+
+def test_the_learning_curve_has_the_fits_validations_alone(compose_config, tmp_path, capsys):
+    # the final evaluation of best.ckpt is not a point of the curve (it was logged at the last
+    # step, as if the model were there); test=false: the table names the stage that judged it
+    summary = train(compose_config("task=echo", "trainer.max_steps=16", "report.plots=false",
+                                   "test=false"))  # fmt: skip
+    from seqtasks.training.report import read_metrics
+
+    steps = [step for step, _ in read_metrics(tmp_path / "metrics.csv")["val/accuracy"]]
+    assert steps == [7, 15], steps  # an epoch is 8 batches: steps 8 and 16, counted from 0
+    assert summary["test"] == {}
+    assert re.search(r"\ncriterion +val/accuracy >= 0.99\n", capsys.readouterr().out)

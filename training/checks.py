@@ -1,36 +1,31 @@
-"""The checks ``train()`` makes before anything is written: a resumed checkpoint must belong to
-the run it continues, and the settings the harness itself relies on are refused by name.
+"""The checks ``train()`` makes before anything is written: the settings the harness itself
+relies on are refused by name (a resumed checkpoint's own checks: :mod:`.resume_check`).
 
-- :func:`check_resume`: ``ckpt_path`` continues the *same* run, so the checkpoint's model and data
-  hyperparameters (what Lightning stores as ``hyper_parameters`` and
-  ``datamodule_hyper_parameters``) must equal the new ones, its weights must fit the new model,
-  and its step must not be past ``trainer.max_steps``.
 - :func:`check_trainer_options`: keys ``lightning.Trainer`` does not have, the arguments the
-  harness passes itself, ``enable_checkpointing=false``, ``limit_val_batches=0`` (or test),
-  booleans given as strings, a GPU where there is none and DDP under Hydra's multirun.
-- :func:`check_bools`: the config's own boolean settings (``test``, ``report.plots``).
+  harness passes itself, ``enable_checkpointing=false``, ``limit_*_batches=0``, counts and
+  intervals below 1, booleans given as strings, a GPU where there is none, a spawning DDP
+  strategy and DDP under Hydra's multirun.
+- :func:`check_keys`: keys nothing reads (``+dat.batch_size=8``), the run's own ints, and
+  :func:`check_bools`, the config's boolean settings (``test``, ``report.plots``).
+- :func:`check_batch_counts`: a fraction of the batches that leaves none, a validation interval
+  past the epoch.
 
 Each raises :class:`seqtasks.training.run.ConfigError`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime
 import inspect
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from omegaconf import OmegaConf
-from omegaconf.basecontainer import BaseContainer
 
-import seqtasks
-from seqtasks import TaskSpec
+from seqtasks.training.datamodule import SequenceDataModule
 
 # Trainer arguments train() passes itself -> what to use instead
 HARNESS_SET = {
@@ -44,12 +39,48 @@ HARNESS_SET = {
 }
 # evaluations a run needs, so limit_*_batches=0 is refused
 NEEDED_BATCHES = {
+    "limit_train_batches": "a run trains on it",
     "limit_val_batches": "validation is how a run is scored, stopped and checkpointed (best.ckpt)",
     "limit_test_batches": "the final test scores the best checkpoint (test=false skips it)",
 }
 CONFIG_BOOLS = ("test", "report.plots")
-ABSENT = object()  # a key one side lacks
-SHOWN = 8  # differing weights listed in a refusal
+# the trainer's counts: an int >= 1 (null allowed where Lightning takes it)
+COUNTS = {"accumulate_grad_batches": False, "check_val_every_n_epoch": True}
+
+
+KNOWN_KEYS = {
+    "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
+         "run_dir", "logger", "optimized_metric", "solved_in_a_row"},
+    "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
+    - {"self", "task", "options", "seed"},
+    "checkpoint": {"every_n_steps"},
+    "report": {"plots", "plot_samples", "eval_lengths"},
+}  # fmt: skip
+
+
+def check_keys(cfg: Any) -> None:
+    """Refuse keys that nothing reads (e.g. ``+dat.batch_size=8``) instead of ignoring them."""
+    for section, allowed in KNOWN_KEYS.items():
+        node = cfg[section] if section else cfg
+        for key in node:
+            if key not in allowed:
+                name = f"{section}.{key}" if section else key
+                raise _error(
+                    f"{name}={OmegaConf.select(cfg, name)!r} is not a known setting: allowed "
+                    f"{section or 'top-level'} keys are {sorted(allowed)}"
+                )
+    for name in ("seed", "checkpoint.every_n_steps", "report.plot_samples"):
+        value = OmegaConf.select(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _error(f"{name}={value!r} must be an int >= 0")
+    check_bools(cfg)  # test=no is a truthy string
+    lengths = OmegaConf.select(cfg, "report.eval_lengths")
+    if not (OmegaConf.is_list(lengths) or isinstance(lengths, list)):
+        raise _error(f"report.eval_lengths={lengths!r} must be a list of lengths, e.g. [20,50] "
+                     "([] for none)")  # fmt: skip
+    max_steps = cfg.trainer.get("max_steps", -1)
+    if type(max_steps) is not int or max_steps < -1 or max_steps == 0:  # bools are ints too
+        raise _error(f"trainer.max_steps={max_steps!r} must be an int >= 1 (or -1: no limit)")
 
 
 def _error(message: str) -> Exception:
@@ -92,6 +123,12 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
 
     strategy = str(options.get("strategy", "auto"))
     multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if any(way in strategy for way in ("spawn", "fork", "notebook")):
+        raise _error(
+            f"trainer.strategy={strategy}: its processes keep the run's steps, sequences and "
+            "metrics to themselves (summary.json would read 0 steps); use trainer.strategy=ddp "
+            "(trainer=ddp), which launches each rank as a process of its own"
+        )
     if "ddp" in strategy and multirun:
         raise _error(
             f"trainer.strategy={strategy} under Hydra multirun (-m) is not supported by "
@@ -133,6 +170,20 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
     if max_time is not None and not isinstance(max_time, str | Mapping | datetime.timedelta):
         raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
                      "mapping such as {minutes: 10}")  # fmt: skip
+    for key, nullable in COUNTS.items():
+        count = options.get(key, 1)
+        if not (nullable and count is None) and (type(count) is not int or count < 1):
+            raise _error(f"trainer.{key}={count!r} must be an int >= 1"
+                         + (" (or null)" if nullable else ""))  # fmt: skip
+    interval = options.get("val_check_interval")
+    if interval is not None and (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not interval > 0
+        or (type(interval) is float and interval > 1)
+    ):
+        raise _error(f"trainer.val_check_interval={interval!r}: allowed a number of batches >= 1 "
+                     "or a fraction of the epoch in (0, 1]")  # fmt: skip
     every = options.get("log_every_n_steps")
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
         raise _error(f"trainer.log_every_n_steps={every!r} must be an int >= 1")
@@ -143,151 +194,23 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
                      "clipping); Lightning skips a negative one silently")  # fmt: skip
 
 
-def checkpoint_file(ckpt_path: str | None, checkpoints: Path) -> str | None:
-    """The checkpoint file ``ckpt_path`` names (``last``: ``checkpoints/last.ckpt``), or None."""
-    if ckpt_path is None:
-        return None
-    path = checkpoints / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
-    if not path.is_file():
-        raise _error(f"ckpt_path={ckpt_path!r}: no checkpoint file at {path}")
-    return str(path)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseContainer):
-        value = OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping) and value:
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _init_defaults(cls: type) -> dict[str, Any]:
-    """Keyword defaults of ``cls(...)``, through the ``**kwargs`` of its ``__init__`` chain."""
-    defaults: dict[str, Any] = {}
-    for owner in cls.__mro__:
-        if "__init__" not in vars(owner):
-            continue
-        parameters = inspect.signature(owner.__init__).parameters.values()
-        for p in parameters:
-            if p.default is not p.empty:
-                defaults.setdefault(p.name, p.default)
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break
-    return defaults
-
-
-def _defaults(model: Any, datamodule: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    spec = {f"spec.{f.name}": f.default for f in dataclasses.fields(TaskSpec)
-            if f.default is not dataclasses.MISSING}  # fmt: skip
-    data = _init_defaults(type(datamodule))
-    with contextlib.suppress(TypeError, ValueError):  # a problem registered elsewhere
-        data.update({f"options.{k}": v for k, v in seqtasks.options(datamodule.task).items()})
-    return {**_init_defaults(type(model)), **spec}, data
-
-
-def _same(old: Any, new: Any) -> bool:
-    try:
-        return bool(old == new)
-    except Exception:  # e.g. tensors of other shapes
-        return False
-
-
-def differences(saved: Mapping[str, Any], current: Mapping[str, Any],
-                defaults: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:  # fmt: skip
-    """``(key, saved, current)`` for each leaf that differs; a key the checkpoint lacks (written
-    before that option existed) is no difference where its new value is the option's default."""
-    old, new = _flat(_plain(saved)), _flat(_plain(current))
-    found = []
-    for key in sorted(old.keys() | new.keys()):
-        before, after = old.get(key, ABSENT), new.get(key, ABSENT)
-        if before is ABSENT and key in defaults and _same(defaults[key], after):
-            continue
-        if not _same(before, after):
-            found.append((key, before, after))
-    return found
-
-
-def _config_name(section: str, key: str) -> str:
-    """The config key a hyperparameter comes from (``options.lag`` of the data: ``task.lag``)."""
-    if section == "model" and key.startswith("net_config"):
-        return "model.net" + key.removeprefix("net_config")
-    if section == "model":
-        return key if key.startswith("spec.") else f"model.{key}"
-    if key.startswith("options."):
-        return "task." + key.removeprefix("options.")
-    return {"seed": "seed", "task": "task.name"}.get(key, f"data.{key}")
-
-
-def _shown(value: Any) -> str:
-    return "absent" if value is ABSENT else repr(value)
-
-
-def _weight_differences(saved: Mapping[str, Any], model: torch.nn.Module) -> list[str]:
-    own = model.state_dict()
-    found = []
-    for key in sorted(saved.keys() | own.keys()):
-        old, new = saved.get(key), own.get(key)
-        lazy = any(torch.nn.parameter.is_lazy(t) for t in (old, new) if t is not None)
-        if old is None or new is None or (not lazy and old.shape != new.shape):
-            shapes = [_shown(ABSENT) if t is None else tuple(t.shape) for t in (old, new)]
-            found.append(f"{key}: {shapes[0]} -> {shapes[1]}")
-    return found
-
-
-def check_resume(ckpt_path: str, path: str, model: Any, datamodule: Any, max_steps: int) -> None:
-    """Refuse resuming ``path`` (given as ``ckpt_path``) into another configuration or past the
-    step budget; nothing is written before this check."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as error:
-        raise _error(f"ckpt_path={ckpt_path!r}: {path} cannot be read: {error}") from None
-    if not isinstance(saved, Mapping) or "global_step" not in saved:
-        raise _error(f"ckpt_path={ckpt_path!r}: {path} is not a Lightning checkpoint")
-    model_defaults, data_defaults = _defaults(model, datamodule)
-    lines = []
-    for section, key, current, defaults in (
-        ("model", "hyper_parameters", model.hparams, model_defaults),
-        ("data", "datamodule_hyper_parameters", datamodule.hparams, data_defaults),
-    ):
-        if isinstance(saved.get(key), Mapping):  # absent: written without save_hyperparameters
-            lines += [f"{_config_name(section, name)}: {_shown(old)} -> {_shown(new)}"
-                      for name, old, new in differences(saved[key], current, defaults)]  # fmt: skip
-    what = "was trained with another configuration (checkpoint value -> new value)"
-    if not lines and isinstance(saved.get("state_dict"), Mapping):
-        what = f"holds the weights of another model than {model.display_name} (checkpoint -> new)"
-        lines = _weight_differences(saved["state_dict"], model)
-        lines = lines[:SHOWN] + ([f"... {len(lines) - SHOWN} more"] if len(lines) > SHOWN else [])
-    if lines:
-        listed = "".join(f"\n  {line}" for line in lines)
-        raise _error(
-            f"ckpt_path={ckpt_path!r}: {path} {what}:{listed}\nA resumed run continues the "
-            "same run: resume with the checkpoint's settings, or start a new run directory "
-            "(another hydra.run.dir) to train this configuration"
-        )
-    step = int(saved["global_step"])
-    if max_steps != -1 and step > max_steps:
-        raise _error(
-            f"ckpt_path={ckpt_path!r}: the checkpoint is at step {step}, past "
-            f"trainer.max_steps={max_steps}: a resumed run cannot train fewer steps than it has; "
-            f"allowed trainer.max_steps >= {step} (or -1)"
-        )
-
-
-def resumed_checkpoint(cfg: Any, checkpoints: Path, model: Any, datamodule: Any) -> str | None:
-    """The checkpoint ``cfg.ckpt_path`` resumes (checked by :func:`check_resume`), or None."""
-    path = checkpoint_file(cfg.get("ckpt_path"), checkpoints)
-    if path is not None:
-        check_resume(cfg.ckpt_path, path, model, datamodule, cfg.trainer.get("max_steps", -1))
-    return path
+def check_batch_counts(options: Mapping[str, Any], batches: Mapping[str, int]) -> None:
+    """Refuse a ``limit_*_batches`` fraction that leaves none of a stage's ``batches`` (an epoch's,
+    on one rank) and a ``val_check_interval`` past the training epoch, as Lightning would only
+    once the run directory is written."""
+    for stage, count in batches.items():
+        limit = options.get(f"limit_{stage}_batches")
+        if isinstance(limit, float) and int(count * limit) < 1:
+            raise _error(f"trainer.limit_{stage}_batches={limit!r} leaves none of the {count} "
+                         f"{stage} batches: allowed a fraction >= 1/{count}")  # fmt: skip
+    limit = options.get("limit_train_batches")
+    train = min(batches["train"], limit) if type(limit) is int else batches["train"]
+    if isinstance(limit, float):
+        train = int(batches["train"] * limit)
+    interval = options.get("val_check_interval")
+    every_epoch = options.get("check_val_every_n_epoch", 1) is not None
+    if type(interval) is int and every_epoch and interval > train:
+        raise _error(f"trainer.val_check_interval={interval} is past the {train} training batches "
+                     "of an epoch (data.train_samples / data.batch_size): give at most "
+                     f"{train}, or +trainer.check_val_every_n_epoch=null to count steps across "
+                     "epochs")  # fmt: skip

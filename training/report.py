@@ -27,7 +27,10 @@ def format_table(summary: dict[str, Any]) -> str:
         ("problem", f"{summary['task']} ({summary['framing']})"),
         ("model", summary["model"]),
         ("solved", "yes" if summary["solved"] else "no"),
-        ("criterion", f"test/{summary['metric']} {summary['criterion']}"),
+        (
+            "criterion",
+            f"{'test' if summary['test'] else 'val'}/{summary['metric']} {summary['criterion']}",
+        ),  # test=false: judged on validation
         ("chance", f"{summary['chance']:.4g}"),
     ]
     for stage in ("val", "test"):

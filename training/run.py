@@ -39,6 +39,7 @@ from seqtasks.training.report import (
     plot_predictions,
     write_summary,
 )
+from seqtasks.training.resume_check import RunSettings, resumed_checkpoint, run_settings
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
@@ -108,37 +109,6 @@ def build_model(model_cfg: DictConfig | dict[str, Any], spec: TaskSpec) -> Seque
         raise ConfigError(f"model={name}: {error}") from None
 
 
-KNOWN_KEYS = {
-    "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
-         "run_dir", "logger", "optimized_metric", "solved_in_a_row"},
-    "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
-    - {"self", "task", "options", "seed"},
-    "checkpoint": {"every_n_steps"},
-    "report": {"plots", "plot_samples", "eval_lengths"},
-}  # fmt: skip
-
-
-def _check_keys(cfg: DictConfig) -> None:
-    """Refuse keys that nothing reads (e.g. ``+dat.batch_size=8``) instead of ignoring them."""
-    for section, allowed in KNOWN_KEYS.items():
-        node = cfg[section] if section else cfg
-        for key in node:
-            if key not in allowed:
-                name = f"{section}.{key}" if section else key
-                raise ConfigError(
-                    f"{name}={OmegaConf.select(cfg, name)!r} is not a known setting: allowed "
-                    f"{section or 'top-level'} keys are {sorted(allowed)}"
-                )
-    for name in ("seed", "checkpoint.every_n_steps", "report.plot_samples"):
-        value = OmegaConf.select(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{name}={value!r} must be an int >= 0")
-    checks.check_bools(cfg)  # test=no is a truthy string
-    max_steps = cfg.trainer.get("max_steps", -1)
-    if type(max_steps) is not int or max_steps < -1 or max_steps == 0:  # bools are ints too
-        raise ConfigError(f"trainer.max_steps={max_steps!r} must be an int >= 1 (or -1: no limit)")
-
-
 def run_directory(cfg: DictConfig) -> Path:
     """Hydra's run directory (``hydra.run.dir``), or ``cfg.run_dir`` when composed without it."""
     if cfg.get("run_dir"):
@@ -170,7 +140,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ``learning_curves.png`` and ``predictions.png``.
     """
     started = time.perf_counter()
-    _check_keys(cfg)
+    checks.check_keys(cfg)
     task_options = {key: value for key, value in cfg.task.items() if key != "name"}
     trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
     checks.check_trainer_options(trainer_options)
@@ -179,6 +149,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         datamodule = SequenceDataModule(cfg.task.name, task_options, seed=cfg.seed, **cfg.data)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"task={cfg.task.name}: {error}") from None
+    batches = {stage: len(datamodule.datasets[stage]) for stage in ("train", "val", "test")}
+    checks.check_batch_counts(trainer_options, batches)  # an epoch's, on one process
     spec = datamodule.spec
     model = build_model(cfg.model, spec)
     inputs, _ = datamodule.datasets["val"].generate(0, min(8, datamodule.sizes["val"]))
@@ -203,7 +175,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(str(error)) from None
     run_dir = run_directory(cfg)
     checkpoints = run_dir / "checkpoints"
-    ckpt_path = checks.resumed_checkpoint(cfg, checkpoints, model, datamodule)  # the same run
+    ckpt_path = resumed_checkpoint(cfg, checkpoints, model, datamodule)  # the same run
     monitor = f"val/{spec.metric}"
     mode = "min" if spec.metric == "mse" else "max"
     try:
@@ -213,7 +185,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     counter = SampleCounter()
     checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
     keep_last = LastCheckpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
-    callbacks = [stopper, counter, checkpointing, keep_last, KeepRandomState()]
+    callbacks = [stopper, counter, checkpointing, keep_last, KeepRandomState(),
+                 RunSettings(run_settings(cfg))]  # fmt: skip
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     try:
@@ -248,9 +221,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # read these now: evaluating the best checkpoint below restores the callbacks' older state
     steps, samples, solved_at = trainer.global_step, counter.total(trainer), stopper.solved_at_step
     best = checkpointing.best_model_path or None  # None: no checkpoint (fast_dev_run)
+    loggers, trainer.loggers = trainer.loggers, []  # not a point of the learning curve
     val = _stage_metrics(
         trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False), "val"
     )
+    trainer.loggers = loggers
     test = {}
     if cfg.get("test", True):
         test = _stage_metrics(
