@@ -79,7 +79,8 @@ class SequenceModel(L.LightningModule):
         self.lr = check_float("lr", lr, 0.0, math.inf)
         self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
         self.metrics = nn.ModuleDict({stage: self.metric_collection(stage) for stage in STAGES})
-        self.losses = nn.ModuleDict({stage: MeanMetric() for stage in STAGES})  # see _evaluate
+        self.losses = nn.ModuleDict(  # see _evaluate; a nan loss stays nan, never dropped
+            {stage: MeanMetric(nan_strategy="disable") for stage in STAGES})  # fmt: skip
 
     def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
         """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict

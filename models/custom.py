@@ -146,26 +146,34 @@ class NetModel(SequenceModel):
 
     def check_output(self, inputs: torch.Tensor, spec: TaskSpec | None = None,
                      training: bool = False, grad: bool = False) -> torch.Tensor:  # fmt: skip
-        """The output check, then what a user's net may get wrong besides its shape: samples
-        that mix (rolling the batch must roll the outputs: an ``nn.LSTM`` without
-        ``batch_first=True`` reads ``(B, T, F)`` as ``(T, B, F)``), and, in training mode (a net
-        may return other things while it trains), an output no parameter acts on. The training
-        pass forks the random state and puts the buffers back: the run's BatchNorm statistics
-        and dropout masks are those of a run without the check."""
+        """The output check, then what a user's net may get wrong besides its shape: values that
+        are not finite; samples that mix (rolling the batch must roll the outputs: an ``nn.LSTM``
+        without ``batch_first=True`` reads ``(B, T, F)`` as ``(T, B, F)``; not checked for a net
+        whose eval output is random); and, in training mode (a net may return other things while
+        it trains), an output no parameter acts on (not checked under ``torch.inference_mode``).
+        The later passes fork the random state and the training pass puts the buffers back: the
+        run's BatchNorm statistics and dropout masks are those of a run without the check."""
         output = super().check_output(inputs, spec, training, grad)
         if training:
             return output
-        if len(inputs) > 1:
-            rolled = super().check_output(inputs.roll(1, dims=0), spec)
-            if not torch.allclose(rolled, output.roll(1, dims=0), rtol=1e-3, atol=1e-5):
-                raise OutputCheckError(
-                    f"{self.display_name}: one sample's output depends on the other samples of "
-                    f"the batch (rolling the batch of inputs {tuple(inputs.shape)} did not roll "
-                    "the outputs): a layer reads the batch axis as time or mixes samples, e.g. "
-                    "nn.LSTM, nn.GRU or nn.MultiheadAttention without batch_first=True"
-                )
-        buffers = [buffer.clone() for buffer in self.buffers()]
+        if not torch.isfinite(output).all():
+            raise OutputCheckError(
+                f"{self.display_name} returned {int((~torch.isfinite(output)).sum())} values that "
+                f"are not finite (nan or inf) for inputs {tuple(inputs.shape)}: training would "
+                "diverge at its first step"
+            )
         devices = [inputs.device.index or 0] if inputs.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            steady = torch.equal(super().check_output(inputs, spec), output)  # not random
+            rolled = super().check_output(inputs.roll(1, dims=0), spec)
+        if steady and not torch.allclose(rolled, output.roll(1, dims=0), rtol=1e-3, atol=1e-5):
+            raise OutputCheckError(
+                f"{self.display_name}: one sample's output depends on the other samples of the "
+                f"batch (rolling the batch of inputs {tuple(inputs.shape)} did not roll the "
+                "outputs): a layer reads the batch axis as time or mixes samples, e.g. nn.LSTM, "
+                "nn.GRU or nn.MultiheadAttention without batch_first=True"
+            )
+        buffers = [buffer.clone() for buffer in self.buffers()]
         try:
             with torch.random.fork_rng(devices=devices):
                 trained = super().check_output(inputs, spec, training=True, grad=True)
@@ -173,7 +181,7 @@ class NetModel(SequenceModel):
             with torch.no_grad():
                 for buffer, saved in zip(self.buffers(), buffers, strict=True):
                     buffer.copy_(saved)
-        if not trained.requires_grad:
+        if not trained.requires_grad and not torch.is_inference_mode_enabled():
             raise OutputCheckError(
                 f"{self.display_name} in training mode returned an output that no parameter "
                 "acts on (requires_grad=False: detached, or computed under torch.no_grad): "
@@ -213,9 +221,10 @@ def example_inputs(spec: TaskSpec, batch: int = 2) -> torch.Tensor:
 def wrap(net: nn.Module, spec: TaskSpec, lr: float = 3e-3, weight_decay: float = 0.0) -> NetModel:
     """Wrap any ``nn.Module`` that meets the contract above into a trainable LightningModule.
 
-    As the command line does before training, one forward pass on a batch of the problem's
-    inputs checks the output: a wrong shape raises ``ValueError`` naming the module, the shape it
-    returned and the one expected, and a network that fails on the inputs is refused the same way.
+    As the command line does before training, forward passes on a batch of the problem's inputs
+    (:meth:`NetModel.check_output`) check the output: a wrong shape raises ``ValueError`` naming
+    the module, the shape it returned and the one expected, and a network that fails on the
+    inputs, mixes samples or trains nothing is refused the same way.
     """
     model = NetModel(spec, net=net, lr=lr, weight_decay=weight_decay)
     parameter = next(net.parameters(), None)

@@ -2,12 +2,14 @@
 where it runs, with weight decay on the weight matrices alone.
 
 Where ``weight_decay`` is above 0, a parameter with fewer than 2 dimensions (a bias, a norm's
-gain, the LRU's ring ``nu_log``/``theta_log``/``gamma_log``, Mamba's ``D``) or named in its
-module's ``no_weight_decay`` (Mamba's ``A_log``, as in its reference code) is not decayed: decay
-would pull a bias and a norm toward 0, and a state space model's poles toward fast forgetting (the
-LRU's longest time constant fell from 220 to 55 steps in 1,000 steps of decay 0.1 alone). With
-``weight_decay=0`` (every config's default) the optimiser holds one group, as before, so a
-checkpoint's optimiser state loads whatever the version that saved it.
+gain, the LRU's ring ``nu_log``/``theta_log``/``gamma_log``, Mamba's ``D``), a weight norm's
+magnitude (the TCN's ``parametrizations.weight.original0``) or one named in its module's
+``no_weight_decay`` (Mamba's ``A_log``, as in its reference code) is not decayed: decay would pull
+a bias and a norm toward 0, and a state space model's poles toward fast forgetting (the LRU's
+longest time constant fell from 220 to 55 steps in 1,000 steps of decay 0.1 alone). With
+``weight_decay=0`` (every config's default) the optimiser holds one group, as before; a checkpoint
+saved with decay before this split (one group) cannot be resumed into two, which
+:func:`seqtasks.training.resume_check.check_resume` refuses by name.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, A
         return [{"params": parameters, "weight_decay": 0.0}]
     named = {id(getattr(part, name)) for part in module.modules()
              for name in getattr(part, "no_weight_decay", ())}  # fmt: skip
+    for part in module.modules():  # a weight norm's magnitude g is a norm's gain (original1: v)
+        for chain in getattr(part, "parametrizations", {}).values():
+            if any(type(step).__name__ == "_WeightNorm" for step in chain):
+                named.add(id(chain.original0))
     decayed: list[nn.Parameter] = []
     kept: list[nn.Parameter] = []
     for parameter in parameters:

@@ -61,20 +61,26 @@ def available() -> list[str]:
     return list(PROBLEMS)
 
 
-def options(name: str) -> dict[str, Any]:
-    """The options problem ``name`` takes, with their defaults; an ``__init__`` that passes
-    ``**kwargs`` on adds the options of the class it passes them to (the next in the MRO)."""
+def init_parameters(cls: type) -> dict[str, Any]:
+    """``cls(...)``'s keyword parameters and their defaults (``inspect.Parameter.empty`` where
+    there is none): an ``__init__`` that passes ``**kwargs`` on adds those of the class it passes
+    them to (the next in the MRO)."""
     found: dict[str, Any] = {}
-    for cls in _problem(name).__mro__:
-        if "__init__" not in vars(cls):
+    for owner in cls.__mro__:
+        if "__init__" not in vars(owner):
             continue
-        parameters = inspect.signature(vars(cls)["__init__"]).parameters.values()
+        parameters = inspect.signature(vars(owner)["__init__"]).parameters.values()
         for p in parameters:
             if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 found.setdefault(p.name, p.default)
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
-            return found
+            break
     return found
+
+
+def options(name: str) -> dict[str, Any]:
+    """The options problem ``name`` takes, with their defaults (:func:`init_parameters`)."""
+    return init_parameters(_problem(name))
 
 
 def make(name: str, **kwargs: Any) -> SequenceTask:

@@ -78,6 +78,8 @@ class TaskSpec:
 
     def is_solved(self, value: float) -> bool:
         """Whether a measured ``metric`` value meets the solved criterion."""
+        if hasattr(value, "ndim") and value.ndim == 0:  # a 0-d tensor: metric.compute()
+            value = value.item()
         if isinstance(value, bool) or not isinstance(value, numbers.Real):  # nan: never solved
             raise TypeError(f"is_solved needs the measured {self.metric}, a number; got {value!r}")
         if self.metric == "mse":

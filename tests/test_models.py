@@ -239,3 +239,28 @@ def test_the_evaluation_loss_is_the_mean_over_every_answered_target(family: str)
     expected = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            targets.reshape(-1), ignore_index=-100)  # fmt: skip
     assert logged["val/loss"] == pytest.approx(float(expected), rel=1e-5)
+
+
+class NanOnSecondBatch(nn.Module):
+    """Per-step logits, nan on the second batch it sees: a model diverging on part of a set."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.head, self.calls = nn.Linear(spec.input_size, spec.num_classes), 0
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, T, C)
+        self.calls += 1
+        logits = self.head(inputs)
+        return logits * float("nan") if self.calls == 2 else logits
+
+
+def test_a_nan_loss_on_one_batch_makes_the_evaluation_loss_nan() -> None:
+    data = seqtasks.make("parity", framing="one_to_one", split="val", num_samples=48,
+                         batch_size=16)  # fmt: skip
+    model = models.NetModel(data.spec, net=NanOnSecondBatch(data.spec))
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        enable_checkpointing=False, accelerator="cpu")  # fmt: skip
+    loader = torch.utils.data.DataLoader(data, batch_size=None)
+    logged = trainer.validate(model, loader, verbose=False)[0]
+    assert math.isnan(logged["val/loss"]), "a diverged batch is not dropped from the mean"
+    assert data.spec.is_solved(torch.tensor(1.0)) and not data.spec.is_solved(torch.tensor(0.5))

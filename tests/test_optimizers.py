@@ -101,6 +101,9 @@ def test_weight_decay_reaches_the_weight_matrices_alone(family: str) -> None:
     assert names and all(p.ndim >= 2 for p in model.parameters() if id(p) in decayed)
     assert not any(decayed_ for name, decayed_ in names.items() if name.endswith("bias"))
     assert any(names.values()), "the weight matrices are decayed"
+    if family == "tcn":  # weight norm's magnitude g is a gain, its direction v a weight
+        assert not any(decayed_ for name, decayed_ in names.items() if name.endswith("original0"))
+        assert all(decayed_ for name, decayed_ in names.items() if name.endswith("original1"))
     poles = {"mamba": "A_log", "lru": "nu_log"}.get(family)
     if poles:  # a state space model's poles are never pulled toward fast forgetting
         assert not any(decayed_ for name, decayed_ in names.items() if name.endswith(poles))

@@ -1,18 +1,15 @@
 """train() refuses, before anything is written, what it cannot honour: a network that fails on the
-problem's inputs, trainer settings the harness sets itself, booleans given as strings, and a
-resume whose configuration differs from its checkpoint's."""
+problem's inputs (or mixes samples, or trains nothing), trainer settings the harness sets itself
+or Lightning would refuse only later, booleans given as strings (a resume's refusals:
+tests/test_resume_refusals.py)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import torch
-from hydra import compose, initialize_config_module
 from torch import nn
 
-from seqtasks.training.run import ConfigError, build_model, train
+from seqtasks.training.run import ConfigError, train
 
 HERE = "tests.test_run_refusals"
 TINY = ["trainer.max_steps=4", "report.plots=false", "data.train_samples=64",
@@ -174,100 +171,12 @@ def test_refused_before_anything_is_written(compose_config, tmp_path, overrides,
     assert not any(tmp_path.iterdir()), "no half-made run directory"
 
 
-# ---------------------------------------------------------------------------- resuming
+def test_the_batch_checks_read_one_ranks_share_and_let_a_duration_pass() -> None:
+    from seqtasks.training import checks
 
-
-def compose_tiny(run_dir: Path, *overrides: str):
-    with initialize_config_module("seqtasks.training.conf", version_base="1.3"):
-        small = ["trainer.enable_progress_bar=false", "data.batch_size=16", *TINY]
-        return compose("config", overrides=[*small, f"+run_dir={run_dir}", *overrides])
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A run trained to step 4 (its last.ckpt is at step 4)."""
-    run_dir = tmp_path_factory.mktemp("trained") / "run"
-    assert train(compose_tiny(run_dir))["steps"] == 4
-    return run_dir
-
-
-def a_copy(trained: Path, tmp_path: Path) -> Path:
-    shutil.copytree(trained, tmp_path / "run")
-    return tmp_path / "run"
-
-
-def contents(run_dir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ("model.hidden_size=16", r"\n  model.hidden_size: 128 -> 16\n"),
-        ("model.lr=0.5", r"\n  model.lr: 0.01 -> 0.5\n"),
-        ("data.batch_size=8", r"\n  data.batch_size: 16 -> 8\n"),
-        ("seed=1", r"\n  seed: 0 -> 1\n"),
-        ("task.length=12", r"task.length: 10 -> 12"),
-        ("model=gru", r"the weights of another model than OneToOneGRU(?s:.*)"
-                      r"rnn.weight_hh_l0: \(512, 128\) -> \(384, 128\)"),
-        ("trainer.max_steps=3", r"the checkpoint is at step 4, past trainer.max_steps=3"),
-        ("trainer.gradient_clip_val=0.1", r"\n  trainer.gradient_clip_val: 1.0 -> 0.1"),
-        ("+trainer.accumulate_grad_batches=3", r"trainer.accumulate_grad_batches: 1 -> 3"),
-        ("+trainer.limit_train_batches=2", r"trainer.limit_train_batches: None -> 2"),
-        ("trainer.precision=bf16-mixed", r"trainer.precision: '32-true' -> 'bf16-mixed'"),
-        ("solved_in_a_row=3", r"\n  solved_in_a_row: 1 -> 3"),
-    ],
-)  # fmt: skip
-def test_a_resume_with_another_configuration_is_refused_and_writes_nothing(
-    trained, tmp_path, change, message
-):
-    run_dir = a_copy(trained, tmp_path)
-    before = contents(run_dir)
-    with pytest.raises(ConfigError, match=rf"ckpt_path='last': (?s:.*){message}"):
-        train(compose_tiny(run_dir, "ckpt_path=last", change))
-    assert contents(run_dir) == before, "config.yaml, metrics.csv and checkpoints untouched"
-
-
-def test_the_refusal_says_a_resume_continues_the_same_run(trained, tmp_path):
-    with pytest.raises(ConfigError, match=r"A resumed run continues the same run: .*new run dir"):
-        train(compose_tiny(a_copy(trained, tmp_path), "ckpt_path=last", "model.lr=0.5"))
-
-
-@pytest.mark.parametrize("max_steps", [4, 6])  # 4: a finished run scored again (the board's)
-def test_an_unchanged_resume_still_runs(tmp_path, max_steps):
-    run_dir = tmp_path / "run"
-    train(compose_tiny(run_dir))
-    summary = train(compose_tiny(run_dir, "ckpt_path=last", f"trainer.max_steps={max_steps}"))
-    assert summary["steps"] == max_steps
-
-
-def resume_check(run_dir: Path, drop: dict[str, list[str]], *overrides: str) -> None:
-    """check_resume of ``run_dir``'s last.ckpt with the ``drop`` hyperparameters removed, as a
-    checkpoint written before those options existed."""
-    from seqtasks.training import resume_check
-    from seqtasks.training.datamodule import SequenceDataModule
-
-    path = run_dir / "checkpoints/last.ckpt"
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    for section, keys in drop.items():
-        for key in keys:
-            parent, _, leaf = key.rpartition(".")
-            del (saved[section][parent] if parent else saved[section])[leaf]
-    torch.save(saved, path)
-    cfg = compose_tiny(run_dir, "ckpt_path=last", *overrides)
-    options = {key: value for key, value in cfg.task.items() if key != "name"}
-    data = SequenceDataModule(cfg.task.name, options, seed=cfg.seed, **cfg.data)
-    resume_check.check_resume("last", str(path), build_model(cfg.model, data.spec), data, 4)
-
-
-def test_an_option_newer_than_the_checkpoint_is_no_change_at_its_default(trained, tmp_path):
-    # Lightning's load_from_checkpoint fills a missing option with the same default
-    drop = {"hyper_parameters": ["weight_decay", "spec.ignore_index"],
-            "datamodule_hyper_parameters": ["num_workers"]}  # fmt: skip
-    resume_check(a_copy(trained, tmp_path), drop)
-
-
-def test_an_option_newer_than_the_checkpoint_is_a_change_off_its_default(trained, tmp_path):
-    # the LSTM's lr defaults to 0.003 in Python; the run used the config's 0.01
-    with pytest.raises(ConfigError, match=r"\n  model.lr: absent -> 0.01\n"):
-        resume_check(a_copy(trained, tmp_path), {"hyper_parameters": ["lr"]})
+    checks.check_trainer_options({"val_check_interval": "00:00:00:30"})  # a duration: Lightning's
+    checks.check_trainer_options({"val_check_interval": {"seconds": 30}})
+    batches = {"train": 10, "val": 2, "test": 2}
+    checks.check_batch_counts({"val_check_interval": 10}, batches)  # one process: 10 batches
+    with pytest.raises(ConfigError, match=r"val_check_interval=10 is past the 5 training batches"):
+        checks.check_batch_counts({"val_check_interval": 10, "devices": 2}, batches)

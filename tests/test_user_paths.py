@@ -163,3 +163,30 @@ def test_trainer_predict_gives_the_outputs_for_the_test_inputs() -> None:
     assert torch.allclose(torch.cat(batches), expected, atol=1e-6)
     alone = trainer.predict(model, dataloaders=DataLoader(inputs[:7], batch_size=7))  # no targets
     assert torch.allclose(alone[0], expected[:7], atol=1e-6)
+
+
+class Sampling(nn.Module):
+    """A head that samples in eval mode too: its outputs cannot roll with the batch."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.head = nn.Linear(spec.input_size, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, C)
+        return self.head(x[:, -1]) + torch.randn(len(x), self.head.out_features)
+
+
+class NotFinite(Sampling):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x[:, -1]) * float("inf")
+
+
+def test_the_custom_checks_leave_random_nets_and_callers_contexts_alone() -> None:
+    spec = SequenceDataModule("echo", {"lag": 2}).spec
+    wrap(Sampling(spec), spec)  # random in eval mode: the roll check does not apply
+    with torch.inference_mode():  # no gradients can be asked for here: not a net's fault
+        wrap(NormAndDropout(spec), spec)
+    with torch.no_grad():
+        wrap(NormAndDropout(spec), spec)
+    with pytest.raises(ValueError, match=r"NotFinite returned 200 values that are not finite"):
+        wrap(NotFinite(spec), spec)

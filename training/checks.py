@@ -44,8 +44,8 @@ NEEDED_BATCHES = {
     "limit_test_batches": "the final test scores the best checkpoint (test=false skips it)",
 }
 CONFIG_BOOLS = ("test", "report.plots")
-# the trainer's counts: an int >= 1 (null allowed where Lightning takes it)
-COUNTS = {"accumulate_grad_batches": False, "check_val_every_n_epoch": True}
+# the trainer's counts, each an int >= 1 -> whether null is allowed too (where Lightning takes it)
+COUNT_OR_NULL = {"accumulate_grad_batches": False, "check_val_every_n_epoch": True}
 
 
 KNOWN_KEYS = {
@@ -170,17 +170,21 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
     if max_time is not None and not isinstance(max_time, str | Mapping | datetime.timedelta):
         raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
                      "mapping such as {minutes: 10}")  # fmt: skip
-    for key, nullable in COUNTS.items():
+    for key, nullable in COUNT_OR_NULL.items():
         count = options.get(key, 1)
         if not (nullable and count is None) and (type(count) is not int or count < 1):
             raise _error(f"trainer.{key}={count!r} must be an int >= 1"
                          + (" (or null)" if nullable else ""))  # fmt: skip
-    interval = options.get("val_check_interval")
-    if interval is not None and (
-        isinstance(interval, bool)
-        or not isinstance(interval, int | float)
-        or not interval > 0
-        or (type(interval) is float and interval > 1)
+    interval = options.get("val_check_interval")  # a duration (DD:HH:MM:SS, a mapping) passes
+    if (
+        interval is not None
+        and not isinstance(interval, str | Mapping | datetime.timedelta)
+        and (
+            isinstance(interval, bool)
+            or not isinstance(interval, int | float)
+            or not interval > 0
+            or (type(interval) is float and interval > 1)
+        )
     ):
         raise _error(f"trainer.val_check_interval={interval!r}: allowed a number of batches >= 1 "
                      "or a fraction of the epoch in (0, 1]")  # fmt: skip
@@ -195,10 +199,13 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
 
 
 def check_batch_counts(options: Mapping[str, Any], batches: Mapping[str, int]) -> None:
-    """Refuse a ``limit_*_batches`` fraction that leaves none of a stage's ``batches`` (an epoch's,
-    on one rank) and a ``val_check_interval`` past the training epoch, as Lightning would only
-    once the run directory is written."""
-    for stage, count in batches.items():
+    """Refuse a ``limit_*_batches`` fraction that leaves none of a stage's ``batches`` (an epoch's
+    on one process, shared by ``devices x num_nodes`` ranks) and a ``val_check_interval`` past the
+    training epoch, as Lightning would only once the run directory is written."""
+    devices, nodes = options.get("devices", 1), options.get("num_nodes", 1)
+    if type(devices) is int and type(nodes) is int and devices > 0 and nodes > 0:
+        batches = {stage: -(-count // (devices * nodes)) for stage, count in batches.items()}
+    for stage, count in batches.items():  # one rank's
         limit = options.get(f"limit_{stage}_batches")
         if isinstance(limit, float) and int(count * limit) < 1:
             raise _error(f"trainer.limit_{stage}_batches={limit!r} leaves none of the {count} "

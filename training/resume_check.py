@@ -24,6 +24,7 @@ from omegaconf.basecontainer import BaseContainer
 
 import seqtasks
 from seqtasks import TaskSpec
+from seqtasks.registry import init_parameters
 from seqtasks.training.checks import _error
 
 ABSENT = object()  # a key one side lacks
@@ -34,12 +35,41 @@ RESUME_TRAINER = ("accumulate_grad_batches", "check_val_every_n_epoch", "gradien
                   "val_check_interval")  # fmt: skip
 
 
+# what Lightning reads a null as, so that a resume giving the value itself is no change
+MEANS_WHEN_NULL = {"limit_train_batches": 1.0, "limit_val_batches": 1.0, "val_check_interval": 1.0,
+                   "gradient_clip_val": 0.0, "gradient_clip_algorithm": "norm"}  # fmt: skip
+
+
+# where an int is a number of batches and a float a fraction of the epoch: 1 and 1.0 differ
+COUNT_OR_FRACTION = ("trainer.limit_train_batches", "trainer.limit_val_batches",
+                     "trainer.val_check_interval")  # fmt: skip
+
+
+def _setting(key: str, value: Any) -> Any:
+    """One run setting as Lightning reads it: a null as what it means, a precision by its unified
+    name (``32`` is ``32-true``)."""
+    value = MEANS_WHEN_NULL.get(key, value) if value is None else value
+    if key == "precision":
+        with contextlib.suppress(Exception):  # a value Lightning refuses: its own error, later
+            from lightning.fabric.connector import _convert_precision_to_unified_args
+
+            value = str(_convert_precision_to_unified_args(value))
+    return value
+
+
+def _same_setting(key: str, old: Any, new: Any) -> bool:
+    kinds = key not in COUNT_OR_FRACTION or isinstance(old, float) == isinstance(new, float)
+    return _same(old, new) and kinds
+
+
 def run_settings(cfg: Any) -> dict[str, Any]:
     """The settings a resumed run keeps besides the model's and the data's: ``RESUME_TRAINER``
-    (Lightning's default where the config leaves one out) and ``solved_in_a_row``."""
+    (Lightning's default where the config leaves one out) and ``solved_in_a_row``, each as
+    :func:`_setting` reads it."""
     options = OmegaConf.to_container(cfg.trainer, resolve=True)
     defaults = inspect.signature(L.Trainer.__init__).parameters
-    settings = {f"trainer.{key}": options.get(key, defaults[key].default) for key in RESUME_TRAINER}
+    settings = {f"trainer.{key}": _setting(key, options.get(key, defaults[key].default))
+                for key in RESUME_TRAINER}  # fmt: skip
     return {**settings, "solved_in_a_row": cfg.get("solved_in_a_row", 1)}
 
 
@@ -88,17 +118,8 @@ def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _init_defaults(cls: type) -> dict[str, Any]:
     """Keyword defaults of ``cls(...)``, through the ``**kwargs`` of its ``__init__`` chain."""
-    defaults: dict[str, Any] = {}
-    for owner in cls.__mro__:
-        if "__init__" not in vars(owner):
-            continue
-        parameters = inspect.signature(owner.__init__).parameters.values()
-        for p in parameters:
-            if p.default is not p.empty:
-                defaults.setdefault(p.name, p.default)
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break
-    return defaults
+    return {key: value for key, value in init_parameters(cls).items()
+            if value is not inspect.Parameter.empty}  # fmt: skip
 
 
 def _defaults(model: Any, datamodule: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -185,7 +206,7 @@ def check_resume(ckpt_path: str, path: str, model: Any, datamodule: Any, max_ste
         lines += [
             f"{key}: {_shown(kept.get(key, ABSENT))} -> {_shown(value)}"
             for key, value in settings.items()
-            if not _same(kept.get(key, ABSENT), value)
+            if not _same_setting(key, kept.get(key, ABSENT), value)
         ]
     what = "was trained with another configuration (checkpoint value -> new value)"
     if not lines and isinstance(saved.get("state_dict"), Mapping):
@@ -198,6 +219,16 @@ def check_resume(ckpt_path: str, path: str, model: Any, datamodule: Any, max_ste
             f"ckpt_path={ckpt_path!r}: {path} {what}:{listed}\nA resumed run continues the "
             "same run: resume with the checkpoint's settings, or start a new run directory "
             "(another hydra.run.dir) to train this configuration"
+        )
+    groups = [len(state.get("param_groups", [])) for state in saved.get("optimizer_states") or []]
+    optimizer = model.configure_optimizers()  # the model's own: a user's may have its groups
+    made = len(optimizer.param_groups) if isinstance(optimizer, torch.optim.Optimizer) else None
+    if groups and made is not None and groups[0] != made:
+        raise _error(
+            f"ckpt_path={ckpt_path!r}: {path} holds an optimiser of {groups[0]} parameter "
+            f"group(s), and this version makes {made} (weight decay now leaves biases, norms and "
+            "poles alone: models/optim.py): finish the run with the version that saved it, or "
+            "start a new run directory (another hydra.run.dir)"
         )
     step = int(saved["global_step"])
     if max_steps != -1 and step > max_steps:
