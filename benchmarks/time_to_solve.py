@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> None:
         except (HydraException, OmegaConfBaseException) as error:
             message = compose_message(error)
             parser.error(f"overrides {' '.join(args.overrides)}: task={task}: {message}")
+    threads, load = torch.get_num_threads(), os.getloadavg()[0]  # a shared machine's other work
     lines = [
-        f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; "
+        f"Machine: {os.cpu_count()} CPU cores (load average {load:.1f} at the start), torch "
+        f"{torch.__version__}, {threads} thread{'s' if threads != 1 else ''}; "
         f"`{command_line('seqtasks.benchmarks.time_to_solve', argv)}`",
         "",
         "| problem | framing | model | solved | test metric | steps | sequences | train s "
