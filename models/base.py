@@ -11,11 +11,11 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_float, check_int, python_scalars
-from seqtasks.models.metrics import ClassScore, WithinTolerance
+from seqtasks.models.metrics import ClassScore, WeightedMean, WithinTolerance
 from seqtasks.models.optim import adamw
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -79,8 +79,7 @@ class SequenceModel(L.LightningModule):
         self.lr = check_float("lr", lr, 0.0, math.inf)
         self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
         self.metrics = nn.ModuleDict({stage: self.metric_collection(stage) for stage in STAGES})
-        self.losses = nn.ModuleDict(  # see _evaluate; a nan loss stays nan, never dropped
-            {stage: MeanMetric(nan_strategy="disable") for stage in STAGES})  # fmt: skip
+        self.losses = nn.ModuleDict({stage: WeightedMean() for stage in STAGES})  # see _evaluate
 
     def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
         """Lightning's, called from the subclass's ``__init__``; the spec is kept as a plain dict
@@ -245,7 +244,7 @@ class SequenceModel(L.LightningModule):
         # the loss of every target the epoch answers (all ranks), whatever each batch answers
         weight = ((scored_targets != self.spec.ignore_index).sum() if self.classes
                   else scored_targets.new_tensor(scored_targets.numel()))  # fmt: skip
-        self.losses[stage].update(torch.where(weight > 0, loss, 0.0), weight)
+        self.losses[stage].update(loss, weight)
         self.log(f"{stage}/loss", self.losses[stage], batch_size=len(targets))
         metrics = self.metrics[stage]
         self.update_metrics(metrics, output, targets, answered)

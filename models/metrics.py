@@ -69,3 +69,25 @@ class ClassScore(Metric):
 
     def compute(self) -> torch.Tensor:
         return self.right.float() / self.total
+
+
+class WeightedMean(Metric):
+    """The mean of values each weighing ``weight`` (a batch's mean loss and its answered targets:
+    the loss over every answered target of the epoch, on every rank). A nan value makes the mean
+    nan: a diverged batch is never dropped. (torchmetrics' ``MeanMetric`` drops nan values or,
+    told not to, ignores the weights.)"""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("weighted", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("weight", default=torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, value: torch.Tensor, weight: torch.Tensor) -> None:
+        weight = torch.as_tensor(weight, dtype=torch.float32, device=self.weight.device)
+        self.weighted += torch.where(weight > 0, value.float() * weight, 0.0)  # none: adds 0
+        self.weight += weight
+
+    def compute(self) -> torch.Tensor:
+        return self.weighted / self.weight
