@@ -174,7 +174,7 @@ def ranking_table(entries: list[dict[str, Any]]) -> str:
         if e["rank"] is None:
             score = f"{score}, provisional ({decided} of {e['problems']} ladders decided)"
         lines.append(f"| {e['rank'] or '-'} | {e['model']} | {score} | {e['at_ceiling']} | "
-                     f"{e['broke']} | {e.get('time_limited', 0)} | {e['not_applicable']} | "
+                     f"{e['broke']} | {e['time_limited']} | {e['not_applicable']} | "
                      f"{e['errors']} | {e['not_finished']} | {steps} | {cost} |")  # fmt: skip
     note = ""
     if any(e["not_finished"] for e in entries):

@@ -33,13 +33,9 @@ SHOWN = 8  # differing weights listed in a refusal
 RESUME_TRAINER = ("accumulate_grad_batches", "check_val_every_n_epoch", "gradient_clip_algorithm",
                   "gradient_clip_val", "limit_train_batches", "limit_val_batches", "precision",
                   "val_check_interval")  # fmt: skip
-
-
 # what Lightning reads a null as, so that a resume giving the value itself is no change
 MEANS_WHEN_NULL = {"limit_train_batches": 1.0, "limit_val_batches": 1.0, "val_check_interval": 1.0,
                    "gradient_clip_val": 0.0, "gradient_clip_algorithm": "norm"}  # fmt: skip
-
-
 # where an int is a number of batches and a float a fraction of the epoch: 1 and 1.0 differ
 COUNT_OR_FRACTION = ("trainer.limit_train_batches", "trainer.limit_val_batches",
                      "trainer.val_check_interval")  # fmt: skip
