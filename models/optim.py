@@ -3,7 +3,8 @@ where it runs, with weight decay on the weight matrices alone.
 
 Where ``weight_decay`` is above 0, a parameter with fewer than 2 dimensions (a bias, a norm's
 gain, the LRU's ring ``nu_log``/``theta_log``/``gamma_log``, Mamba's ``D``), a weight norm's
-magnitude (the TCN's ``parametrizations.weight.original0``) or one named in its module's
+magnitude (the TCN's ``parametrizations.weight.original0``; ``weight_g`` of torch's older
+``torch.nn.utils.weight_norm``, in a user's net) or one named in its module's
 ``no_weight_decay`` (Mamba's ``A_log``, as in its reference code) is not decayed: decay would pull
 a bias and a norm toward 0, and a state space model's poles toward fast forgetting (the LRU's
 longest time constant fell from 220 to 55 steps in 1,000 steps of decay 0.1 alone). With
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
+from torch.nn.utils.weight_norm import WeightNorm
 
 FUSED_DEVICES = ("cpu", "cuda")  # where torch's fused AdamW runs
 
@@ -35,6 +37,9 @@ def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, A
         for chain in getattr(part, "parametrizations", {}).values():
             if any(type(step).__name__ == "_WeightNorm" for step in chain):
                 named.add(id(chain.original0))
+        for hook in part._forward_pre_hooks.values():  # the older weight norm: NAME_g, NAME_v
+            if isinstance(hook, WeightNorm):
+                named.add(id(getattr(part, f"{hook.name}_g")))
     decayed: list[nn.Parameter] = []
     kept: list[nn.Parameter] = []
     for parameter in parameters:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, TensorBoardLogger, WandbLogger
 
 from seqtasks.training.loggers import MissingExtraError, build_loggers, wandb_logged_in
@@ -84,6 +85,24 @@ def test_mlflow_writes_a_file_store_in_run_dir_mlruns(compose_config, monkeypatc
     assert logged.info.run_name == "classify"
     assert 0.0 <= logged.data.metrics["val/accuracy"] <= 1.0
     assert logged.data.params["seed"] == "0"
+    assert logged.data.params["run/trainer/max_steps"] == "8"  # the trainer's settings too
+
+
+def test_the_log_gets_model_data_and_run_settings_once(compose_config, monkeypatch):
+    calls = []
+    original = CSVLogger.log_hyperparams
+
+    def counted(self, params, *args, **kwargs):
+        calls.append(params)
+        return original(self, params, *args, **kwargs)
+
+    monkeypatch.setattr(CSVLogger, "log_hyperparams", counted)
+    run_dir = run(compose_config, "test=true", "solved_in_a_row=2", "model.hidden_size=12")
+    assert len(calls) == 1, "once: fit's record; validate and test add none"
+    saved = yaml.safe_load((run_dir / "hparams.yaml").read_text())
+    assert saved["hidden_size"] == 12 and saved["seed"] == 0  # the model's, the data's
+    assert saved["run"]["trainer"]["max_steps"] == 8 and saved["run"]["solved_in_a_row"] == 2
+    assert saved["run"]["test"] is True and saved["run"]["report"]["plots"] is False
 
 
 def test_wandb_runs_offline_into_run_dir_wandb(compose_config, monkeypatch, tmp_path):

@@ -112,3 +112,20 @@ def test_weight_decay_reaches_the_weight_matrices_alone(family: str) -> None:
     assert [len(g["params"]) for g in copied] == [len(g["params"]) for g in groups]
     plain = build_model(compose_config([f"model={family}"]).model, problem.spec)
     assert len(plain.configure_optimizers().param_groups) == 1  # weight_decay 0: as before
+
+
+def test_either_weight_norm_keeps_its_magnitude_out_of_decay() -> None:
+    from torch.nn.utils import parametrizations
+    from torch.nn.utils import weight_norm as older_weight_norm
+
+    from seqtasks.models.optim import parameter_groups
+
+    with pytest.warns(FutureWarning):  # torch's older weight norm, still in users' nets
+        older = older_weight_norm(nn.Linear(3, 4))
+    net = nn.Sequential(older, parametrizations.weight_norm(nn.Linear(4, 2)))
+    (decayed, kept) = parameter_groups(net, 0.1)
+    names = {id(p): name for name, p in net.named_parameters()}
+    assert sorted(names[id(p)] for p in decayed["params"]) == [
+        "0.weight_v", "1.parametrizations.weight.original1"]  # fmt: skip
+    assert sorted(names[id(p)] for p in kept["params"]) == [
+        "0.bias", "0.weight_g", "1.bias", "1.parametrizations.weight.original0"]  # fmt: skip

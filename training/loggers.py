@@ -8,6 +8,11 @@ kept: ``metrics.csv`` feeds ``learning_curves.png``.
 
 The TensorBoard, MLflow and W&B packages are optional extras; choosing a logger whose package is
 missing raises :class:`MissingExtraError` naming the extra to install.
+
+Each logger receives the run's hyperparameters once, at the start of fit
+(:class:`LogHyperparameters`): the model's and the data's, as Lightning would log them, and under
+``run`` the settings that are neither (``trainer``, ``solved_in_a_row``, ``test``, ``checkpoint``,
+``report``), as lightning-hydra-template logs its ``trainer`` config.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
@@ -143,3 +149,31 @@ def build_loggers(
             "ignore", message=rf"Experiment logs directory {re.escape(str(run_dir))}/? exists"
         )
     return loggers
+
+
+class LogHyperparameters(Callback):
+    """Logs the model's and the data's hyperparameters and ``{"run": run}`` in one call to each
+    logger when fit starts (one call: TensorBoard shows the last hparams record it gets).
+
+    Lightning's own record, made just after ``on_fit_start`` and again at each ``validate`` and
+    ``test``, is switched off for this model and data module; Lightning still logs the graph.
+    """
+
+    def __init__(self, run: Mapping[str, Any]) -> None:
+        self.run = dict(run)
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        datamodule = trainer.datamodule
+        parts = [pl_module.hparams_initial, getattr(datamodule, "hparams_initial", {}),
+                 {"run": self.run}]  # fmt: skip
+        params: dict[str, Any] = {}
+        for part in parts:
+            clash = sorted(key for key in params.keys() & part.keys() if params[key] != part[key])
+            if clash:  # as Lightning refuses such a merge
+                raise RuntimeError(f"hyperparameters {clash} are logged twice, differently")
+            params.update(part)
+        pl_module._log_hyperparams = False  # the switch save_hyperparameters(logger=False) sets
+        if datamodule is not None:
+            datamodule._log_hyperparams = False
+        for logger in trainer.loggers:
+            logger.log_hyperparams(params)

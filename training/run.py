@@ -31,7 +31,7 @@ from seqtasks.training.callbacks import (
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.lengths import check_lengths, evaluate_lengths, length_test_sets
-from seqtasks.training.loggers import build_loggers
+from seqtasks.training.loggers import LogHyperparameters, build_loggers
 from seqtasks.training.report import (
     format_table,
     plot_learning_curves,
@@ -194,6 +194,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     except ValueError as error:  # e.g. logger=tensorboard without its package
         raise ConfigError(str(error)) from None
     callbacks.append(KeepMetricsHistory(loggers, resuming=ckpt_path is not None))
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    run_keys = ("trainer", "solved_in_a_row", "test", "checkpoint", "report")  # beside model, data
+    callbacks.append(LogHyperparameters({key: resolved.get(key) for key in run_keys}))
     # Lightning advertises its cloud logger when the Trainer is made, unless that logger is used
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_litlogger_tip)
     try:
