@@ -246,7 +246,7 @@ NOTES = [
     "MLP does serve it.",
     "Memorize one_to_one is scored by exact match (every step of a sequence right): a memoryless "
     "model gets every step but the last right, so its per-step accuracy, (L - 1.5) / (L - 1), "
-    "would pass 0.99 from L = 52 on, while its exact match stays 0.5. The memorize leaderboard "
+    "would pass 0.99 from L = 51 on, while its exact match stays 0.5. The memorize leaderboard "
     "uses the many_to_one framing, where memoryless is chance (0.5) at every length.",
 ]
 

@@ -45,7 +45,8 @@ class SequenceModel(L.LightningModule):
     for real targets. Losses are cross-entropy on raw logits and mean squared error. Logged
     metrics, per stage ``val`` and ``test``: ``loss``; ``accuracy`` (fraction of answered target
     values right, micro-averaged) and ``exact_match`` (fraction of samples with every answered
-    target value right) for classes; ``mse`` and ``mae`` for reals. Class targets equal to
+    target value right) for classes; ``mse`` and ``mae`` for reals, and ``accuracy`` (fraction
+    within ``spec.tolerance``) for reals with a tolerance (adding, multiply). Class targets equal to
     ``spec.ignore_index`` carry no answer: the loss and both metrics leave them out
     (:func:`~seqtasks.models.metrics.score_classes` scores every batch).
     """

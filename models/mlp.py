@@ -36,7 +36,7 @@ class StepMLP(SequenceModel):
         hidden_size: int = 64,
         num_layers: int = 2,
         embedding_size: int = 32,
-        lr: float = 3e-3,
+        lr: float = 0.01,
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)

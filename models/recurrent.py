@@ -67,7 +67,7 @@ class _StepRecurrent(RecurrentModel):
     def __init__(
         self,
         spec: TaskSpec | dict[str, Any],
-        hidden_size: int = 64,
+        hidden_size: int = 128,
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
@@ -75,7 +75,7 @@ class _StepRecurrent(RecurrentModel):
         init: str | None = None,
         forget_bias: float | None = None,
         t_max: int | None = None,
-        lr: float = 3e-3,
+        lr: float = 0.01,
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)

@@ -64,7 +64,7 @@ class Seq2SeqRecurrent(Seq2SeqDecoding, RecurrentModel):
         init: str | None = None,
         forget_bias: float | None = None,
         t_max: int | None = None,
-        lr: float = 3e-3,
+        lr: float = 0.01,
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)

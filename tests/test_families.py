@@ -217,3 +217,19 @@ def test_the_chunks_benchmark_times_every_size_per_family_and_length(tmp_path: P
     assert "| `xlstm` | 9 | " in text
     with pytest.raises(SystemExit):
         chunks.main(["--sizes", "0", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("name", list(models.FAMILIES))
+def test_a_class_built_in_python_has_its_configs_defaults(name):
+    """``models.OneToOneLSTM(spec)`` is the model ``model=lstm`` trains: the same width and lr."""
+    from seqtasks.models.recurrent import DEFAULT_INIT
+    from seqtasks.registry import init_parameters
+
+    config = OmegaConf.to_container(OmegaConf.load(MODEL_CONFIGS / f"{name}.yaml"))
+    config.pop("name")
+    for cls in set(models.FAMILIES[name].values()):
+        defaults = init_parameters(cls)
+        if defaults.get("init", "") is None:  # the cell's own default scheme
+            defaults["init"] = DEFAULT_INIT[cls.cell]
+        defaults = {key: list(v) if isinstance(v, tuple) else v for key, v in defaults.items()}
+        assert {key: defaults.get(key, "absent") for key in config} == config, cls.__name__

@@ -145,13 +145,12 @@ def test_train_py_subprocess_classify(tmp_path):
 
 
 def test_train_py_bad_override_exits_nonzero_without_run_dir(tmp_path):
-    run_dir = tmp_path / "run"
-    command = [sys.executable, "train.py", "task=classify", "model=seq2seq",
-               f"hydra.run.dir={run_dir}"]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    (tmp_path / "kept").mkdir()  # a folder of the user's own, empty: left alone
+    command = [sys.executable, str(ROOT / "train.py"), "task=classify", "model=seq2seq"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "model=seq2seq cannot serve framing='one_to_one'" in done.stderr
-    assert not run_dir.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"], "nor runs/classify/ on the way"
 
 
 @pytest.mark.slow

@@ -108,6 +108,11 @@ def _fail(cfg: DictConfig, error: Exception) -> None:
     run_dir = run_directory(cfg)
     if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_ONLY:
         shutil.rmtree(run_dir)  # nothing was trained: leave no run directory behind
+        here = Path.cwd().resolve()
+        for parent in run_dir.resolve().parents:  # nor the runs/<task>/ made on the way to it
+            if parent == here or not parent.is_relative_to(here) or any(parent.iterdir()):
+                break
+            parent.rmdir()
     print(f"error: {error}", file=sys.stderr)
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN \
             and _sweep_direction() is None:  # fmt: skip
