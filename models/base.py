@@ -78,7 +78,7 @@ class SequenceModel(L.LightningModule):
                 f"{self.spec.framing!r} ({self.spec.name})"
             )
         self.lr = check_float("lr", lr, 0.0, math.inf)
-        self.weight_decay = check_float("weight_decay", weight_decay, -1e-300, math.inf)
+        self.weight_decay = check_float("weight_decay", weight_decay, 0.0, math.inf, from_low=True)
         self.metrics = nn.ModuleDict({stage: self.metric_collection(stage) for stage in STAGES})
         self.losses = nn.ModuleDict({stage: WeightedMean() for stage in STAGES})  # see _evaluate
 

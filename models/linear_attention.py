@@ -161,7 +161,7 @@ class LinearTransformer(CausalStack):
                 f"d_model={d_model} is not divisible by num_heads={num_heads}: each head gets "
                 f"d_model / num_heads features; choose num_heads among the divisors of {d_model}"
             )
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         check_choice("position", position, POSITIONS, "model=linear_attention")
         self.save_hyperparameters()
         self.build_input(d_model)

@@ -173,10 +173,10 @@ class LRU(CausalStack):
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         check_sizes(d_model=d_model, d_state=d_state, num_layers=num_layers)
-        check_float("r_min", r_min, -1e-300, 1.0)
+        check_float("r_min", r_min, 0.0, 1.0, from_low=True)
         check_float("r_max", r_max, r_min, 1.0)  # r_min < r_max < 1
         check_float("max_phase", max_phase, 0.0, math.inf)
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         self.save_hyperparameters()
         self.build_input(d_model)
         self.blocks = nn.ModuleList(

@@ -25,7 +25,7 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, **options: Any
 def check_dropout(dropout: Any, num_layers: int) -> float:
     """Dropout between stacked layers (torch's ``nn.LSTM`` ``dropout``): a fraction in
     ``[0, 1)``, refused above 0 with one layer, which has no layer after it to drop into."""
-    dropout = check_float("dropout", dropout, -1e-300, 1.0)
+    dropout = check_float("dropout", dropout, 0.0, 1.0, from_low=True)
     if dropout > 0 and num_layers == 1:
         raise ValueError(
             f"dropout={dropout} acts between stacked layers, and num_layers=1 has none: allowed "

@@ -133,7 +133,7 @@ class TCN(CausalStack):
         check_int("kernel_size", kernel_size, 2)
         if num_levels is not None:
             check_int("num_levels", num_levels, 1, MAX_LEVELS)
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         check_bool("weight_norm", weight_norm)
         check_choice("optimizer", optimizer, OPTIMIZERS, "model=tcn")
         check_choice("init", init, INITS, "model=tcn")

@@ -118,7 +118,7 @@ class TransformerModel(SequenceModel):
                 f"d_model={d_model} is not divisible by num_heads={num_heads}: each head gets "
                 f"d_model / num_heads features; choose num_heads among the divisors of {d_model}"
             )
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         check_choice("position", position, POSITIONS, type(self).__name__)
         if self.spec.encoding == "index":
             self.embed: nn.Module = nn.Embedding(self.spec.vocab_size, d_model)

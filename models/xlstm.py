@@ -170,7 +170,7 @@ class XLSTM(CausalStack):
                     conv_kernel=conv_kernel, chunk_size=chunk_size)  # fmt: skip
         blocks = list(check_blocks(blocks))  # a plain list in hparams, whatever came in
         check_float("ffn_factor", ffn_factor, 0.0, math.inf)
-        check_float("dropout", dropout, -1e-300, 1.0)
+        check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         inner = up_factor * d_model
         if d_model % num_heads or inner % (num_heads * QKV_BLOCK):
             raise ValueError(

@@ -20,14 +20,15 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     return int(value)
 
 
-def check_float(name: str, value: Any, low: float, high: float) -> float:
+def check_float(name: str, value: Any, low: float, high: float, *, from_low: bool = False) -> float:
     """Return ``value`` as float if it is a real number (Python's or NumPy's, not a bool) in the
-    open interval ``(low, high)``."""
+    open interval ``(low, high)``, or ``[low, high)`` with ``from_low``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     number = float(value)  # compared as a Python float: NumPy compares in the value's own type
-    if not low < number < high:  # also refuses nan and, for finite bounds, inf
-        raise ValueError(f"{name}={value} is out of range: allowed {low} < {name} < {high}")
+    if not (low <= number if from_low else low < number) or not number < high:  # nan too
+        sign = "<=" if from_low else "<"
+        raise ValueError(f"{name}={value} is out of range: allowed {low} {sign} {name} < {high}")
     return number
 
 

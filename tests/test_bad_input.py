@@ -92,10 +92,27 @@ TRAIN_CASES = [
     (["seed=-1"], r"seed=-1 must be an int >= 0"),
     (["ckpt_path=/no/such.ckpt"], r"ckpt_path='/no/such.ckpt': no checkpoint file"),
     (["checkpoint.every_n_steps=-3"], r"checkpoint.every_n_steps=-3 must be an int >= 0"),
+    (["model.num_layers=2", "model.dropout=1.0"],
+     r"model=lstm: dropout=1.0 is out of range: allowed 0.0 <= dropout < 1.0"),
+    (["model.weight_decay=-0.1"], r"weight_decay=-0.1 is out of range: allowed 0.0 <= weight_dec"),
+    (["seed=4294967296"], r"seed=4294967296 is above 4294967295: allowed 0 <= seed <= 4294967295"),
+    (["data.eval_seed=-1"], r"data.eval_seed=-1 must be an int >= 0"),
+    (["data.device=cuda"], r"data.device=cuda needs a CUDA GPU and none is available here"),
+    (["trainer.deterministic=yes"], r"trainer.deterministic='yes': allowed true, false, warn or"),
+    (["trainer.max_time=00:00:00:00"], r"trainer.max_time='00:00:00:00': give a duration above 0"),
+    (["trainer.max_time={minutes:-5}"], r"trainer.max_time=\{'minutes': -5\}: give a duration"),
+    (["trainer.max_time={minits:5}"], r"trainer.max_time=\{'minits': 5\}: give a duration"),
+    (["+trainer.min_steps=-5"], r"trainer.min_steps=-5 must be an int >= 0 \(or null\)"),
+    (["+trainer.num_sanity_val_steps=-5"], r"trainer.num_sanity_val_steps=-5 must be an int >= -1"),
+    (["trainer.max_steps=2", "+trainer.min_steps=100"],
+     r"trainer.min_steps=100 is above trainer.max_steps=2: the run would stop at max_steps"),
+    (["trainer.max_steps=2", "+trainer.min_epochs=5"],
+     r"trainer.min_epochs=5 needs 40 steps \(8 batches an epoch\) and trainer.max_steps=2 stops"),
 ]  # fmt: skip
 
-if torch.cuda.is_available():  # the gpu refusal is only for machines without one
-    TRAIN_CASES = [case for case in TRAIN_CASES if case[0] != ["trainer=gpu"]]
+if torch.cuda.is_available():  # the gpu refusals are only for machines without one
+    TRAIN_CASES = [case for case in TRAIN_CASES if case[0] not in (["trainer=gpu"],
+                                                                   ["data.device=cuda"])]  # fmt: skip
 
 
 def test_at_least_25_bad_inputs_are_walked():

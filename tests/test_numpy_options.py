@@ -68,7 +68,7 @@ def test_numpy_scalars_of_the_wrong_kind_are_refused(option, value, message) -> 
 
 
 def test_a_numpy_weight_decay_of_zero_is_in_range() -> None:
-    """``0 > -1e-300`` compared in float32 (``np.float32(0) > -0.0``) would be False."""
+    """A NumPy zero at the closed end of ``0 <= weight_decay`` (compared as a Python float)."""
     spec = seqtasks.make("echo", length=6).spec
     model = FAMILIES["transformer"]["many_to_one"](spec, weight_decay=np.float32(0.0))
     assert model.weight_decay == 0.0

@@ -3,12 +3,14 @@ relies on are refused by name (a resumed checkpoint's own checks: :mod:`.resume_
 
 - :func:`check_trainer_options`: keys ``lightning.Trainer`` does not have, the arguments the
   harness passes itself, ``enable_checkpointing=false``, ``limit_*_batches=0``, counts and
-  intervals below 1, booleans given as strings, a GPU where there is none, a spawning DDP
-  strategy and DDP under Hydra's multirun.
+  intervals below 1, booleans given as strings, a ``max_time`` of no time, ``min_steps`` past
+  ``max_steps``, a GPU where there is none, a spawning DDP strategy and DDP under Hydra's
+  multirun.
 - :func:`check_keys`: keys nothing reads (``+dat.batch_size=8``), the run's own ints, and
-  :func:`check_bools`, the config's boolean settings (``test``, ``report.plots``).
+  :func:`check_bools`, the config's boolean settings (``test``, ``report.plots``), a seed
+  NumPy refuses, ``data.device=cuda`` without a GPU.
 - :func:`check_batch_counts`: a fraction of the batches that leaves none, a validation interval
-  past the epoch.
+  past the epoch, ``min_epochs`` that ``max_steps`` cuts short.
 
 Each raises :class:`seqtasks.training.run.ConfigError`.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import inspect
+import re
 import typing
 from collections.abc import Mapping
 from typing import Any
@@ -46,6 +49,9 @@ NEEDED_BATCHES = {
 CONFIG_BOOLS = ("test", "report.plots")
 # the trainer's counts, each an int >= 1 -> whether null is allowed too (where Lightning takes it)
 COUNT_OR_NULL = {"accumulate_grad_batches": False, "check_val_every_n_epoch": True}
+# the trainer's other counts -> the least each may be (None is Lightning's default for each)
+LEAST = {"min_steps": 0, "min_epochs": 0, "num_sanity_val_steps": -1}
+MAX_SEED = 2**32 - 1  # Lightning's seed_everything (NumPy's) takes seeds 0..2**32-1
 
 
 KNOWN_KEYS = {
@@ -69,10 +75,16 @@ def check_keys(cfg: Any) -> None:
                     f"{name}={OmegaConf.select(cfg, name)!r} is not a known setting: allowed "
                     f"{section or 'top-level'} keys are {sorted(allowed)}"
                 )
-    for name in ("seed", "checkpoint.every_n_steps", "report.plot_samples"):
+    for name in ("seed", "data.eval_seed", "checkpoint.every_n_steps", "report.plot_samples"):
         value = OmegaConf.select(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _error(f"{name}={value!r} must be an int >= 0")
+    if cfg.seed > MAX_SEED:
+        raise _error(f"seed={cfg.seed} is above {MAX_SEED}: allowed 0 <= seed <= {MAX_SEED}")
+    device = OmegaConf.select(cfg, "data.device")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise _error("data.device=cuda needs a CUDA GPU and none is available here; allowed "
+                     "data.device=auto (the trainer's device) or cpu")  # fmt: skip
     check_bools(cfg)  # test=no is a truthy string
     lengths = OmegaConf.select(cfg, "report.eval_lengths")
     if not (OmegaConf.is_list(lengths) or isinstance(lengths, list)):
@@ -166,10 +178,21 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
     for name, nullable in _bool_arguments().items():
         if name in options:
             _require_bool(f"trainer.{name}", options[name], nullable)
+    if options.get("deterministic") not in (True, False, "warn", None):
+        raise _error(f"trainer.deterministic={options['deterministic']!r}: allowed true, false, "
+                     "warn or null")  # fmt: skip
     max_time = options.get("max_time")
-    if max_time is not None and not isinstance(max_time, str | Mapping | datetime.timedelta):
-        raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
-                     "mapping such as {minutes: 10}")  # fmt: skip
+    if max_time is not None and not _duration(max_time) > datetime.timedelta(0):
+        raise _error(f"trainer.max_time={max_time!r}: give a duration above 0 as DD:HH:MM:SS "
+                     "(e.g. 00:00:10:00) or a mapping such as {minutes: 10}")  # fmt: skip
+    for key, least in LEAST.items():
+        count = options.get(key)
+        if count is not None and (type(count) is not int or count < least):
+            raise _error(f"trainer.{key}={count!r} must be an int >= {least} (or null)")
+    min_steps, max_steps = options.get("min_steps"), options.get("max_steps", -1)
+    if min_steps is not None and max_steps != -1 and min_steps > max_steps:
+        raise _error(f"trainer.min_steps={min_steps} is above trainer.max_steps={max_steps}: "
+                     "the run would stop at max_steps; allowed min_steps <= max_steps")  # fmt: skip
     for key, nullable in COUNT_OR_NULL.items():
         count = options.get(key, 1)
         if not (nullable and count is None) and (type(count) is not int or count < 1):
@@ -198,6 +221,23 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
                      "clipping); Lightning skips a negative one silently")  # fmt: skip
 
 
+def _duration(value: Any) -> datetime.timedelta:
+    """``trainer.max_time`` as Lightning's Timer reads it; a zero duration where it cannot."""
+    if isinstance(value, datetime.timedelta):
+        return value
+    if isinstance(value, str):
+        parts = re.fullmatch(r"(\d+):(\d\d):(\d\d):(\d\d)", value.strip())
+        if parts:
+            days, hours, minutes, seconds = map(int, parts.groups())
+            return datetime.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    elif isinstance(value, Mapping):
+        try:
+            return datetime.timedelta(**value)
+        except TypeError:
+            pass
+    return datetime.timedelta(0)
+
+
 def check_batch_counts(options: Mapping[str, Any], batches: Mapping[str, int]) -> None:
     """Refuse a ``limit_*_batches`` fraction that leaves none of a stage's ``batches`` (an epoch's
     on one process, shared by ``devices x num_nodes`` ranks) and a ``val_check_interval`` past the
@@ -221,3 +261,9 @@ def check_batch_counts(options: Mapping[str, Any], batches: Mapping[str, int]) -
                      "of an epoch (data.train_samples / data.batch_size): give at most "
                      f"{train}, or +trainer.check_val_every_n_epoch=null to count steps across "
                      "epochs")  # fmt: skip
+    min_epochs, max_steps = options.get("min_epochs"), options.get("max_steps", -1)
+    steps = min_epochs * -(-train // options.get("accumulate_grad_batches", 1)) if min_epochs else 0
+    if max_steps != -1 and steps > max_steps:
+        raise _error(f"trainer.min_epochs={min_epochs} needs {steps} steps ({train} batches an "
+                     f"epoch) and trainer.max_steps={max_steps} stops before: allowed min_epochs "
+                     "whose steps fit in max_steps")  # fmt: skip
