@@ -111,8 +111,8 @@ TRAIN_CASES = [
 ]  # fmt: skip
 
 if torch.cuda.is_available():  # the gpu refusals are only for machines without one
-    TRAIN_CASES = [case for case in TRAIN_CASES if case[0] not in (["trainer=gpu"],
-                                                                   ["data.device=cuda"])]  # fmt: skip
+    NEED_NO_GPU = (["trainer=gpu"], ["data.device=cuda"])
+    TRAIN_CASES = [case for case in TRAIN_CASES if case[0] not in NEED_NO_GPU]
 
 
 def test_at_least_25_bad_inputs_are_walked():
