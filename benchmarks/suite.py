@@ -45,9 +45,10 @@ from omegaconf.errors import OmegaConfBaseException
 from seqtasks.benchmarks import board, claims, engines, plots, report, run_dirs, store, summaries
 from seqtasks.benchmarks.board import BOARD, FULL, QUICK, Profile
 from seqtasks.benchmarks.leaderboard import REFUSED, Ladder, LeaderboardPlan
-from seqtasks.benchmarks.runner import Job, compose_config, machine, run_plan
+from seqtasks.benchmarks.runner import Job, compose_config, machine, quiet, run_plan
 from seqtasks.benchmarks.setups import StaleRows, check_rows
 from seqtasks.benchmarks.tables import compose_message
+from seqtasks.training.run import prepare
 
 
 def user_model(overrides: Sequence[str]) -> str | None:
@@ -84,9 +85,11 @@ def board_plan(profile: Profile, overrides: list[str]) -> tuple[list[Job], list[
 
 
 def check_overrides(profile: Profile, overrides: list[str]) -> None:
-    """Compose the config of every claim's run and of each ladder's first run with ``overrides``,
-    before anything is made: one that does not compose (an unknown model or key, a key of another
-    model) raises ``ValueError`` here instead of filling the board with error rows."""
+    """Compose the config of every claim's run and of each ladder's first run with ``overrides``
+    and make its data and model (``train``'s own checks, :func:`prepare`), before anything is
+    made: one that does not compose (an unknown model or key, a key of another model) or that
+    ``train`` would refuse (``data.batch_size=0``) raises ``ValueError`` here instead of filling
+    the board with error rows; a model that cannot serve a framing is the board's n/a."""
     if not overrides:
         return  # the board's own compose (tests/test_benchmark_options.py, slow)
     fixed, ladders = board_plan(profile, overrides)
@@ -94,13 +97,18 @@ def check_overrides(profile: Profile, overrides: list[str]) -> None:
     if not user_model(overrides):
         given += " (they reach every model: give model=NAME to run one alone)"
     for job in [*fixed, *(ladder.next_jobs()[0] for ladder in ladders)]:
+        where = ", ".join(f"{key}={job.label[key]}" for key in ("model", "task", "case")
+                          if key in job.label)  # fmt: skip
         try:
-            compose_config(job.overrides)
+            cfg = compose_config([*job.overrides, f"seed={job.seed}"])
         except (HydraException, OmegaConfBaseException) as error:
-            where = ", ".join(f"{key}={job.label[key]}" for key in ("model", "task", "case")
-                              if key in job.label)  # fmt: skip
-            message = compose_message(error)
-            raise ValueError(f"overrides {given}: {where}: {message}") from None
+            raise ValueError(f"overrides {given}: {where}: {compose_message(error)}") from None
+        try:
+            with quiet():
+                prepare(cfg)
+        except (TypeError, ValueError) as error:
+            if REFUSED not in str(error):
+                raise ValueError(f"overrides {given}: {where}: {error}") from None
 
 
 def run(profile: Profile, overrides: list[str], workers: int = 2, progress: Any = None, *,

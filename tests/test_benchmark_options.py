@@ -3,6 +3,8 @@ file is touched or any folder is made."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from seqtasks.benchmarks import (
@@ -95,6 +97,22 @@ def test_the_leaderboard_refuses_a_file_for_out_and_a_folder_without_rows(tmp_pa
 
 def test_overrides_for_the_model_chosen_compose(tmp_path):
     suite.check_overrides(BOARD, ["model=tcn", "model.kernel_size=3"])  # no error: a key of tcn's
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=lstm", "data.batch_size=0"], r"model=lstm, task=ramp: .*batch_size=0 is out of"),
+        (["model=gru", "model.hidden_size=-1"], r"model=gru: hidden_size=-1 is out of range"),
+        (["model=mlp", "trainer.max_time=00:00:00:00"], r"trainer.max_time='00:00:00:00'"),
+    ],
+)
+def test_values_train_would_refuse_end_the_board_before_it_starts(tmp_path, capsys, overrides,
+                                                                  message):  # fmt: skip
+    with pytest.raises(SystemExit) as stopped:  # mlp: it cannot serve seq2seq, which is n/a
+        suite.main(["--quick", "--out", str(tmp_path / "board"), *overrides])
+    assert stopped.value.code == 2 and re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "board").exists(), "no board folder, no error rows"
 
 
 @pytest.mark.slow  # about 10 s: every claim's run and every ladder's first run, composed

@@ -130,16 +130,10 @@ def _no_litlogger_tip(record: logging.LogRecord) -> bool:
     return "try installing [litlogger]" not in record.getMessage()
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train ``cfg.task`` with ``cfg.model`` on ``cfg.trainer``; returns the run's summary.
-
-    Everything that can be checked is checked before training starts: an impossible
-    configuration raises :class:`ConfigError` (or the problem's own ``ValueError``/``TypeError``)
-    and leaves nothing behind. The run directory receives ``config.yaml``, ``checkpoints/``
-    (``best.ckpt`` and ``last.ckpt``), ``metrics.csv``, ``summary.json``,
-    ``learning_curves.png`` and ``predictions.png``.
-    """
-    started = time.perf_counter()
+def prepare(cfg: DictConfig) -> tuple[dict, dict, SequenceDataModule, SequenceModel]:
+    """The run's checked task options, trainer options, data module and model (seeded by
+    ``cfg.seed``), made before anything is written: :func:`train` starts with it, and the
+    leaderboard calls it on its jobs' configs to refuse bad overrides before any run."""
     checks.check_keys(cfg)
     task_options = {key: value for key, value in cfg.task.items() if key != "name"}
     trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
@@ -151,13 +145,27 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"task={cfg.task.name}: {error}") from None
     batches = {stage: len(datamodule.datasets[stage]) for stage in ("train", "val", "test")}
     checks.check_batch_counts(trainer_options, batches)  # an epoch's, on one process
-    spec = datamodule.spec
-    model = build_model(cfg.model, spec)
+    model = build_model(cfg.model, datamodule.spec)
     inputs, _ = datamodule.datasets["val"].generate(0, min(8, datamodule.sizes["val"]))
     try:
         model.check_output(inputs)  # before any training: a failing net or a wrong shape ends here
     except OutputCheckError as error:
         raise ConfigError(f"model={cfg.model.name}: {error}") from None
+    return task_options, trainer_options, datamodule, model
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train ``cfg.task`` with ``cfg.model`` on ``cfg.trainer``; returns the run's summary.
+
+    Everything that can be checked is checked before training starts: an impossible
+    configuration raises :class:`ConfigError` (or the problem's own ``ValueError``/``TypeError``)
+    and leaves nothing behind. The run directory receives ``config.yaml``, ``checkpoints/``
+    (``best.ckpt`` and ``last.ckpt``), ``metrics.csv``, ``summary.json``,
+    ``learning_curves.png`` and ``predictions.png``.
+    """
+    started = time.perf_counter()
+    task_options, trainer_options, datamodule, model = prepare(cfg)
+    spec = datamodule.spec
     logged = ["val/loss", *model.metric_collection("val").keys()]
     check_optimized_metric(cfg.get("optimized_metric"), logged)  # a search's objective
     lengths = list(cfg.report.eval_lengths)
