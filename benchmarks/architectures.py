@@ -30,7 +30,13 @@ from pathlib import Path
 
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
-from seqtasks.benchmarks.tables import command_line, grid, require_positive, write_results
+from seqtasks.benchmarks.tables import (
+    command_line,
+    grid,
+    out_folder,
+    require_positive,
+    write_results,
+)
 
 STEPS = "trainer.max_steps=1000"  # the budget of every run but adding's: 256,000 sequences
 HARDER = {
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     engines.add_arguments(parser)  # --engine, --address, --workers
     parser.add_argument("--seconds", type=float, default=900, help="safety time limit of a run")
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     parser.add_argument(
         "--models", nargs="+", default=FAMILIES, choices=FAMILIES,
         help="run only these; the other models' rows are kept from --out/architectures.json",

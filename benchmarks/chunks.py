@@ -30,6 +30,7 @@ from seqtasks.benchmarks.tables import (
     in_turn,
     markdown_table,
     measure_and_write,
+    out_folder,
     require_positive,
 )
 from seqtasks.training.run import build_model
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "lengths", "sizes", "batch", "rounds", "threads")
     torch.set_num_threads(args.threads)

@@ -55,7 +55,7 @@ from seqtasks.benchmarks.device_timing import (
     training_step,
 )
 from seqtasks.benchmarks.runner import compose_config
-from seqtasks.benchmarks.tables import command_line
+from seqtasks.benchmarks.tables import command_line, out_folder
 from seqtasks.models.size import num_parameters
 from seqtasks.training.run import build_model
 
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.device",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory")
+    parser.add_argument("--out", type=out_folder, default=Path("results"), help="output directory")
     parser.add_argument("--budget", type=float,
                         help=f"seconds for all sections (default {FULL.budget:g}; --quick "
                         f"{QUICK.budget:g})")  # fmt: skip

@@ -16,6 +16,7 @@ import argparse
 import torch
 
 import seqtasks
+from seqtasks._validate import check_device
 
 CASES = [("train", 0, 0), ("train", 7, 3), ("val", 0, 0), ("test", 1, 0)]  # split, seed, epoch
 COUNTS = (1, 64, 1000)
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda", help="the device to compare with the CPU")
     args = parser.parse_args(argv)
+    try:
+        check_device("--device", args.device)
+    except ValueError as error:
+        parser.error(str(error))
     checked, differ = differing(args.device)
     print(f"{args.device} bits: {checked} batches compared over {len(seqtasks.available())} "
           f"problems; {len(differ)} differ")  # fmt: skip

@@ -30,7 +30,7 @@ import seqtasks
 from seqtasks import models
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import measure_and_write, require_positive
+from seqtasks.benchmarks.tables import measure_and_write, out_folder, require_positive
 from seqtasks.models.size import num_parameters, state_size
 from seqtasks.training.run import build_model
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per family and round")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "length", "batch", "rounds", "steps", "threads")
     torch.set_num_threads(args.threads)

@@ -29,7 +29,7 @@ import seqtasks
 import seqtasks.models
 from seqtasks.benchmarks import board, engines, setups, store
 from seqtasks.benchmarks.runner import Job, machine, run_jobs
-from seqtasks.benchmarks.tables import grid, write_results
+from seqtasks.benchmarks.tables import grid, out_folder, write_results
 from seqtasks.training.run import ConfigError, build_model, model_options
 
 Row = dict[str, Any]
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problems", nargs="+", default=[], metavar="KEY",
                         help="only these of the board's problems (default: all)")  # fmt: skip
     engines.add_arguments(parser)  # --engine, --address, --workers
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     try:
         check(args.model, args.inits, args.seeds, args.problems)

@@ -31,7 +31,12 @@ import seqtasks
 from seqtasks.benchmarks.device_timing import optimizer_of, training_step
 from seqtasks.benchmarks.engines import keep_freed_memory, keep_memory_available
 from seqtasks.benchmarks.runner import compose_config, machine
-from seqtasks.benchmarks.tables import measure_and_write, require_models, require_positive
+from seqtasks.benchmarks.tables import (
+    measure_and_write,
+    out_folder,
+    require_models,
+    require_positive,
+)
 from seqtasks.training.run import build_model
 
 _steps: dict[tuple[str, int, int], Any] = {}  # a worker's training steps, built once
@@ -126,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2, help="timed steps per family and round")
     parser.add_argument("--families", type=lambda text: text.split(","),
                         default=["lstm", "mamba", "lru", "linear_attention", "xlstm"])  # fmt: skip
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "length", "batch", "rounds", "steps")
     require_models(parser, "--families", args.families)

@@ -253,3 +253,9 @@ class LeaderboardPlan:
         self.rows.append((job, row))
         if "problem" in job.extra:
             self.ladders[job.label["model"], job.extra["problem"]].record(job, row)
+
+
+if __name__ == "__main__":  # python -m seqtasks.benchmarks.leaderboard: the board's command
+    from seqtasks.benchmarks.suite import cli
+
+    raise SystemExit(cli())

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from seqtasks.benchmarks.runner import Job, run_jobs
+from seqtasks.benchmarks.tables import out_folder
 
 LENGTHS = [5, 10, 20, 50, 100, 200]
 RUNS = {  # name -> overrides; each trains at its default length 10 (subsequence: 5)
@@ -32,7 +33,7 @@ RUNS = {  # name -> overrides; each trains at its default length 10 (subsequence
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args()
     lengths = f"report.eval_lengths=[{','.join(map(str, LENGTHS))}]"
     jobs = [Job({"problem": name}, (*overrides, lengths)) for name, overrides in RUNS.items()]

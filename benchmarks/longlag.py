@@ -29,7 +29,7 @@ from typing import Any
 from seqtasks.benchmarks import engines
 from seqtasks.benchmarks.longlag_report import markdown
 from seqtasks.benchmarks.runner import Job, compose_config, machine, run_jobs
-from seqtasks.benchmarks.tables import command_line, require_positive, write_json
+from seqtasks.benchmarks.tables import command_line, out_folder, require_positive, write_json
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", default="", help=f"comma-separated presets, of {list(PRESETS)}")
     engines.add_arguments(parser)  # --engine, --address, --workers
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     parser.add_argument("--seconds", type=float, default=None,
                         help="time limit of each run (default: the preset max_time)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="skip the runs already in "

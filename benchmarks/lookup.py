@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import command_line, in_turn, write_side_by_side
+from seqtasks.benchmarks.tables import command_line, in_turn, out_folder, write_side_by_side
 from seqtasks.models.recurrent_lookup import lookup_recurrence
 
 CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, default in (("eval-batch", 200), ("hidden", 128), ("length", 200), ("rounds", 3),
                           ("threads", 1)):  # fmt: skip
         parser.add_argument(f"--{name}", type=int, default=default)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     for name in ("vocabs", "batches", "eval_batch", "hidden", "length", "rounds", "threads"):
         value, least = getattr(args, name), 2 if name == "vocabs" else 1

@@ -38,6 +38,7 @@ from seqtasks.benchmarks.tables import (
     in_turn,
     markdown_table,
     measure_and_write,
+    out_folder,
     require_positive,
 )
 from seqtasks.models.size import num_parameters
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "lengths", "batch", "rounds", "steps", "threads")
     torch.set_num_threads(args.threads)

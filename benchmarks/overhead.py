@@ -16,7 +16,6 @@ import os
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -25,7 +24,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 import seqtasks
-from seqtasks.benchmarks.tables import command_line, require_positive
+from seqtasks.benchmarks.tables import command_line, out_file, require_positive
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.run import PROGRESS_EVERY, build_model
 
@@ -94,7 +93,7 @@ def main() -> None:
     parser.add_argument("--task", default="classify", choices=seqtasks.available())
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    parser.add_argument("--out", type=out_file, help="also write the table to this markdown file")
     args = parser.parse_args()
     require_positive(parser, args, "steps", "repeats")
     L.seed_everything(0, verbose=False)

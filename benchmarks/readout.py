@@ -36,6 +36,7 @@ from seqtasks.benchmarks.runner import compose_config, machine
 from seqtasks.benchmarks.tables import (
     command_line,
     in_turn,
+    out_folder,
     require_models,
     require_positive,
     write_side_by_side,
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for option, default in (("batch", 32), ("eval-batch", 200), ("rounds", 3), ("threads", 1)):
         parser.add_argument(f"--{option}", type=int, default=default)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "batch", "eval_batch", "rounds", "threads")
     require_models(parser, "--models", args.models)

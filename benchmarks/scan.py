@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from seqtasks.benchmarks.runner import machine
-from seqtasks.benchmarks.tables import in_turn, require_positive, write_side_by_side
+from seqtasks.benchmarks.tables import in_turn, out_folder, require_positive, write_side_by_side
 from seqtasks.models.mamba_scan import LOG2_E, scan_materialized, selective_scan
 from seqtasks.models.slstm_scan import SLSTMScan
 from seqtasks.models.xlstm_cells import HeadwiseLinear, SLSTMCell
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=out_folder, default=Path("results"))
     args = parser.parse_args(argv)
     require_positive(parser, args, "lengths", "batch", "rounds", "threads")
     torch.set_num_threads(args.threads)

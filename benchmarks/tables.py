@@ -112,6 +112,33 @@ def command_line(module: str, argv: list[str] | None = None) -> str:
     return " ".join([f"python -m {module}", *(sys.argv[1:] if argv is None else argv)])
 
 
+def _first_existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists (the current folder at worst)."""
+    return next((p for p in (path, *path.parents) if p.exists()), Path("."))
+
+
+def out_folder(text: str) -> Path:
+    """argparse ``type`` of a benchmark's ``--out`` folder: refused, before anything is measured,
+    where it or a folder above it is a file (the results would be lost after the run)."""
+    path = Path(text)
+    found = _first_existing(path)
+    if not found.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {found} is a file; give a folder")
+    return path
+
+
+def out_file(text: str) -> Path:
+    """argparse ``type`` of a benchmark's markdown ``--out`` file: refused where it is a folder or
+    a folder above it is a file."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a markdown file (e.g. out.md)")
+    found = _first_existing(path.parent)
+    if not found.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {found} is a file, not a folder")
+    return path
+
+
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
                      *names: str) -> None:  # fmt: skip
     """``parser.error`` (exit 2, before any work) unless each option of ``names``, a number or a

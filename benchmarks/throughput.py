@@ -27,7 +27,6 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,7 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 import seqtasks
 from seqtasks.benchmarks.anchors import ANCHORS
-from seqtasks.benchmarks.tables import require_positive
+from seqtasks.benchmarks.tables import out_file, require_positive
 
 BATCHES = (1024, 256)
 COLLATE = 256  # the DataLoader batch size of the per-sample and naive columns
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     problems = [name for name in seqtasks.available() if name in NAIVE]
     parser.add_argument("--problems", nargs="+", default=problems, choices=problems)
-    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    parser.add_argument("--out", type=out_file, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
     require_positive(parser, args, "seconds", "repeats", "threads")
     if args.threads is not None:

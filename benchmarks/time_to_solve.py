@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 import seqtasks
 from seqtasks.benchmarks.runner import Job, compose_config, max_time, summary_row
-from seqtasks.benchmarks.tables import command_line, compose_message
+from seqtasks.benchmarks.tables import command_line, compose_message, out_file
 
 DEFAULT_TASKS = ["ramp", "memorize", "echo", "subsequence", "classify"]
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m seqtasks.benchmarks.time_to_solve",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--tasks", nargs="+", default=DEFAULT_TASKS, choices=seqtasks.available())
-    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    parser.add_argument("--out", type=out_file, help="also write the table to this markdown file")
     parser.add_argument("overrides", nargs="*", help="extra train.py overrides for every run")
     args = parser.parse_args(argv)
     for task in args.tasks:  # an unknown key or model ends here, before the first run

@@ -3,7 +3,10 @@ file is touched or any folder is made."""
 
 from __future__ import annotations
 
+import importlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -66,6 +69,27 @@ def test_a_bad_option_is_refused_by_name(main, argv, message, tmp_path, monkeypa
     assert not (tmp_path / "out").exists(), "nothing made before the refusal"
 
 
+FOLDER_OUT = ["architectures", "chunks", "device", "families", "inits", "keep_memory", "longlag",
+              "lookup", "optimizers", "readout", "scan"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [*FOLDER_OUT, "throughput", "time_to_solve"])
+def test_an_out_that_cannot_be_written_is_refused_before_measuring(name, tmp_path, capsys):
+    module = importlib.import_module(f"seqtasks.benchmarks.{name}")
+    (tmp_path / "a-file").write_text("")
+    folder = name in FOLDER_OUT
+    bad = [tmp_path / "a-file", tmp_path / "a-file" / "under"] if folder else [tmp_path]
+    expected = "a-file is a file; give a folder" if folder else "is a folder; give a markdown file"
+    for out in bad:
+        with pytest.raises(SystemExit) as stopped:
+            module.main(["--out", str(out)])
+        assert stopped.value.code == 2 and expected in capsys.readouterr().err
+    if not folder:
+        with pytest.raises(SystemExit):
+            module.main(["--out", str(tmp_path / "a-file" / "t.md")])
+        assert "a-file is a file, not a folder" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("main", [longlag.main, architectures.main])
 def test_bad_engine_options_leave_the_saved_runs_alone(main, tmp_path, capsys):
     partial = tmp_path / f"{main.__module__.rsplit('.', 1)[1]}.partial.jsonl"
@@ -119,3 +143,9 @@ def test_values_train_would_refuse_end_the_board_before_it_starts(tmp_path, caps
 @pytest.mark.parametrize("profile", [BOARD, QUICK, FULL], ids=["board", "quick", "full"])
 def test_every_first_run_of_the_boards_composes(profile):
     suite.check_overrides(profile, ["seed=0"])  # the board's own overrides, and a harmless one
+
+
+def test_python_m_leaderboard_is_the_board_command(tmp_path):
+    command = [sys.executable, "-m", "seqtasks.benchmarks.leaderboard", "--workers", "0"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--workers 0: need at least 1" in done.stderr
