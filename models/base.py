@@ -230,8 +230,9 @@ class SequenceModel(L.LightningModule):
                 f"training diverged: loss is {loss.item()} at step {self.global_step}; "
                 f"lower the learning rate (model.lr={self.lr}) or clip gradients"
             )
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:  # the steps Lightning
-            self.log("train/loss", loss, prog_bar=True)  # writes; logging costs on every step
+        every = (self.global_step + 1) % self.trainer.log_every_n_steps == 0
+        if every or self.trainer.should_stop:  # the steps Lightning writes (after a stop: each,
+            self.log("train/loss", loss, prog_bar=True)  # min_steps); logging costs every step
         return loss
 
     def forward_train(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

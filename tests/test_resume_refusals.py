@@ -106,9 +106,9 @@ def test_an_option_newer_than_the_checkpoint_is_no_change_at_its_default(trained
 
 
 def test_an_option_newer_than_the_checkpoint_is_a_change_off_its_default(trained, tmp_path):
-    # the LSTM's lr defaults to 0.003 in Python; the run used the config's 0.01
-    with pytest.raises(ConfigError, match=r"\n  model.lr: absent -> 0.01\n"):
-        resume_check(a_copy(trained, tmp_path), {"hyper_parameters": ["lr"]})
+    # the LSTM's lr defaults to 0.01: a resume at 0.5 is a change from a checkpoint without lr
+    with pytest.raises(ConfigError, match=r"\n  model.lr: absent -> 0.5\n"):
+        resume_check(a_copy(trained, tmp_path), {"hyper_parameters": ["lr"]}, "model.lr=0.5")
 
 
 def test_a_checkpoint_whose_optimiser_has_other_groups_is_refused_by_name(tmp_path):
@@ -133,10 +133,20 @@ def test_a_checkpoint_whose_optimiser_has_other_groups_is_refused_by_name(tmp_pa
 
 
 SAME = ["trainer.precision=32", "+trainer.val_check_interval=1.0",
-        "+trainer.limit_train_batches=1.0", "trainer.gradient_clip_val=1"]  # fmt: skip
+        "+trainer.limit_train_batches=1.0", "trainer.gradient_clip_val=1",
+        "data.num_workers=1", "data.device=cpu"]  # fmt: skip  # the same batches either way
 
 
 @pytest.mark.parametrize("same", SAME)
 def test_a_resume_giving_a_setting_as_lightning_reads_it_is_no_change(trained, tmp_path, same):
     run_dir = a_copy(trained, tmp_path)  # precision 32 is 32-true; a null interval is 1.0
     assert train(compose_tiny(run_dir, "ckpt_path=last", "trainer.max_steps=6", same))["steps"] == 6
+
+
+def test_a_resume_on_another_number_of_processes_is_refused(trained, tmp_path):
+    from seqtasks.training.resume_check import check_processes
+
+    path = str(a_copy(trained, tmp_path) / "checkpoints" / "last.ckpt")
+    check_processes("last", path, 1)  # the run's own
+    with pytest.raises(ConfigError, match=r"trained on 1 process\(es\) .* this run has 2: "):
+        check_processes("last", path, 2)

@@ -118,7 +118,7 @@ REFUSED = [
      r"at length=10 memorize changes \['input_size', 'num_classes'\], which a model trained at "
      r"length=5 cannot take"),
     (["trainer.devices=0"], r"trainer: `Trainer\(devices=0\)` value is not a valid input"),
-    (["trainer.max_time=banana"], r"trainer: `Timer\(duration='banana'\)` is not a valid"),
+    (["trainer.max_time=banana"], r"trainer.max_time='banana': give DD:HH:MM:SS \(e.g. 00:00"),
     (["trainer.max_time=600"], r"trainer.max_time=600: give DD:HH:MM:SS \(e.g. 00:00:10:00\)"),
     (["trainer.log_every_n_steps=0"], r"trainer.log_every_n_steps=0 must be an int >= 1"),
     (["trainer.gradient_clip_val=-1"], r"trainer.gradient_clip_val=-1 must be a number >= 0"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -224,6 +225,22 @@ def test_solved_in_a_row_stops_only_after_that_many_validations() -> None:
         "solved_at_step": 400,
         "streak": 2,
     }
+    trainer.global_step = 500  # trained on (trainer.min_steps): the first solved step stands
+    stopper.on_validation_end(trainer, None)
+    assert stopper.solved_at_step == 400 and trainer.should_stop
+
+
+def test_steps_trained_after_a_stop_log_their_own_loss(compose_config, tmp_path):
+    """Lightning writes every step once a stop is asked for and min_steps trains on."""
+    overrides = ["task=ramp", "model.lr=0.03", "trainer.max_steps=60", "+trainer.min_steps=60",
+                 "+trainer.val_check_interval=4", "trainer.log_every_n_steps=50"]  # fmt: skip
+    summary = train(compose_config(*overrides, "report.plots=false"))
+    assert summary["solved_at_step"] is not None and summary["solved_at_step"] < 50
+    with open(tmp_path / "metrics.csv") as file:
+        rows = [row for row in csv.DictReader(file) if row["train/loss"]]
+    assert int(rows[-1]["step"]) == 59 and len(rows) > 2, "every step after the stop"
+    losses = [row["train/loss"] for row in rows]
+    assert len(set(losses)) == len(losses), "no cached value written again"
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "two"])

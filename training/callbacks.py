@@ -41,7 +41,8 @@ class StopWhenSolved(L.Callback):
         value = float(trainer.callback_metrics[self.monitor])
         self.streak = self.streak + 1 if self.spec.is_solved(value) else 0
         if self.streak >= self.in_a_row:
-            self.solved_at_step = trainer.global_step
+            if self.solved_at_step is None:  # the first: min_steps/min_epochs may train on
+                self.solved_at_step = trainer.global_step
             trainer.should_stop = True
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -152,7 +153,7 @@ class LastCheckpoint(ModelCheckpoint):
     def write_last(self, trainer: L.Trainer) -> None:
         if trainer.fast_dev_run or trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
-        trainer.save_checkpoint(self.path)  # every rank calls it; the strategy writes once
+        trainer.save_checkpoint(self.path, weights_only=False)  # every rank; written once
         self.saved_at = trainer.global_step
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

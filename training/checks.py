@@ -147,6 +147,11 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
             "Hydra: launch DDP runs one at a time"
         )
     accelerator = str(options.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if on_cpu and str(options.get("precision")) in ("16-mixed", "16"):
+        raise _error(f"trainer.precision={options['precision']}: float16 autocast needs a CUDA GPU "
+                     "(on the CPU Lightning would run bf16-mixed instead, and the run's config "
+                     "would say 16-mixed): give trainer.precision=bf16-mixed")  # fmt: skip
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise _error(
             f"trainer.accelerator={accelerator} needs a CUDA GPU and none is available here; "
@@ -182,9 +187,12 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
         raise _error(f"trainer.deterministic={options['deterministic']!r}: allowed true, false, "
                      "warn or null")  # fmt: skip
     max_time = options.get("max_time")
-    if max_time is not None and not _duration(max_time) > datetime.timedelta(0):
-        raise _error(f"trainer.max_time={max_time!r}: give a duration above 0 as DD:HH:MM:SS "
-                     "(e.g. 00:00:10:00) or a mapping such as {minutes: 10}")  # fmt: skip
+    duration = None if max_time is None else _duration(max_time)
+    if max_time is not None and duration is None:
+        raise _error(f"trainer.max_time={max_time!r}: give DD:HH:MM:SS (e.g. 00:00:10:00) or a "
+                     "mapping such as {minutes: 10}")  # fmt: skip
+    if duration is not None and duration <= datetime.timedelta(0):
+        raise _error(f"trainer.max_time={max_time!r} is no time: allowed a duration above 0")
     for key, least in LEAST.items():
         count = options.get(key)
         if count is not None and (type(count) is not int or count < least):
@@ -221,8 +229,8 @@ def check_trainer_options(options: Mapping[str, Any]) -> None:
                      "clipping); Lightning skips a negative one silently")  # fmt: skip
 
 
-def _duration(value: Any) -> datetime.timedelta:
-    """``trainer.max_time`` as Lightning's Timer reads it; a zero duration where it cannot."""
+def _duration(value: Any) -> datetime.timedelta | None:
+    """``trainer.max_time`` as Lightning's Timer reads it; None where it cannot."""
     if isinstance(value, datetime.timedelta):
         return value
     if isinstance(value, str):
@@ -235,21 +243,25 @@ def _duration(value: Any) -> datetime.timedelta:
             return datetime.timedelta(**value)
         except TypeError:
             pass
-    return datetime.timedelta(0)
+    return None
 
 
 def check_batch_counts(options: Mapping[str, Any], batches: Mapping[str, int]) -> None:
     """Refuse a ``limit_*_batches`` fraction that leaves none of a stage's ``batches`` (an epoch's
     on one process, shared by ``devices x num_nodes`` ranks) and a ``val_check_interval`` past the
     training epoch, as Lightning would only once the run directory is written."""
+    overfit = options.get("overfit_batches") or 0
+    if overfit:  # Lightning then limits the training and the validation batches to it
+        options = {**options, "limit_train_batches": overfit, "limit_val_batches": overfit}
     devices, nodes = options.get("devices", 1), options.get("num_nodes", 1)
     if type(devices) is int and type(nodes) is int and devices > 0 and nodes > 0:
         batches = {stage: -(-count // (devices * nodes)) for stage, count in batches.items()}
     for stage, count in batches.items():  # one rank's
         limit = options.get(f"limit_{stage}_batches")
+        name = "overfit_batches" if overfit and stage != "test" else f"limit_{stage}_batches"
         if isinstance(limit, float) and int(count * limit) < 1:
-            raise _error(f"trainer.limit_{stage}_batches={limit!r} leaves none of the {count} "
-                         f"{stage} batches: allowed a fraction >= 1/{count}")  # fmt: skip
+            raise _error(f"trainer.{name}={limit!r} leaves none of the {count} {stage} "
+                         f"batches: allowed a fraction >= 1/{count}")  # fmt: skip
     limit = options.get("limit_train_batches")
     train = min(batches["train"], limit) if type(limit) is int else batches["train"]
     if isinstance(limit, float):

@@ -29,6 +29,7 @@ from seqtasks.training.checks import _error
 
 ABSENT = object()  # a key one side lacks
 SHOWN = 8  # differing weights listed in a refusal
+SAME_DATA = ("num_workers", "device")  # data options that change no batch: free on a resume
 # the trainer options that decide what a step computes or when a run stops: a resume keeps them
 RESUME_TRAINER = ("accumulate_grad_batches", "check_val_every_n_epoch", "gradient_clip_algorithm",
                   "gradient_clip_val", "limit_train_batches", "limit_val_batches", "precision",
@@ -75,6 +76,10 @@ class RunSettings(L.Callback):
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = dict(settings)
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit":  # each rank counts its own sequences and data position
+            self.settings["processes"] = trainer.world_size
+
     def state_dict(self) -> dict[str, Any]:
         return {"run_settings": self.settings}
 
@@ -88,7 +93,8 @@ def checkpoint_file(ckpt_path: str | None, checkpoints: Path) -> str | None:
         return None
     path = checkpoints / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
     if not path.is_file():
-        raise _error(f"ckpt_path={ckpt_path!r}: no checkpoint file at {path}")
+        raise _error(f"ckpt_path={ckpt_path!r}: no checkpoint file at {path}; allowed 'last' "
+                     "(checkpoints/last.ckpt of the run directory) or a file's path")  # fmt: skip
     return str(path)
 
 
@@ -195,9 +201,9 @@ def check_resume(ckpt_path: str, path: str, model: Any, datamodule: Any, max_ste
     ):
         if isinstance(saved.get(key), Mapping):  # absent: written without save_hyperparameters
             lines += [f"{_config_name(section, name)}: {_shown(old)} -> {_shown(new)}"
-                      for name, old, new in differences(saved[key], current, defaults)]  # fmt: skip
-    kept = next((state["run_settings"] for state in (saved.get("callbacks") or {}).values()
-                 if isinstance(state, Mapping) and "run_settings" in state), None)  # fmt: skip
+                      for name, old, new in differences(saved[key], current, defaults)
+                      if section == "model" or name not in SAME_DATA]  # fmt: skip
+    kept = _kept_settings(saved)
     if kept is not None and settings is not None:  # absent: saved before they were kept
         lines += [
             f"{key}: {_shown(kept.get(key, ABSENT))} -> {_shown(value)}"
@@ -232,6 +238,25 @@ def check_resume(ckpt_path: str, path: str, model: Any, datamodule: Any, max_ste
             f"ckpt_path={ckpt_path!r}: the checkpoint is at step {step}, past "
             f"trainer.max_steps={max_steps}: a resumed run cannot train fewer steps than it has; "
             f"allowed trainer.max_steps >= {step} (or -1)"
+        )
+
+
+def _kept_settings(saved: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The :class:`RunSettings` a checkpoint keeps (None: saved before they were kept)."""
+    return next((state["run_settings"] for state in (saved.get("callbacks") or {}).values()
+                 if isinstance(state, Mapping) and "run_settings" in state), None)  # fmt: skip
+
+
+def check_processes(ckpt_path: str, path: str, processes: int) -> None:
+    """Refuse resuming on another number of processes (``trainer.world_size``, devices x nodes):
+    each rank keeps its own count of sequences and its own place in the data."""
+    saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    before = (_kept_settings(saved) or {}).get("processes")  # None: saved before it was kept
+    if before is not None and before != processes:
+        raise _error(
+            f"ckpt_path={ckpt_path!r}: {path} was trained on {before} process(es) "
+            f"(trainer.devices x trainer.num_nodes) and this run has {processes}: a resumed run "
+            f"continues the same run; resume on {before}, or start a new run directory"
         )
 
 

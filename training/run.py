@@ -39,7 +39,12 @@ from seqtasks.training.report import (
     plot_predictions,
     write_summary,
 )
-from seqtasks.training.resume_check import RunSettings, resumed_checkpoint, run_settings
+from seqtasks.training.resume_check import (
+    RunSettings,
+    check_processes,
+    resumed_checkpoint,
+    run_settings,
+)
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
@@ -218,6 +223,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
     except (TypeError, ValueError, MisconfigurationException) as error:  # trainer.devices=0
         raise ConfigError(f"trainer: {error}") from None
+    if ckpt_path is not None:  # known once the Trainer has its devices
+        check_processes(cfg.ckpt_path, ckpt_path, trainer.world_size)
     # the message is about stateful loaders; ours resumes from the trainer's global step instead
     warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
     # each worker and rank takes its own batches (SequenceTask.shard), so __len__ is exact
