@@ -23,9 +23,11 @@ TASK_KEYS = "['encoding', 'framing', 'lag', 'length', 'name', 'position', 'vocab
         ("model.hiden_size=8", "model.hiden_size=8: model (lstm) has no key 'hiden_size': allowed "
                                "model keys are ['dropout', 'embedding_size', 'forget_bias', "),
         ("dat.batch_size=8", "dat.batch_size=8: the config has no section 'dat': top-level keys "
-                             "are ['checkpoint', 'ckpt_path', 'data', "),
-        ("lga=3", "lga=3: top-level has no key 'lga': allowed top-level keys are ['checkpoint', "),
-        ("~sed", "~sed: top-level has no key 'sed': allowed top-level keys are ['checkpoint', "),
+                             "are ['callbacks', 'checkpoint', 'ckpt_path', "),
+        ("lga=3", "lga=3: top-level has no key 'lga': allowed top-level keys are ['callbacks', "),
+        ("~sed", "~sed: top-level has no key 'sed': allowed top-level keys are ['callbacks', "),
+        ("trainer.max_epochs=2", "trainer.max_epochs=2: trainer.max_epochs is set by the harness "
+                                 "itself: training runs until trainer.max_steps, "),
         ("model=lstn", "model=lstn: no such model: choose one of ['custom', 'gru', "),
         ("logger=null", "logger=null: logger is a config group: choose one of ['csv', "),
     ],

@@ -37,7 +37,8 @@ HARNESS_SET = {
     "default_root_dir": "the run directory is hydra.run.dir (or run_dir=)",
     "logger": "choose loggers with the logger=... config group (logger=csv|tensorboard|mlflow|"
     "wandb, or logger=[csv,tensorboard])",
-    "callbacks": "the harness's callbacks (stop when solved, best.ckpt, last.ckpt) are always used",
+    "callbacks": "the harness's callbacks (stop when solved, best.ckpt, last.ckpt) are always "
+    "used; add your own with +callbacks.NAME._target_=CLASS (training/user_callbacks.py)",
     "plugins": "the harness's own plugin (AtomicCheckpointIO) writes the checkpoints",
 }
 # evaluations a run needs, so limit_*_batches=0 is refused
@@ -56,7 +57,7 @@ MAX_SEED = 2**32 - 1  # Lightning's seed_everything (NumPy's) takes seeds 0..2**
 
 KNOWN_KEYS = {
     "": {"task", "model", "trainer", "data", "checkpoint", "report", "seed", "ckpt_path", "test",
-         "run_dir", "logger", "optimized_metric", "solved_in_a_row"},
+         "run_dir", "logger", "optimized_metric", "solved_in_a_row", "callbacks"},
     "data": set(inspect.signature(SequenceDataModule.__init__).parameters)
     - {"self", "task", "options", "seed"},
     "checkpoint": {"every_n_steps"},

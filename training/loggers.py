@@ -12,7 +12,7 @@ missing raises :class:`MissingExtraError` naming the extra to install.
 Each logger receives the run's hyperparameters once, at the start of fit
 (:class:`LogHyperparameters`): the model's and the data's, as Lightning would log them, and under
 ``run`` the settings that are neither (``trainer``, ``solved_in_a_row``, ``test``, ``checkpoint``,
-``report``), as lightning-hydra-template logs its ``trainer`` config.
+``report``, ``callbacks``), as lightning-hydra-template logs its ``trainer`` config.
 """
 
 from __future__ import annotations

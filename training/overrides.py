@@ -18,6 +18,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from seqtasks.training.checks import HARNESS_SET
 from seqtasks.training.run import ConfigError
 
 CONFIG_MODULE = "seqtasks.training.conf"
@@ -96,6 +97,9 @@ def _check_key(base: DictConfig, key: str, line: str, delete: bool) -> None:
         raise ConfigError(
             f"{line}: the config has no section {parent!r}: top-level keys are {sorted(base)}"
         )
+    if parent == "trainer" and name in HARNESS_SET:  # not "+trainer.NAME adds a key"
+        raise ConfigError(f"{line}: trainer.{name} is set by the harness itself: "
+                          f"{HARNESS_SET[name]}")  # fmt: skip
     if name not in list(node):  # `name in node` is False for a key whose value is ??? (missing)
         about = f" ({node['name']})" if parent in ("task", "model") and "name" in node else ""
         hint = "" if delete else f" (+{key}=... adds a key the config does not have)"

@@ -45,6 +45,7 @@ from seqtasks.training.resume_check import (
     resumed_checkpoint,
     run_settings,
 )
+from seqtasks.training.user_callbacks import build_user_callbacks
 
 PROGRESS_EVERY = 20  # steps between progress-bar refreshes (each costs about a millisecond)
 
@@ -200,6 +201,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     keep_last = LastCheckpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
     callbacks = [stopper, counter, checkpointing, keep_last, KeepRandomState(),
                  RunSettings(run_settings(cfg))]  # fmt: skip
+    try:  # the user's own, after the harness's
+        callbacks += build_user_callbacks(cfg.get("callbacks"))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     if trainer_options.get("enable_progress_bar", True):
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
     try:
@@ -208,7 +213,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(str(error)) from None
     callbacks.append(KeepMetricsHistory(loggers, resuming=ckpt_path is not None))
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    run_keys = ("trainer", "solved_in_a_row", "test", "checkpoint", "report")  # beside model, data
+    run_keys = ("trainer", "solved_in_a_row", "test", "checkpoint", "report", "callbacks")
     callbacks.append(LogHyperparameters({key: resolved.get(key) for key in run_keys}))
     # Lightning advertises its cloud logger when the Trainer is made, unless that logger is used
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_litlogger_tip)
