@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import time
 import warnings
 from pathlib import Path
@@ -236,6 +237,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
     # raised by torch inside Lightning's own pytree helper: nothing of ours to change
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+    if ckpt_path is not None:  # a resume continues the checkpoints there: no news
+        warnings.filterwarnings(
+            "ignore", message=rf"Checkpoint directory {re.escape(str(checkpoints))} exists"
+        )
 
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
