@@ -24,6 +24,7 @@ FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each ch
 # accelerator counting them would make the host wait each step, so it reads every step there
 ANSWERED_STEPS_ON_CPU = True  # False: every step on the CPU too (the device benchmark's check)
 STAGES = ("val", "test")  # the stages scored with metrics
+EMBEDDING_SIZE = 32  # the symbol embedding's default size (index encoding only)
 FORWARD_PARTS = ("forward", "forward_train", "read_out", "shape_output")  # see step_readout
 
 
@@ -107,10 +108,20 @@ class SequenceModel(L.LightningModule):
         """Output units per target value: the number of classes, or 1 for a real value."""
         return self.spec.num_classes if self.classes else 1
 
-    def input_layer(self, embedding_size: int) -> tuple[nn.Module, int]:
-        """An embedding for symbol ids (``index`` encoding), else identity; and its output size."""
+    def input_layer(self, embedding_size: int, *, only_use: bool = True) -> tuple[nn.Module, int]:
+        """An embedding for symbol ids (``index`` encoding), else identity; and its output size.
+
+        Where the embedding is ``embedding_size``'s only use (``only_use``) and the inputs are not
+        ids, a size other than the default is refused: it would be silently ignored."""
         if self.spec.encoding == "index":
             return nn.Embedding(self.spec.vocab_size, embedding_size), embedding_size
+        if only_use and embedding_size != EMBEDDING_SIZE:
+            raise ValueError(
+                f"embedding_size={embedding_size} sizes the embedding of index inputs, but this "
+                f"problem's inputs are encoding={self.spec.encoding!r} (input_size="
+                f"{self.spec.input_size}, taken as they are): leave embedding_size at "
+                f"{EMBEDDING_SIZE} or use encoding='index' (task.encoding=index)"
+            )
         return nn.Identity(), self.spec.input_size
 
     def shape_output(self, flat: torch.Tensor) -> torch.Tensor:

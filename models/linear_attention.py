@@ -40,7 +40,7 @@ from seqtasks import TaskSpec
 from seqtasks._validate import check_choice, check_float
 from seqtasks.models.base import check_sizes
 from seqtasks.models.stack import CausalStack
-from seqtasks.models.transformer import POSITIONS, PositionEncoding
+from seqtasks.models.transformer import MAX_POSITIONS, POSITIONS, PositionEncoding
 
 EPS = 1e-6
 State = tuple[torch.Tensor, torch.Tensor]  # S (B, H, d_k, d_v), z (B, H, d_k)
@@ -146,7 +146,7 @@ class LinearTransformer(CausalStack):
         dim_feedforward: int = 256,
         dropout: float = 0.0,
         position: str = "sinusoidal",
-        max_positions: int = 1024,
+        max_positions: int = MAX_POSITIONS,
         chunk_size: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 0.0,

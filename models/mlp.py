@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqtasks import TaskSpec
-from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.base import EMBEDDING_SIZE, SequenceModel, check_sizes
 
 
 def _perceptron(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
@@ -35,7 +35,7 @@ class StepMLP(SequenceModel):
         spec: TaskSpec | dict[str, Any],
         hidden_size: int = 64,
         num_layers: int = 2,
-        embedding_size: int = 32,
+        embedding_size: int = EMBEDDING_SIZE,
         lr: float = 0.01,
         weight_decay: float = 0.0,
     ) -> None:
@@ -78,7 +78,7 @@ class WindowMLP(SequenceModel):
         spec: TaskSpec | dict[str, Any],
         hidden_size: int = 256,
         num_layers: int = 2,
-        embedding_size: int = 32,
+        embedding_size: int = EMBEDDING_SIZE,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:

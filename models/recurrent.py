@@ -9,7 +9,7 @@ from torch import nn
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_bool, check_float
-from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.base import EMBEDDING_SIZE, SequenceModel, check_sizes
 from seqtasks.models.init import check_init, initialise
 from seqtasks.models.recurrent_lookup import lookup_recurrence, lookup_symbols
 
@@ -71,7 +71,7 @@ class _StepRecurrent(RecurrentModel):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
-        embedding_size: int = 32,
+        embedding_size: int = EMBEDDING_SIZE,
         init: str | None = None,
         forget_bias: float | None = None,
         t_max: int | None = None,

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqtasks import TaskSpec
-from seqtasks.models.base import SequenceModel, check_sizes
+from seqtasks.models.base import EMBEDDING_SIZE, SequenceModel, check_sizes
 from seqtasks.models.init import initialise
 from seqtasks.models.recurrent import (
     RecurrentModel,
@@ -60,7 +60,7 @@ class Seq2SeqRecurrent(Seq2SeqDecoding, RecurrentModel):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.0,
-        embedding_size: int = 32,
+        embedding_size: int = EMBEDDING_SIZE,
         init: str | None = None,
         forget_bias: float | None = None,
         t_max: int | None = None,
@@ -73,7 +73,7 @@ class Seq2SeqRecurrent(Seq2SeqDecoding, RecurrentModel):
         self.check_classes()
         init_options = self.setup_init(init, forget_bias, t_max)
         self.save_hyperparameters()
-        self.embed, input_size = self.input_layer(embedding_size)
+        self.embed, input_size = self.input_layer(embedding_size, only_use=False)  # + targets'
         self.encoder = recurrent_layer(
             self.cell, input_size, hidden_size, num_layers=num_layers, dropout=dropout
         )

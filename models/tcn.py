@@ -40,7 +40,7 @@ from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from seqtasks import TaskSpec
 from seqtasks._validate import check_bool, check_choice, check_float, check_int
-from seqtasks.models.base import check_sizes
+from seqtasks.models.base import EMBEDDING_SIZE, check_sizes
 from seqtasks.models.optim import parameter_groups
 from seqtasks.models.stack import CausalStack
 
@@ -122,7 +122,7 @@ class TCN(CausalStack):
         num_levels: int | None = None,
         dropout: float = 0.0,
         weight_norm: bool = True,
-        embedding_size: int = 32,
+        embedding_size: int = EMBEDDING_SIZE,
         optimizer: str = "adamw",
         init: str = "he",
         lr: float = 3e-3,

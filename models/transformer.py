@@ -32,6 +32,7 @@ from seqtasks.models.base import SequenceModel, check_sizes
 from seqtasks.models.seq2seq import Seq2SeqDecoding
 
 POSITIONS = ("sinusoidal", "learned", "none")
+MAX_POSITIONS = 1024  # the default length of the position=learned table
 
 
 def sinusoids(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:
@@ -76,6 +77,11 @@ class PositionEncoding(nn.Module):
 
     def __init__(self, kind: str, d_model: int, max_positions: int) -> None:
         super().__init__()
+        if kind != "learned" and max_positions != MAX_POSITIONS:
+            raise ValueError(
+                f"max_positions={max_positions} sizes the table of position=learned, but "
+                f"position={kind!r}: leave max_positions at {MAX_POSITIONS} or use position=learned"
+            )
         self.kind, self.d_model, self.max_positions = kind, d_model, max_positions
         self.table = nn.Embedding(max_positions, d_model) if kind == "learned" else None
 
@@ -155,7 +161,7 @@ class CausalTransformer(TransformerModel):
         dim_feedforward: int = 256,
         dropout: float = 0.0,
         position: str = "sinusoidal",
-        max_positions: int = 1024,
+        max_positions: int = MAX_POSITIONS,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:
@@ -213,7 +219,7 @@ class Seq2SeqTransformer(Seq2SeqDecoding, TransformerModel):
         dim_feedforward: int = 256,
         dropout: float = 0.0,
         position: str = "sinusoidal",
-        max_positions: int = 1024,
+        max_positions: int = MAX_POSITIONS,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
     ) -> None:

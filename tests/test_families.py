@@ -233,3 +233,37 @@ def test_a_class_built_in_python_has_its_configs_defaults(name):
             defaults["init"] = DEFAULT_INIT[cls.cell]
         defaults = {key: list(v) if isinstance(v, tuple) else v for key, v in defaults.items()}
         assert {key: defaults.get(key, "absent") for key in config} == config, cls.__name__
+
+
+WITH_EMBEDDING = [
+    (name, framing) for name, serves in models.FAMILIES.items() for framing in serves
+    if "embedding_size" in OmegaConf.load(MODEL_CONFIGS / f"{name}.yaml")
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("family", "framing"), WITH_EMBEDDING)
+def test_an_embedding_size_nothing_uses_is_refused(family, framing):
+    """Onehot inputs go in as they are: a size for their embedding would be silently ignored.
+    A seq2seq decoder that embeds its targets takes it whatever the inputs."""
+    onehot = seqtasks.make("subsequence", framing=framing, length=6).spec
+    index = seqtasks.make("subsequence", framing=framing, length=6, encoding="index").spec
+    build(model_config(family, "model.embedding_size=32"), onehot)  # the default: no refusal
+    with_index = build(model_config(family, "model.embedding_size=12"), index)
+    assert with_index.embed.embedding_dim == 12
+    if hasattr(with_index, "target_embed"):
+        assert build(model_config(family, "model.embedding_size=12"), onehot)
+        return
+    refusal = r"embedding_size=12 sizes .* but this problem's inputs are encoding='onehot' \(input"
+    with pytest.raises(ValueError, match=refusal):
+        build(model_config(family, "model.embedding_size=12"), onehot)
+
+
+@pytest.mark.parametrize("family", ["transformer", "linear_attention"])
+def test_a_position_table_size_nothing_uses_is_refused(family):
+    spec = seqtasks.make("subsequence", framing="one_to_one", length=6).spec
+    learned = build(model_config(family, "model.position=learned", "model.max_positions=9"), spec)
+    assert learned.positions.table.num_embeddings == 9
+    for position in ("sinusoidal", "none"):
+        refusal = f"max_positions=9 sizes .*, but position='{position}': leave max_positions at"
+        with pytest.raises(ValueError, match=refusal):
+            build(model_config(family, f"model.position={position}", "model.max_positions=9"), spec)

@@ -114,6 +114,12 @@ REFUSED = [
       "report.eval_lengths=[20]"],
      r"report.eval_lengths: the model cannot take length=20: CausalTransformer ValueError: "
      r"position=learned has max_positions=12 positions, but the input has 20 steps"),
+    (["model.embedding_size=64"],
+     r"model=lstm: embedding_size=64 sizes the embedding of index inputs, but this problem's "
+     r"inputs are encoding='real' \(input_size=1, taken as they are\)"),
+    (["model=transformer", "model.max_positions=64"],
+     r"model=transformer: max_positions=64 sizes the table of position=learned, but "
+     r"position='sinusoidal'"),
     (["task=memorize", "task.length=5", "report.eval_lengths=[10]"],
      r"at length=10 memorize changes \['input_size', 'num_classes'\], which a model trained at "
      r"length=5 cannot take"),
