@@ -114,6 +114,9 @@ REFUSED = [
       "report.eval_lengths=[20]"],
      r"report.eval_lengths: the model cannot take length=20: CausalTransformer ValueError: "
      r"position=learned has max_positions=12 positions, but the input has 20 steps"),
+    (["report.eval_lengths=[20,30,20]"],
+     r"report.eval_lengths=\[20, 30, 20\] lists \[20\] more than once: each length has one test "
+     r"set and one score; list it once"),
     (["model.embedding_size=64"],
      r"model=lstm: embedding_size=64 sizes the embedding of index inputs, but this problem's "
      r"inputs are encoding='real' \(input_size=1, taken as they are\)"),

@@ -91,6 +91,10 @@ def check_keys(cfg: Any) -> None:
     if not (OmegaConf.is_list(lengths) or isinstance(lengths, list)):
         raise _error(f"report.eval_lengths={lengths!r} must be a list of lengths, e.g. [20,50] "
                      "([] for none)")  # fmt: skip
+    twice = sorted({length for length in lengths if list(lengths).count(length) > 1}, key=str)
+    if twice:
+        raise _error(f"report.eval_lengths={list(lengths)} lists {twice} more than once: each "
+                     "length has one test set and one score; list it once")  # fmt: skip
     max_steps = cfg.trainer.get("max_steps", -1)
     if type(max_steps) is not int or max_steps < -1 or max_steps == 0:  # bools are ints too
         raise _error(f"trainer.max_steps={max_steps!r} must be an int >= 1 (or -1: no limit)")
