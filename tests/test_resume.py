@@ -273,3 +273,21 @@ def test_a_run_stopped_by_its_time_limit_resumes_exactly(
     a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
     assert all(torch.equal(a[name], b[name]) for name in a), "same batches, same weights"
     assert resumed["test"] == whole["test"]
+
+
+def test_a_resumed_run_counts_the_seconds_of_the_processes_before_it(compose_config, tmp_path):
+    run = [*RUN, "test=false", f"run_dir={tmp_path}"]
+    first = train(compose_config(*run, "trainer.max_steps=6"))
+    last = tmp_path / "checkpoints/last.ckpt"
+    checkpoint = torch.load(last, weights_only=False)
+    saved = checkpoint["callbacks"]["RunClock"]["seconds"]
+    assert 0 < saved <= first["fit_seconds"] <= first["seconds"]
+    checkpoint["callbacks"]["RunClock"]["seconds"] = 1000.0  # as if the first process took long
+    torch.save(checkpoint, last)
+    started = time.perf_counter()
+    resumed = train(compose_config(*run, "trainer.max_steps=9", "ckpt_path=last"))
+    took = time.perf_counter() - started
+    assert 1000 < resumed["fit_seconds"] < resumed["seconds"] < 1000 + took
+    del checkpoint["callbacks"]["RunClock"]  # a checkpoint of a version without the clock
+    torch.save(checkpoint, last)
+    assert train(compose_config(*run, "trainer.max_steps=9", "ckpt_path=last"))["seconds"] < took * 2

@@ -30,6 +30,7 @@ from seqtasks.training.callbacks import (
     StopWhenSolved,
 )
 from seqtasks.training.checkpoint_io import AtomicCheckpointIO
+from seqtasks.training.clock import RunClock
 from seqtasks.training.datamodule import SequenceDataModule
 from seqtasks.training.lengths import check_lengths, evaluate_lengths, length_test_sets
 from seqtasks.training.loggers import LogHyperparameters, build_loggers
@@ -197,10 +198,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         stopper = StopWhenSolved(spec, cfg.get("solved_in_a_row", 1))
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    counter = SampleCounter()
+    counter, clock = SampleCounter(), RunClock(started)
     checkpointing = BestOrLater(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode)
     keep_last = LastCheckpoint(checkpoints, cfg.checkpoint.every_n_steps)  # for ckpt_path=last
-    callbacks = [stopper, counter, checkpointing, keep_last, KeepRandomState(),
+    callbacks = [stopper, counter, clock, checkpointing, keep_last, KeepRandomState(),
                  RunSettings(run_settings(cfg))]  # fmt: skip
     try:  # the user's own, after the harness's
         callbacks += build_user_callbacks(cfg.get("callbacks"))
@@ -245,8 +246,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    fit_seconds = time.perf_counter() - started
     # read these now: evaluating the best checkpoint below restores the callbacks' older state
+    fit_seconds, earlier = clock.seconds(), clock.earlier  # the whole run's, a resume included
     steps, samples, solved_at = trainer.global_step, counter.total(trainer), stopper.solved_at_step
     best = checkpointing.best_model_path or None  # None: no checkpoint (fast_dev_run)
     loggers, trainer.loggers = trainer.loggers, []  # not a point of the learning curve
@@ -278,7 +279,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "solved_at_step": solved_at,
         "samples": samples,
         "fit_seconds": round(fit_seconds, 3),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(earlier + time.perf_counter() - started, 3),
         "run_dir": str(run_dir),
     }
     if by_length:
