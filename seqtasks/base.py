@@ -77,8 +77,7 @@ class SequenceTask(IterableDataset):
         self.encoding = check_choice("encoding", encoding, self.encodings, self.name)
         self.split = check_choice("split", split, tuple(SPLITS))
         self.seed = check_int("seed", seed, 0, MAX_SEED)
-        if num_samples is None:
-            num_samples = DEFAULT_NUM_SAMPLES[split]
+        num_samples = DEFAULT_NUM_SAMPLES[split] if num_samples is None else num_samples
         self.num_samples = check_int("num_samples", num_samples, 1, MAX_SAMPLES)
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, 1, MAX_SAMPLES)
@@ -138,8 +137,10 @@ class SequenceTask(IterableDataset):
         """
         world_size = check_int("world_size", world_size, 1)
         rank = check_int("rank", rank, 0, world_size - 1)
-        if self.batch_size is not None:
-            self._batches_per_rank(world_size)  # raises now if the epoch cannot be split evenly
+        batches = self._batches_per_rank(world_size) if self.batch_size is not None else 0
+        if self.start_batch > batches:  # set_epoch checked it against the shard before this one
+            raise ValueError(f"start_batch={self.start_batch} is past the {batches} batches of "
+                             f"each of {world_size} ranks: shard, then set_epoch")  # fmt: skip
         self.rank, self.world_size = rank, world_size
         return self
 
@@ -184,8 +185,7 @@ class SequenceTask(IterableDataset):
     def _iter_batches(
         self, stream: int, worker: int, num_workers: int, start_batch: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        per_rank = self._batches_per_rank(self.world_size)
-        total, samples = per_rank * self.world_size, self.num_samples
+        total, samples = len(self) * self.world_size, self.num_samples  # len(self): per rank
         # this iterator's batches of the epoch: rank r, worker w of W -> r + R * (w + W k), from
         # the start_batch-th of the rank's on; batch b holds samples b * n // total onwards
         stride = self.world_size * num_workers

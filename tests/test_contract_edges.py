@@ -45,6 +45,16 @@ def test_a_start_batch_past_the_epoch_is_refused_by_name() -> None:
     assert (dataset.epoch, dataset.start_batch) == (1, 5), "a refused call changes nothing"
 
 
+def test_a_shard_with_fewer_batches_than_the_start_batch_is_refused_by_name() -> None:
+    dataset = seqtasks.make("echo", num_samples=100, batch_size=10)  # 10 batches on one rank
+    dataset.set_epoch(0, start_batch=8)
+    with pytest.raises(ValueError, match=r"start_batch=8 is past the 5 batches of each of 2 ranks"):
+        dataset.shard(0, 2)  # the epoch would silently be empty
+    assert (dataset.rank, dataset.world_size, len(dataset)) == (0, 1, 10), "nothing changed"
+    dataset.set_epoch(0, start_batch=5)
+    assert list(dataset.shard(1, 2)) == [] and len(dataset) == 5  # 5 of 5 done: allowed
+
+
 @pytest.mark.parametrize(("name", "framing", "encoding"), EVERY_LAYOUT)
 @pytest.mark.parametrize("batch_size", [1, 4, None])
 def test_targets_never_share_memory_with_inputs(name, framing, encoding, batch_size) -> None:
