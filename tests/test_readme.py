@@ -27,6 +27,15 @@ def test_plain_pytorch_snippet_runs_and_learns(capsys):
 GALLERY = re.findall(r"```text\n\$ python -m seqtasks (show [^\n]+)\n(.*?)```", README, re.S)
 
 
+def test_every_problem_has_a_row_in_the_problem_tables():
+    import seqtasks
+
+    problems = README.split("## The problems")[1].split("\n## ")[0]
+    problems += README.split("Content-based recall")[1].split("**Targets with no answer.**")[0]
+    rows = set(re.findall(r"^\| `([a-z_]+)` \|", problems, re.M))
+    assert rows == set(seqtasks.available())
+
+
 def test_gallery_is_present():
     assert len(GALLERY) >= 11
 
