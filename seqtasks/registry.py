@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 from seqtasks.adding import Adding
@@ -21,6 +22,7 @@ from seqtasks.selective_copy import SelectiveCopy
 from seqtasks.subsequence import Subsequence
 from seqtasks.temporal_order import TemporalOrder
 
+DATA_OPTIONS = ("split", "seed", "num_samples", "batch_size", "device")  # not the problem's own
 PROBLEMS: dict[str, type[SequenceTask]] = {
     "ramp": Ramp,
     "memorize": Memorize,
@@ -89,7 +91,16 @@ def make(name: str, **kwargs: Any) -> SequenceTask:
     for key in kwargs:
         if key not in allowed:
             raise TypeError(f"{name} has no option {key!r}: allowed options are {list(allowed)}")
-    return _problem(name)(**kwargs)
+    dataset = _problem(name)(**kwargs)
+    spec = dataset.spec
+    if spec.is_solved(spec.chance):  # e.g. ramp's window of length - 1: one target, always
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k not in DATA_OPTIONS)
+        warnings.warn(
+            f"{name}({given}): a constant prediction already scores {spec.metric} "
+            f"{spec.chance:.4g}, which meets the solved criterion: there is nothing to learn",
+            stacklevel=2,
+        )
+    return dataset
 
 
 def _problem(name: str) -> type[SequenceTask]:

@@ -3,7 +3,9 @@ subsequence and classify are in test_subsequence_classify.py."""
 
 from __future__ import annotations
 
+import re
 import statistics
+import warnings
 
 import pytest
 import torch
@@ -228,3 +230,27 @@ def test_shapes_and_dtypes_match_the_spec(name: str, framing: str, encoding: str
     assert 0 <= spec.chance <= 1
     sample_x, sample_y = next(iter(dataset))
     assert sample_x.shape == x.shape[1:] and sample_y.shape == spec.target_shape
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "shown"),
+    [
+        ("ramp", {"window": 9, "seed": 3}, "ramp(window=9): a constant prediction already scores "
+         "mse 0, which meets the solved criterion"),
+        ("ramp", {"framing": "one_to_one", "length": 2}, "ramp(framing='one_to_one', length=2)"),
+        ("memorize", {"framing": "many_to_one", "num_sequences": 1}, "scores accuracy 1, which"),
+        ("selective_copy", {"vocab": 3, "split": "test"}, "selective_copy(vocab=3): a constant"),
+    ],
+)  # fmt: skip
+def test_a_problem_a_constant_prediction_solves_is_made_with_a_warning(name, options, shown):
+    with pytest.warns(UserWarning, match=re.escape(shown)):
+        dataset = seqtasks.make(name, **options)
+    assert dataset.spec.is_solved(dataset.spec.chance)
+
+
+@pytest.mark.parametrize(("name", "framing", "encoding"), FRAMING_CASES)
+def test_no_default_problem_is_solved_by_a_constant(name: str, framing: str, encoding: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = seqtasks.make(name, framing=framing, encoding=encoding).spec
+    assert not spec.is_solved(spec.chance)
