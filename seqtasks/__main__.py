@@ -90,7 +90,7 @@ def describe(name: str) -> str:
     )
     effective = effective_defaults(name)
     own = ", ".join(
-        describe_default(key, value, effective.get(key, {}))
+        describe_default(key, value, effective.get(key, {}), problem.framings)
         for key, value in options(name).items()
         if key not in COMMON
     )

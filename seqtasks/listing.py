@@ -10,7 +10,7 @@ with (``summary.json`` records those). Models and experiments come from the trai
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -25,7 +25,8 @@ def effective_defaults(name: str) -> dict[str, dict[str, Any]]:
     """``{option: {framing: value}}`` for each option of ``name`` whose default is ``None``.
 
     The value is what the problem uses when the option is left out (its other options at their
-    defaults); ``None`` where the problem uses none (e.g. memorize_long's ``q`` outside 2c).
+    defaults); ``None`` where the problem uses none (e.g. memorize_long's ``q`` outside 2c). A
+    framing that refuses the option given (subsequence's ``start`` outside seq2seq) is left out.
     """
     unset = [key for key, value in options(name).items() if value is None]  # refuses a bad name
     problem = PROBLEMS[name]
@@ -36,7 +37,12 @@ def effective_defaults(name: str) -> dict[str, dict[str, Any]]:
         except (TypeError, ValueError):  # a framing that needs another option set
             continue
         for key in unset:
-            found[key][framing] = getattr(dataset, key, None)
+            used = getattr(dataset, key, None)
+            try:
+                make(name, framing=framing, **({key: used} if used is not None else {}))
+            except (TypeError, ValueError):  # this framing takes no such option
+                continue
+            found[key][framing] = used
     return found
 
 
@@ -58,12 +64,15 @@ def effective_options(dataset: SequenceTask, given: Mapping[str, Any]) -> dict[s
     return {key: result[key] for key in given if key in result}  # the options' own order
 
 
-def describe_default(key: str, default: Any, by_framing: Mapping[str, Any]) -> str:
-    """``lag=None (means 5)``; ``window=None (means 1 for many_to_one, 9 for one_to_one)``."""
+def describe_default(
+    key: str, default: Any, by_framing: Mapping[str, Any], framings: Sequence[str] = ()
+) -> str:
+    """``lag=None (means 5)``; ``window=None (means 1 for many_to_one, 9 for one_to_one)``;
+    ``start=None (means 0 for seq2seq)`` where ``framings`` (the problem's) has others too."""
     if default is not None or not by_framing or set(by_framing.values()) == {None}:
         return f"{key}={default!r}"
     values = list(by_framing.values())
-    if all(value == values[0] for value in values):
+    if all(value == values[0] for value in values) and set(framings) <= set(by_framing):
         return f"{key}=None (means {values[0]!r})"
     parts = ", ".join(f"{value!r} for {framing}" for framing, value in by_framing.items())
     return f"{key}=None (means {parts})"
