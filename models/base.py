@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 from typing import Any
@@ -38,7 +37,19 @@ def check_sizes(**sizes: Any) -> None:
         check_int(name, value, 1)
 
 
-class SequenceModel(L.LightningModule):
+class PythonScalars(type):
+    """Makes a model from NumPy scalars (``np.int64(64)``, which the option checks accept) given as
+    Python numbers: torch's layers refuse them (``nn.LSTM(hidden_size=np.int64(8))``); in
+    ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses. Done at the call, not in a
+    wrapper of ``__init__``: Lightning's ``save_hyperparameters`` reads the ``__init__`` frames of a
+    subclass's chain, and a wrapper's frame between two of them hides the subclass's arguments."""
+
+    def __call__(cls, *args: Any, **options: Any) -> Any:
+        options = {name: python_scalars(value) for name, value in options.items()}
+        return super().__call__(*python_scalars(args), **options)
+
+
+class SequenceModel(L.LightningModule, metaclass=PythonScalars):
     """Base LightningModule: dimensions, loss and metrics come only from the problem's spec.
 
     Subclasses build their layers from ``self.spec`` and implement :meth:`forward`, which returns
@@ -53,22 +64,6 @@ class SequenceModel(L.LightningModule):
     """
 
     framings: tuple[str, ...] = ()  # the framings this model serves
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every model's ``__init__`` gets NumPy scalars (``np.int64(64)``, which the option
-        checks accept) as Python numbers: torch's layers refuse them (``nn.LSTM(hidden_size=
-        np.int64(8))``); in ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses."""
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-
-        @functools.wraps(init)
-        def init_with_python_scalars(self: SequenceModel, *args: Any, **options: Any) -> None:
-            options = {name: python_scalars(value) for name, value in options.items()}
-            init(self, *python_scalars(args), **options)
-
-        cls.__init__ = init_with_python_scalars
 
     def __init__(self, spec: TaskSpec | dict[str, Any], lr: float, weight_decay: float) -> None:
         super().__init__()

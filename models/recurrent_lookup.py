@@ -16,7 +16,8 @@ the same state dict), the equations of PyTorch's documentation:
 
 The values are those of the fused kernel up to float rounding (tests/test_recurrent_lookup.py).
 When: on the CPU, float32 without autocast, one layer, one direction, inputs that are one-hot
-(checked on every batch; anything else takes ``nn.LSTM``), and ``input_size >= 3 x hidden_size``.
+(checked on every batch; anything else takes ``nn.LSTM``) and need no gradient (ids have none),
+and ``input_size >= 3 x hidden_size``.
 Measured side by side (``python -m seqtasks.benchmarks.lookup``, ``results/lookup.md``: hidden
 128, 1 torch thread): at batch 32, forward and backward, the loop runs 3.25x (LSTM), 2.16x (GRU)
 and 2.88x (RNN) the fused kernel's speed at 1,000 symbols and 1.7-2.2x at 500; forward alone at
@@ -49,8 +50,8 @@ def lookup_symbols(rnn: nn.RNNBase, inputs: torch.Tensor) -> torch.Tensor | None
     )
     if not layer_fits or inputs.device.type != "cpu" or inputs.dtype != torch.float32:
         return None
-    if inputs.dim() != 3 or torch.is_autocast_enabled("cpu"):
-        return None
+    if inputs.dim() != 3 or torch.is_autocast_enabled("cpu") or inputs.requires_grad:
+        return None  # a gradient wrt the inputs (saliency) needs the product, not ids
     # one-hot: the largest value is 1, the smallest 0 and the sum 1 (so every other value is 0);
     # reductions without indices, 6 ms each at (32, 999, 1,000) where argmax takes 70 ms
     one_hot = all(

@@ -105,3 +105,31 @@ def test_a_float32_default_counts_as_the_default() -> None:
     assert given.spec == seqtasks.make("associative_recall", **options).spec
     with pytest.raises(ValueError, match=r"power_a=0.5 applies to framing='one_to_one' only"):
         seqtasks.make("associative_recall", power_a=np.float32(0.5), **options)
+
+
+@pytest.mark.filterwarnings("ignore:Your `IterableDataset` has `__len__` defined")  # by design
+@pytest.mark.parametrize("family", [name for name, models in FAMILIES.items()
+                                    if "many_to_one" in models])  # fmt: skip
+def test_a_subclass_keeps_its_own_arguments_in_hparams_and_reloads(family: str, tmp_path) -> None:
+    """Lightning reads every ``__init__`` of the chain: a user's subclass's own arguments (NumPy
+    ones too) are saved, and ``load_from_checkpoint`` rebuilds that model, not its defaults."""
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    class WithExtraHead(FAMILIES[family]["many_to_one"]):
+        def __init__(self, spec, extra_width: int = 1, **options) -> None:
+            super().__init__(spec, **options)
+            self.extra = torch.nn.Linear(extra_width, 1)  # a size only the argument gives
+
+    data = seqtasks.make("echo", length=6, vocab=8, num_samples=8, batch_size=4)
+    model = WithExtraHead(data.spec, extra_width=np.int64(5), lr=np.float32(0.5))
+    assert type(model.hparams["extra_width"]) is int and model.hparams["extra_width"] == 5
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(model, DataLoader(data, batch_size=None))
+    trainer.save_checkpoint(tmp_path / "model.ckpt")
+    reloaded = WithExtraHead.load_from_checkpoint(tmp_path / "model.ckpt").eval()
+    assert reloaded.extra.in_features == 5 and reloaded.lr == 0.5
+    inputs, _ = next(iter(data))
+    with torch.no_grad():
+        assert torch.equal(reloaded(inputs), model.eval()(inputs))

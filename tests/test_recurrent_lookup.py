@@ -80,10 +80,27 @@ def test_the_loop_serves_only_what_it_computes_exactly() -> None:
             one_hot + (one_hot.roll(1, -1) - one_hot.roll(2, -1)) / 2,
         ),
     }
+    refused["inputs that need a gradient"] = (layer("lstm"), one_hot.clone().requires_grad_())
     for why, (rnn, inputs) in refused.items():
         assert lookup_symbols(rnn, inputs) is None, why
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert lookup_symbols(layer("lstm"), one_hot) is None
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_gradients_wrt_one_hot_inputs_are_the_fused_layers(name: str) -> None:
+    """Saliency: ids have no gradient, so inputs that need one take the fused layer."""
+    problem = seqtasks.make("memorize", framing="many_to_one", length=60)
+    model = build_model(compose_config([f"model={name}", "model.hidden_size=16"]).model,
+                        problem.spec)  # fmt: skip
+    inputs, _ = problem.generate(0, 4)
+    inputs.requires_grad_(True)
+    model(inputs).sum().backward()
+    through_model, inputs.grad = inputs.grad, None
+    outputs, _ = model.rnn(inputs)
+    model.shape_output(model.head(outputs[:, -1])).sum().backward()
+    assert through_model is not None and through_model.abs().sum() > 0
+    torch.testing.assert_close(through_model, inputs.grad, rtol=0, atol=1e-6)
 
 
 def test_a_model_on_inputs_that_are_not_one_hot_runs_the_fused_layer_bit_for_bit() -> None:
