@@ -190,3 +190,38 @@ def test_the_custom_checks_leave_random_nets_and_callers_contexts_alone() -> Non
         wrap(NormAndDropout(spec), spec)
     with pytest.raises(ValueError, match=r"NotFinite returned 200 values that are not finite"):
         wrap(NotFinite(spec), spec)
+
+
+class FirstBatches(L.Callback):
+    """The first training batch of every epoch."""
+
+    def __init__(self) -> None:
+        self.seen: list[torch.Tensor] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == 0:
+            self.seen.append(batch[0].clone())
+
+
+@pytest.mark.filterwarnings("ignore:Your `IterableDataset` has `__len__` defined")  # by design
+def test_a_plain_trainer_gets_fresh_sequences_each_epoch_through_epoch_loader() -> None:
+    import seqtasks
+    from seqtasks.training import epoch_loader
+
+    def first_batches(loader_of) -> list[torch.Tensor]:
+        dataset = seqtasks.make("echo", length=6, vocab=8, num_samples=8, batch_size=4)
+        model = FAMILIES["gru"]["many_to_one"](dataset.spec, hidden_size=4)
+        seen = FirstBatches()
+        trainer = L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False,
+                            callbacks=[seen])  # fmt: skip
+        trainer.fit(model, loader_of(dataset))
+        return seen.seen
+
+    fresh = first_batches(epoch_loader)
+    assert len(fresh) == 3 and not torch.equal(fresh[0], fresh[1])
+    expected = seqtasks.make("echo", length=6, vocab=8, num_samples=8, batch_size=4)
+    expected.set_epoch(2)
+    assert torch.equal(fresh[2], next(iter(expected))[0])  # the Trainer's epoch, not a count
+    replayed = first_batches(lambda dataset: DataLoader(dataset, batch_size=None))
+    assert all(torch.equal(replayed[0], later) for later in replayed[1:])  # the README's warning

@@ -1,5 +1,5 @@
 """Lightning + Hydra harness for the seqtasks problems: DataModule, ``train(cfg)`` and reports."""
 
-from seqtasks.training.datamodule import SequenceDataModule
+from seqtasks.training.datamodule import SequenceDataModule, epoch_loader
 
-__all__ = ["SequenceDataModule"]
+__all__ = ["SequenceDataModule", "epoch_loader"]
