@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -13,9 +14,10 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
 from seqtasks import TaskSpec
-from seqtasks._validate import check_float, check_int, python_scalars
+from seqtasks._validate import check_float, check_int
 from seqtasks.models.metrics import ClassScore, WeightedMean, WithinTolerance
 from seqtasks.models.optim import adamw
+from seqtasks.models.python_scalars import PythonScalars
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FINITE_CHECK_EVERY = 10  # steps between checks that the loss is finite (each check syncs a GPU)
@@ -37,18 +39,6 @@ def check_sizes(**sizes: Any) -> None:
         check_int(name, value, 1)
 
 
-class PythonScalars(type):
-    """Makes a model from NumPy scalars (``np.int64(64)``, which the option checks accept) given as
-    Python numbers: torch's layers refuse them (``nn.LSTM(hidden_size=np.int64(8))``); in
-    ``hparams.yaml`` they would be objects ``yaml.safe_load`` refuses. Done at the call, not in a
-    wrapper of ``__init__``: Lightning's ``save_hyperparameters`` reads the ``__init__`` frames of a
-    subclass's chain, and a wrapper's frame between two of them hides the subclass's arguments."""
-
-    def __call__(cls, *args: Any, **options: Any) -> Any:
-        options = {name: python_scalars(value) for name, value in options.items()}
-        return super().__call__(*python_scalars(args), **options)
-
-
 class SequenceModel(L.LightningModule, metaclass=PythonScalars):
     """Base LightningModule: dimensions, loss and metrics come only from the problem's spec.
 
@@ -67,6 +57,9 @@ class SequenceModel(L.LightningModule, metaclass=PythonScalars):
 
     def __init__(self, spec: TaskSpec | dict[str, Any], lr: float, weight_decay: float) -> None:
         super().__init__()
+        if not isinstance(spec, TaskSpec | Mapping):
+            raise TypeError(f"spec must be a TaskSpec (a dataset's .spec) or its dict, not "
+                            f"{type(spec).__name__}: pass dataset.spec")  # fmt: skip
         self.spec = spec if isinstance(spec, TaskSpec) else TaskSpec(**spec)
         if self.spec.framing not in self.framings:
             raise ValueError(

@@ -95,6 +95,11 @@ class _StepRecurrent(RecurrentModel):
         )
         initialise(self.rnn, *init_options)
         self.features = hidden_size * (2 if bidirectional else 1)
+        self.head = self.build_head()
+
+    def build_head(self) -> nn.Module:
+        """The output layer from ``self.features``, for the framing."""
+        raise NotImplementedError
 
     @property
     def state_size(self) -> int:
@@ -122,9 +127,8 @@ class OneToOneRecurrent(_StepRecurrent):
 
     framings = ("one_to_one",)
 
-    def __init__(self, spec: TaskSpec | dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(spec, **kwargs)
-        self.head = nn.Linear(self.features, self.outputs_per_target)
+    def build_head(self) -> nn.Module:
+        return nn.Linear(self.features, self.outputs_per_target)
 
     def step_readout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, nn.Module]:
         return self.encode(inputs), self.head  # (B, T, H*D)
@@ -144,9 +148,8 @@ class ManyToOneRecurrent(_StepRecurrent):
 
     framings = ("many_to_one",)
 
-    def __init__(self, spec: TaskSpec | dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(spec, **kwargs)
-        self.head = nn.Linear(self.features, self.spec.target_length * self.outputs_per_target)
+    def build_head(self) -> nn.Module:
+        return nn.Linear(self.features, self.spec.target_length * self.outputs_per_target)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         outputs = self.encode(inputs)  # (B, T, H*D)

@@ -49,6 +49,9 @@ from seqtasks.models.stack import CausalStack
 from seqtasks.models.xlstm_cells import HeadwiseLinear, MLSTMCell, SLSTMCell
 
 KINDS = ("m", "s")
+# options that size one kind of block only: (the kind, its name, the default)
+BLOCK_OPTIONS = {"up_factor": ("m", "mLSTM", 2), "conv_kernel": ("m", "mLSTM", 4),
+                 "chunk_size": ("m", "mLSTM", 32), "ffn_factor": ("s", "sLSTM", 4 / 3)}  # fmt: skip
 QKV_BLOCK = 4  # the paper's block size of the mLSTM's q, k, v projections
 
 
@@ -170,6 +173,14 @@ class XLSTM(CausalStack):
                     conv_kernel=conv_kernel, chunk_size=chunk_size)  # fmt: skip
         blocks = list(check_blocks(blocks))  # a plain list in hparams, whatever came in
         check_float("ffn_factor", ffn_factor, 0.0, math.inf)
+        given = {"up_factor": up_factor, "conv_kernel": conv_kernel, "chunk_size": chunk_size,
+                 "ffn_factor": ffn_factor}  # fmt: skip
+        for name, (kind, block, default) in BLOCK_OPTIONS.items():
+            if kind not in blocks and not math.isclose(given[name], default, rel_tol=1e-6):
+                raise ValueError(
+                    f"{name}={given[name]} sizes the {block} blocks, but blocks={blocks} has none:"
+                    f" leave {name} at {default:.4g} or add an {kind} block"
+                )
         check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         inner = up_factor * d_model
         if d_model % num_heads or inner % (num_heads * QKV_BLOCK):

@@ -267,3 +267,27 @@ def test_a_position_table_size_nothing_uses_is_refused(family):
         refusal = f"max_positions=9 sizes .*, but position='{position}': leave max_positions at"
         with pytest.raises(ValueError, match=refusal):
             build(model_config(family, f"model.position={position}", "model.max_positions=9"), spec)
+
+
+@pytest.mark.parametrize("name", list(models.FAMILIES))
+def test_every_class_shows_its_options_and_takes_them_by_position(name):
+    """``help(models.OneToOneLSTM)`` and completion list the options; ``cls(spec, 8)`` works."""
+    import inspect
+
+    for framing, cls in models.FAMILIES[name].items():
+        if name == "custom":
+            continue
+        options = list(inspect.signature(cls).parameters)
+        assert options[0] == "spec" and {"lr", "weight_decay"} <= set(options), cls.__name__
+        spec = seqtasks.make("subsequence", framing=framing, length=6).spec
+        width = inspect.signature(cls).parameters[options[1]].default
+        assert isinstance(width, int) and not isinstance(width, bool), (cls.__name__, options[1])
+        assert cls(spec, 8).hparams[options[1]] == 8, cls.__name__
+
+
+def test_a_dataset_given_for_its_spec_is_refused_by_name():
+    dataset = seqtasks.make("echo", length=6)
+    with pytest.raises(TypeError, match=r"spec must be a TaskSpec \(a dataset's .spec\) or its "
+                       r"dict, not Echo: pass dataset.spec"):  # fmt: skip
+        models.ManyToOneLSTM(dataset)
+    assert models.ManyToOneLSTM(dataset.spec.to_dict()).spec == dataset.spec

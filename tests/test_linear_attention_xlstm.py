@@ -208,7 +208,7 @@ def test_state_sizes_count_the_memories():
     assert LinearTransformer(spec, d_model=32, num_heads=2, num_layers=3).state_size == 3 * 2 * 272
     m_block = 4 * (40 * 40 + 40 + 1) + 3 * 160  # C, n, m per head; the convolution's 3 inputs
     assert XLSTM(spec).state_size == m_block + 4 * 80  # sLSTM: h, c, n, m per unit
-    assert XLSTM(spec, blocks=["s", "s"], conv_kernel=1).state_size == 2 * 4 * 80
+    assert XLSTM(spec, blocks=["s", "s"]).state_size == 2 * 4 * 80
     assert XLSTM(spec, blocks=["m"], conv_kernel=1).state_size == 4 * (40 * 40 + 40 + 1)
 
 
@@ -233,6 +233,20 @@ def test_state_sizes_count_the_memories():
         ("xlstm", {"ffn_factor": 0}, ValueError, "ffn_factor=0"),
         ("xlstm", {"ffn_factor": "big"}, TypeError, "ffn_factor must be a number"),
         ("xlstm", {"weight_decay": -1.0}, ValueError, "weight_decay=-1.0"),
+        (
+            "xlstm",
+            {"blocks": ["s"], "up_factor": 4},
+            ValueError,
+            r"up_factor=4 sizes the mLSTM blocks, but blocks=\['s'\] has none: leave up_factor at",
+        ),
+        ("xlstm", {"blocks": ["s"], "conv_kernel": 9}, ValueError, "conv_kernel=9 sizes the mLSTM"),
+        ("xlstm", {"blocks": ["s"], "chunk_size": 7}, ValueError, "chunk_size=7 sizes the mLSTM"),
+        (
+            "xlstm",
+            {"blocks": ["m"], "ffn_factor": 3.0},
+            ValueError,
+            r"ffn_factor=3.0 sizes the sLSTM blocks, but blocks=\['m'\] has none: .* an s block",
+        ),
     ],
 )
 def test_bad_options_are_refused_by_name(family, options, error, message):
