@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from seqtasks import FRAMINGS
 from seqtasks.models.base import SequenceModel
 from seqtasks.models.custom import NetModel, wrap
 from seqtasks.models.linear_attention import LinearTransformer
@@ -53,6 +54,8 @@ def available() -> list[str]:
 
 def resolve(name: str, framing: str) -> type[SequenceModel]:
     """The model class called ``name`` for a problem of ``framing``; refuses a mismatch."""
+    if framing not in FRAMINGS:
+        raise ValueError(f"unknown framing {framing!r}: choose one of {list(FRAMINGS)}")
     if name == CUSTOM:
         return NetModel
     if name not in FAMILIES:

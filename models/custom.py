@@ -117,7 +117,10 @@ class NetModel(SequenceModel):
     ) -> None:
         super().__init__(spec, lr=lr, weight_decay=weight_decay)
         if (net is None) == (net_config is None):
-            raise ValueError("NetModel needs exactly one of net (an nn.Module) and net_config")
+            raise ValueError(
+                "NetModel needs exactly one of net (an nn.Module) and net_config; a checkpoint of "
+                "a network wrapped from Python reloads with it: load_from_checkpoint(path, net=...)"
+            )
         if net is None:
             net = build_net(dict(net_config), self.spec)
         elif not isinstance(net, nn.Module):

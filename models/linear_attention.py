@@ -165,7 +165,7 @@ class LinearTransformer(CausalStack):
         check_choice("position", position, POSITIONS, "model=linear_attention")
         self.save_hyperparameters()
         self.build_input(d_model)
-        self.positions = PositionEncoding(position, d_model, max_positions)
+        self.positions = PositionEncoding(position, d_model, max_positions, self.spec.input_length)
         self.dropout = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
             LinearTransformerBlock(d_model, num_heads, dim_feedforward, dropout, chunk_size)

@@ -75,8 +75,14 @@ def encoder_stack(layer_options: dict[str, Any], num_layers: int) -> nn.Transfor
 class PositionEncoding(nn.Module):
     """Adds a position signal to ``(B, T, D)`` features; see the module docstring for the kinds."""
 
-    def __init__(self, kind: str, d_model: int, max_positions: int) -> None:
+    def __init__(self, kind: str, d_model: int, max_positions: int, longest: int = 0) -> None:
+        """``longest``: the most steps the problem gives it, refused now if the table is shorter."""
         super().__init__()
+        if kind == "learned" and longest > max_positions:
+            raise ValueError(
+                f"position=learned has max_positions={max_positions} positions, but the problem "
+                f"has {longest} steps: raise max_positions or use position=sinusoidal"
+            )
         if kind != "learned" and max_positions != MAX_POSITIONS:
             raise ValueError(
                 f"max_positions={max_positions} sizes the table of position=learned, but "
@@ -130,7 +136,8 @@ class TransformerModel(SequenceModel):
             self.embed: nn.Module = nn.Embedding(self.spec.vocab_size, d_model)
         else:
             self.embed = nn.Linear(self.spec.input_size, d_model)
-        self.positions = PositionEncoding(position, d_model, max_positions)
+        longest = max(self.spec.input_length, self.spec.target_length)  # a decoder's targets too
+        self.positions = PositionEncoding(position, d_model, max_positions, longest)
         self.layer_options = dict(
             d_model=d_model, nhead=num_heads, dim_feedforward=dim_feedforward, dropout=dropout,
             activation=gelu, batch_first=True, norm_first=True,

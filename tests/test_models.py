@@ -150,6 +150,15 @@ def test_custom_module_trains_from_python():
     trainer.fit(model, datamodule=data)
     (result,) = trainer.test(model, datamodule=data, verbose=False)
     assert result["test/exact_match"] == 1.0
+    with pytest.raises(ValueError, match=r"exactly one of net .*load_from_checkpoint\(path, net="):
+        models.NetModel(data.spec)  # what reloading a wrapped network without its net calls
+
+
+def test_an_unknown_framing_is_named_when_resolving_a_model():
+    with pytest.raises(ValueError, match=r"unknown framing 'bogus': choose one of \['one_to_one'"):
+        models.resolve("lstm", "bogus")
+    with pytest.raises(ValueError, match=r"unknown framing"):
+        models.resolve("custom", "bogus")
 
 
 @pytest.mark.parametrize(

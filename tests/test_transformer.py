@@ -198,9 +198,16 @@ def test_seq2seq_refuses_real_targets():
 
 def test_learned_positions_refuse_inputs_longer_than_the_table():
     spec, inputs, _ = batch("subsequence", framing="one_to_one", length=9)
-    model = model_for(spec, position="learned", max_positions=8)
+    with pytest.raises(ValueError, match="max_positions=8 positions, but the problem has 9 steps"):
+        model_for(spec, position="learned", max_positions=8)  # refused when made
+    short = batch("subsequence", framing="one_to_one", length=8)[0]
+    model = model_for(short, position="learned", max_positions=8)  # and a longer input then
     with pytest.raises(ValueError, match="max_positions=8 positions, but the input has 9 steps"):
         model(inputs)
+    seq2seq = batch("subsequence", framing="seq2seq", length=6, size=6)[0]  # 6 steps, 6 targets
+    assert model_for(seq2seq, position="learned", max_positions=6)
+    with pytest.raises(ValueError, match="max_positions=5 positions, but the problem has 6 steps"):
+        model_for(seq2seq, position="learned", max_positions=5)
 
 
 @pytest.mark.parametrize(
