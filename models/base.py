@@ -104,11 +104,12 @@ class SequenceModel(L.LightningModule, metaclass=PythonScalars):
         if self.spec.encoding == "index":
             return nn.Embedding(self.spec.vocab_size, embedding_size), embedding_size
         if only_use and embedding_size != EMBEDDING_SIZE:
+            ids = " or use encoding='index' (task.encoding=index)" if self.spec.vocab_size else ""
             raise ValueError(
                 f"embedding_size={embedding_size} sizes the embedding of index inputs, but this "
                 f"problem's inputs are encoding={self.spec.encoding!r} (input_size="
                 f"{self.spec.input_size}, taken as they are): leave embedding_size at "
-                f"{EMBEDDING_SIZE} or use encoding='index' (task.encoding=index)"
+                f"{EMBEDDING_SIZE}{ids}"
             )
         return nn.Identity(), self.spec.input_size
 

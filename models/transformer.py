@@ -136,7 +136,9 @@ class TransformerModel(SequenceModel):
             self.embed: nn.Module = nn.Embedding(self.spec.vocab_size, d_model)
         else:
             self.embed = nn.Linear(self.spec.input_size, d_model)
-        longest = max(self.spec.input_length, self.spec.target_length)  # a decoder's targets too
+        longest = self.spec.input_length  # and a decoder's targets (many_to_one's have no steps)
+        if self.spec.framing == "seq2seq":
+            longest = max(longest, self.spec.target_length)
         self.positions = PositionEncoding(position, d_model, max_positions, longest)
         self.layer_options = dict(
             d_model=d_model, nhead=num_heads, dim_feedforward=dim_feedforward, dropout=dropout,

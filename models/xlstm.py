@@ -179,15 +179,15 @@ class XLSTM(CausalStack):
             if kind not in blocks and not math.isclose(given[name], default, rel_tol=1e-6):
                 raise ValueError(
                     f"{name}={given[name]} sizes the {block} blocks, but blocks={blocks} has none:"
-                    f" leave {name} at {default:.4g} or add an {kind} block"
+                    f" leave {name} at {default!r} or add an {kind} block"
                 )
         check_float("dropout", dropout, 0.0, 1.0, from_low=True)
         inner = up_factor * d_model
-        if d_model % num_heads or inner % (num_heads * QKV_BLOCK):
+        if d_model % num_heads or ("m" in blocks and inner % (num_heads * QKV_BLOCK)):
             raise ValueError(
                 f"d_model={d_model} with num_heads={num_heads}: d_model must be divisible by "
-                f"num_heads, and up_factor * d_model = {inner} by num_heads * {QKV_BLOCK} "
-                "(heads of q, k, v blocks of 4)"
+                f"num_heads, and, with mLSTM blocks, up_factor * d_model = {inner} by "
+                f"num_heads * {QKV_BLOCK} (heads of q, k, v blocks of 4)"
             )
         self.save_hyperparameters()
         self.ffn_size = max(1, round(ffn_factor * d_model))

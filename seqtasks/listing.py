@@ -39,7 +39,7 @@ def effective_defaults(name: str) -> dict[str, dict[str, Any]]:
         for key in unset:
             used = getattr(dataset, key, None)
             try:
-                make(name, framing=framing, **({key: used} if used is not None else {}))
+                make(name, **{"framing": framing, **({key: used} if used is not None else {})})
             except (TypeError, ValueError):  # this framing takes no such option
                 continue
             found[key][framing] = used

@@ -61,6 +61,14 @@ def test_list_shows_every_problem_with_framings_encodings_and_option_defaults(ca
         assert fields["targets"] == ("classes" if problem.target == "classes" else "real values")
 
 
+def test_effective_defaults_cover_the_options_every_problem_takes_too():
+    from seqtasks.listing import effective_defaults
+
+    found = effective_defaults("subsequence")
+    assert found["framing"] == {f: f for f in ("many_to_one", "one_to_one", "seq2seq")}
+    assert found["start"] == {"seq2seq": 0} and found["size"] == {"seq2seq": 3}
+
+
 def test_list_shows_the_effective_defaults_the_issue_names(capsys):
     assert main(["list", "echo", "ramp", "subsequence"]) == 0
     listed = entries(capsys.readouterr().out)

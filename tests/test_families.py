@@ -291,3 +291,25 @@ def test_a_dataset_given_for_its_spec_is_refused_by_name():
                        r"dict, not Echo: pass dataset.spec"):  # fmt: skip
         models.ManyToOneLSTM(dataset)
     assert models.ManyToOneLSTM(dataset.spec.to_dict()).spec == dataset.spec
+
+
+def test_a_model_may_be_abstract_and_may_give_its_own_signature():
+    import abc
+    import inspect
+
+    class Probe(models.OneToOneLSTM, abc.ABC):  # the metaclass is an ABCMeta
+        @abc.abstractmethod
+        def probe(self) -> str: ...
+
+    only_spec = inspect.Signature([inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY)])
+
+    class Probed(Probe):
+        __signature__ = only_spec
+
+        def probe(self) -> str:
+            return "probed"
+
+    spec = seqtasks.make("subsequence", framing="one_to_one", length=6).spec
+    with pytest.raises(TypeError, match="abstract"):
+        Probe(spec)
+    assert Probed(spec).probe() == "probed" and str(inspect.signature(Probed)) == "(*, spec)"

@@ -209,6 +209,8 @@ def test_state_sizes_count_the_memories():
     m_block = 4 * (40 * 40 + 40 + 1) + 3 * 160  # C, n, m per head; the convolution's 3 inputs
     assert XLSTM(spec).state_size == m_block + 4 * 80  # sLSTM: h, c, n, m per unit
     assert XLSTM(spec, blocks=["s", "s"]).state_size == 2 * 4 * 80
+    # no mLSTM block: up_factor * d_model need not split into q, k, v blocks of 4 a head
+    assert XLSTM(spec, blocks=["s"], d_model=12, num_heads=4).state_size == 4 * 12
     assert XLSTM(spec, blocks=["m"], conv_kernel=1).state_size == 4 * (40 * 40 + 40 + 1)
 
 

@@ -291,4 +291,4 @@ def test_a_resumed_run_counts_the_seconds_of_the_processes_before_it(compose_con
     del checkpoint["callbacks"]["RunClock"]  # a checkpoint of a version without the clock
     torch.save(checkpoint, last)
     again = train(compose_config(*run, "trainer.max_steps=9", "ckpt_path=last"))
-    assert again["seconds"] < took * 2
+    assert again["seconds"] < 1000  # no earlier seconds: 0

@@ -119,7 +119,8 @@ REFUSED = [
      r"set and one score; list it once"),
     (["model.embedding_size=64"],
      r"model=lstm: embedding_size=64 sizes the embedding of index inputs, but this problem's "
-     r"inputs are encoding='real' \(input_size=1, taken as they are\)"),
+     r"inputs are encoding='real' \(input_size=1, taken as they are\): leave embedding_size at "
+     r"32$"),  # classify has no symbols: no index encoding to suggest
     (["model=transformer", "model.max_positions=64"],
      r"model=transformer: max_positions=64 sizes the table of position=learned, but "
      r"position='sinusoidal'"),

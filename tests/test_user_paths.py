@@ -225,3 +225,5 @@ def test_a_plain_trainer_gets_fresh_sequences_each_epoch_through_epoch_loader() 
     assert torch.equal(fresh[2], next(iter(expected))[0])  # the Trainer's epoch, not a count
     replayed = first_batches(lambda dataset: DataLoader(dataset, batch_size=None))
     assert all(torch.equal(replayed[0], later) for later in replayed[1:])  # the README's warning
+    with pytest.raises(ValueError, match=r"epoch_loader needs a batched dataset"):
+        epoch_loader(seqtasks.make("echo"))  # single samples: a model would get (T, F) inputs

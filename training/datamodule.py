@@ -45,6 +45,9 @@ def batch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
 
 def epoch_loader(dataset: SequenceTask, num_workers: int = 0) -> DataLoader:
     """:func:`batch_loader` over a batched dataset whose epoch follows Lightning's."""
+    if dataset.batch_size is None:
+        raise ValueError("epoch_loader needs a batched dataset (seqtasks.make(..., batch_size=32)):"
+                         " this one yields single samples")  # fmt: skip
     loader = batch_loader(dataset, num_workers)
     object.__setattr__(loader, "sampler", _EpochSampler(dataset))  # DataLoader guards the name
     return loader
